@@ -1,0 +1,156 @@
+package infra
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+)
+
+// Role is what a host is for in the walkthrough.
+type Role string
+
+const (
+	RoleConsul   Role = "consul" // a Consul server
+	RoleService  Role = "fcs"    // runs the Fortune Cookie Service
+	RoleConsumer Role = "fcc"    // runs the Fortune Cookie Consumer
+	RoleOther    Role = "other"  // anything else: an attacker, a rogue service
+)
+
+// DefaultSubnet is the lab's address range: 198.18.0.0/15 is reserved for
+// benchmarking (RFC 2544), so it collides with no real network.
+var DefaultSubnet = netip.MustParsePrefix("198.18.0.0/24")
+
+// MinSubnetBits is the longest prefix a lab accepts: the address plan below
+// needs 64 addresses.
+const MinSubnetBits = 26
+
+// HostSpec names a host and its role.
+type HostSpec struct {
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+}
+
+// Topology is the set of hosts a lab starts with, and its address range.
+type Topology struct {
+	Subnet netip.Prefix `json:"subnet"`
+	Hosts  []HostSpec   `json:"hosts"`
+}
+
+// DefaultTopology is the seeds' five hosts: three Consul servers, the
+// fortune service and its consumer.
+func DefaultTopology() Topology {
+	return Topology{
+		Subnet: DefaultSubnet,
+		Hosts: []HostSpec{
+			{"consul00", RoleConsul},
+			{"consul01", RoleConsul},
+			{"consul02", RoleConsul},
+			{"fcs00", RoleService},
+			{"fcc00", RoleConsumer},
+		},
+	}
+}
+
+// ParseSubnet checks a user's address range: IPv4, a network address, room
+// for the lab, and not a range that would shadow something the machine uses
+// (loopback, link-local, multicast).
+func ParseSubnet(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("invalid address range %q: want an IPv4 CIDR like %s", s, DefaultSubnet)
+	}
+	a := p.Addr()
+	switch {
+	case !a.Is4():
+		return netip.Prefix{}, fmt.Errorf("invalid address range %q: only IPv4 is supported, e.g. %s", s, DefaultSubnet)
+	case p.Bits() > MinSubnetBits:
+		return netip.Prefix{}, fmt.Errorf("invalid address range %q: too small, the lab needs at least a /%d", s, MinSubnetBits)
+	case p.Bits() < 8:
+		return netip.Prefix{}, fmt.Errorf("invalid address range %q: too large, use a /8 to /%d", s, MinSubnetBits)
+	case p.Masked() != p:
+		return netip.Prefix{}, fmt.Errorf("invalid address range %q: host bits are set, did you mean %s?", s, p.Masked())
+	case a.IsLoopback(), a.IsMulticast(), a.IsLinkLocalUnicast(), a.IsUnspecified(), a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		return netip.Prefix{}, fmt.Errorf("invalid address range %q: not a unicast range, use e.g. %s", s, DefaultSubnet)
+	}
+	return p, nil
+}
+
+var hostName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,9}$`)
+
+// namePattern splits "fcs01" into role word and index.
+var namePattern = regexp.MustCompile(`^([a-z-]*?)(\d+)$`)
+
+// Validate checks names and that every host gets an address.
+func (t Topology) Validate() error {
+	seen := map[string]bool{}
+	used := map[netip.Addr]string{}
+	for _, h := range t.Hosts {
+		if !hostName.MatchString(h.Name) {
+			return fmt.Errorf("invalid host name %q: use 1-10 lower-case letters, digits or '-', starting with a letter", h.Name)
+		}
+		if seen[h.Name] {
+			return fmt.Errorf("host %q is listed twice", h.Name)
+		}
+		seen[h.Name] = true
+		a, err := t.Addr(h)
+		if err != nil {
+			return err
+		}
+		if other, ok := used[a]; ok {
+			return fmt.Errorf("hosts %q and %q would share address %s", other, h.Name, a)
+		}
+		used[a] = h.Name
+	}
+	return nil
+}
+
+// WireAddr is the wire's own address: the first in the range.
+func (t Topology) WireAddr() netip.Addr { return offset(t.Subnet, 1) }
+
+// Addr is a host's address. The plan keeps addresses readable in a packet
+// dump: consulNN is .10+NN, fcsNN .20+NN, fccNN .30+NN, any other host
+// .40+NN, where NN is the number the name ends with.
+func (t Topology) Addr(h HostSpec) (netip.Addr, error) {
+	base := map[Role]int{RoleConsul: 10, RoleService: 20, RoleConsumer: 30, RoleOther: 40}[h.Role]
+	if base == 0 {
+		return netip.Addr{}, fmt.Errorf("host %q has unknown role %q", h.Name, h.Role)
+	}
+	n := 0
+	if m := namePattern.FindStringSubmatch(h.Name); m != nil {
+		n, _ = strconv.Atoi(m[2])
+	}
+	limit := 10
+	if h.Role == RoleOther {
+		limit = 20
+	}
+	if n >= limit {
+		return netip.Addr{}, fmt.Errorf("host %q: number %d is too high for role %s (at most %d)", h.Name, n, h.Role, limit-1)
+	}
+	return offset(t.Subnet, base+n), nil
+}
+
+// RoleOf guesses a host's role from its name, for hosts added by name only.
+func RoleOf(name string) Role {
+	m := namePattern.FindStringSubmatch(name)
+	word := name
+	if m != nil {
+		word = m[1]
+	}
+	switch word {
+	case "consul":
+		return RoleConsul
+	case "fcs":
+		return RoleService
+	case "fcc":
+		return RoleConsumer
+	}
+	return RoleOther
+}
+
+func offset(p netip.Prefix, n int) netip.Addr {
+	b := p.Masked().Addr().As4()
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+	v += uint32(n)
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
