@@ -1,0 +1,412 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"github.com/ztlab/zt-lab/infra"
+)
+
+// host is a network namespace joined to the wire by a veth pair: eth0
+// inside, vh-NAME on the bridge.
+type host struct {
+	lab  *Lab
+	spec infra.HostSpec
+	addr netip.Addr
+	ns   netns.NsHandle
+	link string // the veth end on the bridge
+	dir  string
+
+	mu      sync.Mutex
+	state   infra.HostState
+	procs   []*proc
+	crashed []infra.ProcSpec // what a crash killed, started again on recover
+}
+
+var _ infra.Host = (*host)(nil)
+
+func (h *host) Name() string          { return h.spec.Name }
+func (h *host) Role() infra.Role      { return h.spec.Role }
+func (h *host) Addr() netip.Addr      { return h.addr }
+func (h *host) DataDir() string       { return h.dir }
+func (h *host) String() string        { return h.spec.Name }
+func (h *host) netns() netns.NsHandle { return h.ns }
+
+func (h *host) State() infra.HostState {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state
+}
+
+// Procs lists the processes on the host that have not exited.
+func (h *host) Procs() []infra.Proc {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []infra.Proc
+	for _, p := range h.procs {
+		if p.Err() == nil && !isDone(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func isDone(p *proc) bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (h *host) usable() error {
+	switch s := h.State(); s {
+	case infra.StateUp, infra.StatePartitioned:
+		return nil
+	default:
+		return fmt.Errorf("host %s is %s: recover it first (zt-lab recover %s)", h.spec.Name, s, h.spec.Name)
+	}
+}
+
+// env is the environment of every process on the host: the lab's, without
+// the sandbox roles, plus the host's name.
+func (h *host) env() []string {
+	return append(withoutRole(os.Environ()), "ZTLAB_HOST="+h.spec.Name)
+}
+
+// Start runs a long-lived process on the host.
+func (h *host) Start(ctx context.Context, spec infra.ProcSpec) (infra.Proc, error) {
+	if err := h.usable(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := h.start(spec)
+	if err != nil {
+		return nil, fmt.Errorf("on %s: %w", h.spec.Name, err)
+	}
+	return p, nil
+}
+
+func (h *host) start(spec infra.ProcSpec) (*proc, error) {
+	if spec.Name == "" {
+		spec.Name = filepath.Base(spec.Argv[0])
+	}
+	logs := filepath.Join(h.dir, "log")
+	if err := os.MkdirAll(logs, 0o700); err != nil {
+		return nil, err
+	}
+	p, err := startProc(spec, filepath.Join(logs, spec.Name+".log"), h.env(), func(c *exec.Cmd) error {
+		return startIn(h.ns, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	h.procs = slices.DeleteFunc(h.procs, isDone)
+	h.procs = append(h.procs, p)
+	h.mu.Unlock()
+	return p, nil
+}
+
+// Run runs a command on the host to completion.
+func (h *host) Run(ctx context.Context, argv ...string) ([]byte, error) {
+	if err := h.usable(); err != nil {
+		return nil, err
+	}
+	if len(argv) == 0 {
+		return nil, errors.New("run: empty command")
+	}
+	cmd := h.Command(ctx, argv...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := startIn(h.ns, cmd); err != nil {
+		return nil, fmt.Errorf("on %s: %w", h.spec.Name, err)
+	}
+	err := cmd.Wait()
+	if err != nil {
+		return out.Bytes(), fmt.Errorf("on %s: %s: %w", h.spec.Name, strings.Join(argv, " "), err)
+	}
+	return out.Bytes(), nil
+}
+
+// Command prepares a command for this host; StartCommand starts it there.
+// Cancelling ctx kills its whole process group.
+func (h *host) Command(ctx context.Context, argv ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = h.env()
+	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	return cmd
+}
+
+// StartCommand starts cmd inside the host's network namespace.
+func (h *host) StartCommand(cmd *exec.Cmd) error {
+	if err := h.usable(); err != nil {
+		return err
+	}
+	return startIn(h.ns, cmd)
+}
+
+// WriteFile writes data under the host's directory.
+func (h *host) WriteFile(_ context.Context, name string, data []byte, perm os.FileMode) (string, error) {
+	path := filepath.Join(h.dir, filepath.Clean("/"+name))
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, data, perm); err != nil {
+		return "", fmt.Errorf("write %s on %s: %w", name, h.spec.Name, err)
+	}
+	return path, nil
+}
+
+// Fail injects a failure.
+func (h *host) Fail(ctx context.Context, mode infra.FailMode) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state != infra.StateUp {
+		return fmt.Errorf("host %s is already %s: recover it first", h.spec.Name, h.state)
+	}
+	switch mode {
+	case infra.Crash:
+		h.crashed = nil
+		for _, p := range h.procs {
+			if !isDone(p) {
+				h.crashed = append(h.crashed, p.spec)
+				p.kill()
+			}
+		}
+		h.procs = nil
+		h.state = infra.StateCrashed
+	case infra.Partition:
+		if err := h.setLink(false); err != nil {
+			return err
+		}
+		h.state = infra.StatePartitioned
+	case infra.Freeze:
+		for _, p := range h.procs {
+			if err := p.signal(unix.SIGSTOP); err != nil {
+				return fmt.Errorf("freeze %s on %s: %w", p.spec.Name, h.spec.Name, err)
+			}
+		}
+		h.state = infra.StateFrozen
+	default:
+		return fmt.Errorf("unknown failure mode %q", mode)
+	}
+	h.lab.changed()
+	return nil
+}
+
+// Recover undoes the host's failure: a crashed host starts again what the
+// crash killed, a partitioned host gets its link back, a frozen one runs.
+func (h *host) Recover(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch h.state {
+	case infra.StateUp:
+		return nil
+	case infra.StateCrashed:
+		specs := h.crashed
+		h.crashed = nil
+		h.state = infra.StateUp
+		h.mu.Unlock()
+		var errs []error
+		for _, s := range specs {
+			if _, err := h.start(s); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		h.mu.Lock()
+		if err := errors.Join(errs...); err != nil {
+			return fmt.Errorf("recover %s: %w", h.spec.Name, err)
+		}
+	case infra.StatePartitioned:
+		if err := h.setLink(true); err != nil {
+			return err
+		}
+		h.state = infra.StateUp
+	case infra.StateFrozen:
+		for _, p := range h.procs {
+			_ = p.signal(unix.SIGCONT)
+		}
+		h.state = infra.StateUp
+	default:
+		return fmt.Errorf("host %s is %s and cannot recover", h.spec.Name, h.state)
+	}
+	h.lab.changed()
+	return nil
+}
+
+func (h *host) setLink(up bool) error {
+	l, err := netlink.LinkByName(h.link)
+	if err != nil {
+		return fmt.Errorf("find link of %s: %w", h.spec.Name, err)
+	}
+	if up {
+		err = netlink.LinkSetUp(l)
+	} else {
+		err = netlink.LinkSetDown(l)
+	}
+	if err != nil {
+		return fmt.Errorf("set link of %s up=%v: %w", h.spec.Name, up, err)
+	}
+	return nil
+}
+
+// close kills the host's processes and removes its namespace and link.
+func (h *host) close() {
+	h.mu.Lock()
+	procs := h.procs
+	h.procs = nil
+	h.state = infra.StateDown
+	h.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = p.signal(unix.SIGCONT); p.kill() }()
+	}
+	wg.Wait()
+	if l, err := netlink.LinkByName(h.link); err == nil {
+		_ = netlink.LinkDel(l)
+	}
+	_ = h.ns.Close()
+}
+
+// newHost creates the host's namespace and plugs it into the bridge.
+func newHost(l *Lab, spec infra.HostSpec, addr netip.Addr, bridge netlink.Link) (*host, error) {
+	h := &host{lab: l, spec: spec, addr: addr, link: "vh-" + spec.Name, dir: filepath.Join(l.dir, "hosts", spec.Name), state: infra.StateUp}
+	if err := os.MkdirAll(h.dir, 0o700); err != nil {
+		return nil, err
+	}
+	ns, err := newNetns()
+	if err != nil {
+		return nil, fmt.Errorf("create namespace for %s: %w", spec.Name, err)
+	}
+	h.ns = ns
+	fail := func(step string, err error) (*host, error) {
+		h.close()
+		return nil, fmt.Errorf("%s for %s: %w", step, spec.Name, err)
+	}
+	veth := &netlink.Veth{
+		LinkAttrs:     netlink.LinkAttrs{Name: h.link, MasterIndex: bridge.Attrs().Index},
+		PeerName:      "eth0",
+		PeerNamespace: netlink.NsFd(int(ns)),
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fail("create link", err)
+	}
+	nh, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fail("open namespace", err)
+	}
+	defer nh.Close()
+	lo, err := nh.LinkByName("lo")
+	if err != nil {
+		return fail("find lo", err)
+	}
+	if err := nh.LinkSetUp(lo); err != nil {
+		return fail("bring lo up", err)
+	}
+	eth0, err := nh.LinkByName("eth0")
+	if err != nil {
+		return fail("find eth0", err)
+	}
+	p := l.topo.Subnet
+	ipnet := &net.IPNet{IP: addr.AsSlice(), Mask: net.CIDRMask(p.Bits(), 32)}
+	if err := nh.AddrAdd(eth0, &netlink.Addr{IPNet: ipnet}); err != nil {
+		return fail("assign address", err)
+	}
+	if err := nh.LinkSetUp(eth0); err != nil {
+		return fail("bring eth0 up", err)
+	}
+	if err := netlink.LinkSetUp(veth); err != nil {
+		return fail("bring link up", err)
+	}
+	return h, nil
+}
+
+// newNetns creates a network namespace and returns a handle that keeps it
+// alive. The calling thread is moved back before it is released; if that
+// fails the thread stays locked and dies with its goroutine.
+func newNetns() (netns.NsHandle, error) {
+	type result struct {
+		ns  netns.NsHandle
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{-1, err}
+			return
+		}
+		defer orig.Close()
+		ns, err := netns.New()
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{-1, err}
+			return
+		}
+		// IPv6 router and neighbour chatter would fill the sniffer with
+		// noise the story does not need.
+		_ = os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1"), 0)
+		_ = os.WriteFile("/proc/sys/net/ipv6/conf/all/disable_ipv6", []byte("1"), 0)
+		if err := netns.Set(orig); err != nil {
+			ch <- result{ns, nil}
+			return
+		}
+		runtime.UnlockOSThread()
+		ch <- result{ns, nil}
+	}()
+	r := <-ch
+	return r.ns, r.err
+}
+
+// startIn starts cmd with its network namespace set to ns. A forked child
+// inherits the namespace of the thread that forks it, so the start happens
+// on a locked thread switched into ns and back.
+func startIn(ns netns.NsHandle, cmd *exec.Cmd) error {
+	ch := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- err
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread()
+			ch <- fmt.Errorf("enter namespace: %w", err)
+			return
+		}
+		err = cmd.Start()
+		if rerr := netns.Set(orig); rerr != nil {
+			ch <- err // the thread stays locked and dies with us
+			return
+		}
+		runtime.UnlockOSThread()
+		ch <- err
+	}()
+	return <-ch
+}

@@ -1,0 +1,249 @@
+// Package local is the embedded lab provider: every host is a Linux network
+// namespace inside one private sandbox, and the sandbox's own namespace is
+// the wire.
+//
+// zt-lab re-executes itself into the sandbox: a new user, mount, network and
+// PID namespace. Its first process is a small init (PID 1 there) that reaps
+// orphans and runs zt-lab once more as the lab process. When PID 1 dies the
+// kernel kills every process inside, and with the last process go every
+// namespace, interface and mount: nothing of a lab can outlive it, however
+// zt-lab ends. The process outside keeps the sandbox on a parent-death
+// signal, so even a SIGKILL of zt-lab ends the lab.
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// envRole tells a re-executed zt-lab which part of the sandbox it plays.
+const envRole = "ZTLAB_SANDBOX"
+
+// envOuterPID carries the pid of the process outside the sandbox, which
+// the lab records in its state file: it is the pid other terminals see.
+const envOuterPID = "ZTLAB_OUTER_PID"
+
+const (
+	roleInit = "init"
+	roleLab  = "lab"
+)
+
+// Main must run first in main and in TestMain. In the sandbox's init role
+// it never returns; in the lab role it prepares the sandbox's mounts.
+func Main() {
+	switch os.Getenv(envRole) {
+	case roleInit:
+		os.Exit(runInit())
+	case roleLab:
+		if err := prepareMounts(); err != nil {
+			fmt.Fprintln(os.Stderr, "zt-lab: prepare sandbox:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// Sandboxed reports whether this process is the lab process inside a
+// sandbox, where Provider.Up can build hosts.
+func Sandboxed() bool { return os.Getenv(envRole) == roleLab }
+
+// ErrNoUserNamespaces means the kernel refused the sandbox.
+var ErrNoUserNamespaces = errors.New("user namespaces are not available")
+
+// Enter runs this program again, with the same arguments, inside a new
+// sandbox, and returns its exit code. Signals that would end zt-lab are
+// passed on so the lab inside can tear itself down.
+func Enter() (int, error) {
+	if err := checkUserNamespaces(); err != nil {
+		return 0, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, fmt.Errorf("find own executable: %w", err)
+	}
+	cmd := exec.Command(self, os.Args[1:]...)
+	cmd.Args[0] = os.Args[0]
+	cmd.Env = append(withoutRole(os.Environ()), envRole+"="+roleInit, envOuterPID+"="+strconv.Itoa(os.Getpid()))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	uid, gid := os.Getuid(), os.Getgid()
+	size := 1
+	if uid == 0 {
+		// Root maps every id, so files owned by others stay theirs inside.
+		size = 1<<32 - 1
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID,
+		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: size}},
+		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: size}},
+		GidMappingsEnableSetgroups: uid == 0,
+		// SIGTERM, not SIGKILL: the lab inside gets to remove its run
+		// files. Its PID namespace ends every process regardless.
+		Pdeathsig: syscall.SIGTERM,
+	}
+
+	// Pdeathsig fires when the thread that started the child exits, not
+	// the process (golang/go#27505). Start the sandbox from a goroutine
+	// that holds its thread until the sandbox has ended.
+	started := make(chan error, 1)
+	exited := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		exited <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return 0, sandboxStartError(err)
+	}
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	defer signal.Stop(sigs)
+	for {
+		select {
+		case s := <-sigs:
+			// The lab handles repeats of the same request as one.
+			_ = cmd.Process.Signal(s)
+		case err := <-exited:
+			removeStaleState()
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+					return 128 + int(ws.Signal()), nil
+				}
+				return ee.ExitCode(), nil
+			}
+			if err != nil {
+				return 1, err
+			}
+			return 0, nil
+		}
+	}
+}
+
+func sandboxStartError(err error) error {
+	switch {
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EINVAL), errors.Is(err, unix.EUSERS):
+		return fmt.Errorf("%w (%v): %s", ErrNoUserNamespaces, err, userNSAdvice())
+	}
+	return fmt.Errorf("start sandbox: %w", err)
+}
+
+// checkUserNamespaces catches the settings that refuse a sandbox before
+// trying, so the advice names the setting.
+func checkUserNamespaces() error {
+	if b, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err == nil && strings.TrimSpace(string(b)) == "0" {
+		return fmt.Errorf("%w (user.max_user_namespaces=0): %s", ErrNoUserNamespaces, userNSAdvice())
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/unprivileged_userns_clone"); err == nil && strings.TrimSpace(string(b)) == "0" && os.Getuid() != 0 {
+		return fmt.Errorf("%w (kernel.unprivileged_userns_clone=0): %s", ErrNoUserNamespaces, userNSAdvice())
+	}
+	return nil
+}
+
+func userNSAdvice() string {
+	return "run zt-lab with sudo, or allow user namespaces (sysctl -w user.max_user_namespaces=15000; on Ubuntu 24.04+ install an AppArmor profile: zt-lab apparmor | sudo tee /etc/apparmor.d/zt-lab && sudo apparmor_parser -r /etc/apparmor.d/zt-lab)"
+}
+
+// ErrNoCapabilities means the sandbox was created but holds no
+// capabilities, as under Ubuntu's AppArmor user-namespace restriction.
+var ErrNoCapabilities = errors.New("the sandbox holds no capabilities")
+
+func capabilityError(err error) error {
+	why := "user namespaces are restricted"
+	if b, e := os.ReadFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); e == nil && strings.TrimSpace(string(b)) == "1" {
+		why = "kernel.apparmor_restrict_unprivileged_userns=1"
+	}
+	return fmt.Errorf("%w (%s; %v): %s", ErrNoCapabilities, why, err, userNSAdvice())
+}
+
+// AppArmorProfile is a profile that lets the zt-lab binary at path create
+// user namespaces on a system that restricts them (Ubuntu 24.04 and later).
+func AppArmorProfile(path string) string {
+	return fmt.Sprintf(`abi <abi/4.0>,
+include <tunables/global>
+
+profile zt-lab %s flags=(unconfined) {
+  userns,
+  include if exists <local/zt-lab>
+}
+`, path)
+}
+
+// runInit is PID 1 of the sandbox: it starts the lab process, passes
+// signals on, reaps every orphan, and exits with the lab's status. Its
+// exit makes the kernel kill whatever is left in the sandbox.
+func runInit() int {
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zt-lab init:", err)
+		return 1
+	}
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
+	env := append(withoutRole(os.Environ()), envRole+"="+roleLab)
+	proc, err := os.StartProcess(self, os.Args, &os.ProcAttr{
+		Env:   env,
+		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "zt-lab init: start lab:", err)
+		return 1
+	}
+	for s := range sigs {
+		if s != unix.SIGCHLD {
+			_ = proc.Signal(s)
+			continue
+		}
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+			if err != nil || pid <= 0 {
+				break
+			}
+			if pid == proc.Pid {
+				if ws.Signaled() {
+					return 128 + int(ws.Signal())
+				}
+				return ws.ExitStatus()
+			}
+		}
+	}
+	return 1
+}
+
+// prepareMounts keeps the sandbox's mounts to itself and gives it its own
+// /proc, so `ps` in a lab shell lists the lab's processes only.
+func prepareMounts() error {
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make mounts private: %w", err)
+	}
+	// A fresh /proc can be refused where /proc is partly masked (inside
+	// some containers); the lab works without it.
+	_ = unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	return nil
+}
+
+// withoutRole drops the sandbox's own variables from env: a role must be
+// set once, never inherited twice (os.StartProcess keeps duplicates, and
+// getenv reads the first).
+func withoutRole(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, envRole+"=") && !strings.HasPrefix(kv, envOuterPID+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
