@@ -1,0 +1,163 @@
+package fortune
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+)
+
+func ms(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
+
+func TestPercentile(t *testing.T) {
+	oneToHundred := make([]time.Duration, 100)
+	for i := range oneToHundred {
+		oneToHundred[i] = ms(float64(i + 1))
+	}
+	tests := []struct {
+		name   string
+		sorted []time.Duration
+		p      int
+		want   time.Duration
+	}{
+		{"no values", nil, 50, 0},
+		{"one value is every percentile", []time.Duration{ms(3)}, 99, ms(3)},
+		{"p50 of two is the first", []time.Duration{ms(1), ms(2)}, 50, ms(1)},
+		{"p99 of two is the second", []time.Duration{ms(1), ms(2)}, 99, ms(2)},
+		{"p50 of 1..100", oneToHundred, 50, ms(50)},
+		{"p99 of 1..100", oneToHundred, 99, ms(99)},
+		{"p100 of 1..100", oneToHundred, 100, ms(100)},
+		{"p1 of 1..100", oneToHundred, 1, ms(1)},
+		{"p50 of an odd count is the middle", []time.Duration{ms(1), ms(2), ms(9)}, 50, ms(2)},
+		{"p99 of ten is the slowest", oneToHundred[:10], 99, ms(10)},
+		{"p90 of ten is the ninth", oneToHundred[:10], 90, ms(9)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := percentile(tt.sorted, tt.p); got != tt.want {
+				t.Errorf("percentile(p%d) = %v, want %v", tt.p, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSummaryString(t *testing.T) {
+	tests := []struct {
+		s    Summary
+		want string
+	}{
+		{Summary{OK: 42, P50: ms(1.2), P99: ms(3.4), Max: ms(5.1)}, "42 ok, 0 failed, p50 1.20ms, p99 3.40ms, max 5.10ms"},
+		{Summary{OK: 1, Failed: 2, P50: ms(0.123), P99: ms(12.34), Max: 2 * time.Second}, "1 ok, 2 failed, p50 0.12ms, p99 12.3ms, max 2.00s"},
+		{Summary{Failed: 5}, "0 ok, 5 failed"},
+	}
+	for _, tt := range tests {
+		if got := tt.s.String(); got != tt.want {
+			t.Errorf("Summary.String() = %q, want %q", got, tt.want)
+		}
+	}
+}
+
+func TestAttemptString(t *testing.T) {
+	tests := []struct {
+		a    Attempt
+		want string
+	}{
+		{Attempt{N: 12, Latency: ms(1.3), Fortune: peace}, "#12   ok     1.30ms  You love peace."},
+		{Attempt{N: 13, Latency: ms(0.2), Err: errors.New("connect: connection refused")}, "#13   FAIL   0.20ms  connect: connection refused"},
+		{Attempt{N: 1, Latency: ms(2), Fortune: deepC}, "#1    ok     2.00ms  Q: What do you call a principal female opera singer whose high C ..."},
+		{Attempt{N: 2, Latency: ms(2), Fortune: "\x1b[2Jgotcha\n"}, "#2    ok     2.00ms   [2Jgotcha"},
+	}
+	for _, tt := range tests {
+		if got := tt.a.String(); got != tt.want {
+			t.Errorf("Attempt.String() =\n%q, want\n%q", got, tt.want)
+		}
+	}
+}
+
+func TestConsumerLoopCountsEveryFortune(t *testing.T) {
+	addr, _ := serve(t, &Server{Source: NewDeck(seedFortunes, 1)})
+	var attempts []Attempt
+	sum := Loop(context.Background(), LoopOptions{Addr: addr, Every: 20 * time.Millisecond, For: 200 * time.Millisecond},
+		func(a Attempt) { attempts = append(attempts, a) })
+
+	// About For/Every attempts; a loaded machine may make fewer.
+	if sum.OK < 3 || sum.OK > 11 || sum.Failed != 0 {
+		t.Errorf("summary %v, want about 10 ok and none failed", sum)
+	}
+	if len(attempts) != sum.OK+sum.Failed {
+		t.Errorf("%d attempts reported, summary counts %d", len(attempts), sum.OK+sum.Failed)
+	}
+	for i, a := range attempts {
+		if a.N != i+1 || a.Err != nil || a.Fortune == "" || a.Latency <= 0 {
+			t.Errorf("attempt %d: %+v, want number %d with a fortune", i, a, i+1)
+		}
+		if i > 0 && a.At.Sub(attempts[i-1].At) < 15*time.Millisecond {
+			t.Errorf("attempt %d started %v after the one before, want about 20ms", a.N, a.At.Sub(attempts[i-1].At))
+		}
+	}
+	if !(0 < sum.P50 && sum.P50 <= sum.P99 && sum.P99 <= sum.Max) {
+		t.Errorf("summary %+v, want 0 < p50 <= p99 <= max", sum)
+	}
+}
+
+func TestConsumerKeepsCountingWhileTheServiceIsDown(t *testing.T) {
+	// Three fortunes, the service goes down for three attempts, comes back
+	// on the same address for three more: the resilience scenes' story.
+	srv := &Server{Source: NewDeck(seedFortunes, 1)}
+	addr, stop := serve(t, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var failed []int
+	sum := Loop(ctx, LoopOptions{Addr: addr, Every: 5 * time.Millisecond, Timeout: time.Second}, func(a Attempt) {
+		if a.Err != nil {
+			failed = append(failed, a.N)
+		}
+		switch a.N {
+		case 3:
+			stop()
+		case 6:
+			_, stop = serveOn(t, addr, srv)
+		case 9:
+			cancel()
+		}
+	})
+	if sum.OK != 6 || sum.Failed != 3 {
+		t.Errorf("summary %v, want 6 ok and 3 failed", sum)
+	}
+	if len(failed) != 3 || failed[0] != 4 || failed[2] != 6 {
+		t.Errorf("attempts %v failed, want 4, 5 and 6", failed)
+	}
+}
+
+func TestConsumerLoopAgainstNothing(t *testing.T) {
+	var last Attempt
+	sum := Loop(context.Background(), LoopOptions{Addr: freeAddr(t), Every: 10 * time.Millisecond, For: 50 * time.Millisecond},
+		func(a Attempt) { last = a })
+	if sum.OK != 0 || sum.Failed < 2 {
+		t.Errorf("summary %v, want only failures", sum)
+	}
+	if sum.P50 != 0 || sum.P99 != 0 || sum.Max != 0 {
+		t.Errorf("summary %+v has latencies without a success", sum)
+	}
+	if last.Err == nil || last.Err.Error() != "connect: connection refused" {
+		t.Errorf("last attempt error = %v, want connect: connection refused", last.Err)
+	}
+}
+
+func TestAnAttemptCutShortByTheCallerIsNotCounted(t *testing.T) {
+	// The service holds every connection; the caller ends the loop while
+	// the first attempt waits, before its timeout.
+	addr := rawServer(t, func(c net.Conn) { c.Read(make([]byte, 1)) })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	calls := 0
+	start := time.Now()
+	sum := Loop(ctx, LoopOptions{Addr: addr, Timeout: 5 * time.Second}, func(Attempt) { calls++ })
+	if sum.OK != 0 || sum.Failed != 0 || calls != 0 {
+		t.Errorf("summary %v after %d reported attempts, want nothing counted", sum, calls)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Loop took %v to end with its context", d)
+	}
+}
