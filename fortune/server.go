@@ -133,8 +133,14 @@ func Listen(ctx context.Context, addr string) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An IPv4 address means IPv4 only, as socat's tcp-l: Go would otherwise
+	// bind 0.0.0.0 on both families and report it as [::].
+	network := "tcp"
+	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+		network = "tcp4"
+	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
+	ln, err := lc.Listen(ctx, network, addr)
 	if err == nil {
 		return ln, nil
 	}
@@ -160,24 +166,31 @@ func CheckAddr(addr string) error {
 	return err
 }
 
+// ErrBadAddr is wrapped by the errors of Listen and CheckAddr for an
+// address that is not HOST:PORT.
+var ErrBadAddr = errors.New("not HOST:PORT")
+
 func splitAddr(addr string, dialing bool) (host, port string, err error) {
+	bad := func(why string) error {
+		return plainError{fmt.Sprintf("%q is not HOST:PORT: %s", addr, why), ErrBadAddr}
+	}
 	host, port, err = net.SplitHostPort(addr)
 	if err != nil {
 		var ae *net.AddrError
 		if errors.As(err, &ae) {
-			return "", "", fmt.Errorf("%q is not HOST:PORT: %s", addr, ae.Err)
+			return "", "", bad(ae.Err)
 		}
-		return "", "", fmt.Errorf("%q is not HOST:PORT: %w", addr, err)
+		return "", "", bad(err.Error())
 	}
 	lowest := 0
 	if dialing {
 		lowest = 1
 		if host == "" {
-			return "", "", fmt.Errorf("%q is not HOST:PORT: the host is missing", addr)
+			return "", "", bad("the host is missing")
 		}
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || int(n) < lowest {
-		return "", "", fmt.Errorf("%q is not HOST:PORT: the port must be a number from %d to 65535", addr, lowest)
+		return "", "", bad(fmt.Sprintf("the port must be a number from %d to 65535", lowest))
 	}
 	return host, port, nil
 }

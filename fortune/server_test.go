@@ -213,6 +213,18 @@ func TestPortInUseIsAClearError(t *testing.T) {
 	}
 }
 
+func TestListenOnIPv4IsIPv4(t *testing.T) {
+	// The seeds bind 0.0.0.0: the banner and the sniffer expect IPv4.
+	ln, err := Listen(context.Background(), "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if got := ln.Addr().(*net.TCPAddr).IP.String(); got != "0.0.0.0" {
+		t.Errorf("Listen(0.0.0.0:0) listens on %s, want 0.0.0.0", ln.Addr())
+	}
+}
+
 func TestListenRejectsBadAddresses(t *testing.T) {
 	tests := []struct {
 		addr, want string
@@ -232,6 +244,9 @@ func TestListenRejectsBadAddresses(t *testing.T) {
 			}
 			if err.Error() != tt.want {
 				t.Errorf("Listen(%q) error = %q, want %q", tt.addr, err, tt.want)
+			}
+			if bad := strings.Contains(tt.want, "HOST:PORT"); errors.Is(err, ErrBadAddr) != bad {
+				t.Errorf("Listen(%q) error %q: errors.Is(err, ErrBadAddr) = %v, want %v", tt.addr, err, !bad, bad)
 			}
 		})
 	}
@@ -254,8 +269,12 @@ func TestCheckAddr(t *testing.T) {
 		{"", false},
 	}
 	for _, tt := range tests {
-		if err := CheckAddr(tt.addr); (err == nil) != tt.ok {
+		err := CheckAddr(tt.addr)
+		if (err == nil) != tt.ok {
 			t.Errorf("CheckAddr(%q) = %v, want ok %v", tt.addr, err, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrBadAddr) {
+			t.Errorf("CheckAddr(%q) error %q does not wrap ErrBadAddr", tt.addr, err)
 		}
 	}
 }
