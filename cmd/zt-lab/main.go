@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ztlab/zt-lab/infra/local"
 )
 
 // usageError marks a mistake the user can fix: it is printed as one line
@@ -36,6 +38,7 @@ type exitCode int
 func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 func main() {
+	local.Main()
 	os.Exit(run(os.Args[1:]))
 }
 
@@ -68,6 +71,7 @@ func newRootCmd() *cobra.Command {
 	}
 	// Cobra's own flag errors are usage errors too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
-	root.AddCommand(newFortuneCmd())
+	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newShellCmd(), newExecCmd(),
+		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newAppArmorCmd())
 	return root
 }

@@ -87,7 +87,7 @@ func (h *host) usable() error {
 // env is the environment of every process on the host: the lab's, without
 // the sandbox roles, plus the host's name.
 func (h *host) env() []string {
-	return append(withoutRole(os.Environ()), "ZTLAB_HOST="+h.spec.Name)
+	return append(without(os.Environ(), envRole, envOuterPID), "ZTLAB_HOST="+h.spec.Name)
 }
 
 // Start runs a long-lived process on the host.

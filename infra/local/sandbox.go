@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -71,7 +72,7 @@ func Enter() (int, error) {
 	}
 	cmd := exec.Command(self, os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(withoutRole(os.Environ()), envRole+"="+roleInit, envOuterPID+"="+strconv.Itoa(os.Getpid()))
+	cmd.Env = append(without(os.Environ(), envRole, envOuterPID), envRole+"="+roleInit, envOuterPID+"="+strconv.Itoa(os.Getpid()))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	uid, gid := os.Getuid(), os.Getgid()
 	size := 1
@@ -192,7 +193,7 @@ func runInit() int {
 	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	env := append(withoutRole(os.Environ()), envRole+"="+roleLab)
+	env := append(without(os.Environ(), envRole), envRole+"="+roleLab)
 	proc, err := os.StartProcess(self, os.Args, &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
@@ -235,13 +236,14 @@ func prepareMounts() error {
 	return nil
 }
 
-// withoutRole drops the sandbox's own variables from env: a role must be
+// without drops the named variables from env: the sandbox's variables are
 // set once, never inherited twice (os.StartProcess keeps duplicates, and
 // getenv reads the first).
-func withoutRole(env []string) []string {
+func without(env []string, names ...string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, envRole+"=") && !strings.HasPrefix(kv, envOuterPID+"=") {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(names, name) {
 			out = append(out, kv)
 		}
 	}

@@ -1,0 +1,59 @@
+# zt-lab — build, run and test the lab. `make help` lists the targets.
+GO      ?= go
+BIN     := bin
+ZTLAB   := $(BIN)/zt-lab
+CONSUL  := $(BIN)/consul
+FUZZTIME ?= 10s
+export CGO_ENABLED := 0
+
+# Debian packages the lab's shells and tests use: nc for `nc fcs00 8181`,
+# iproute2 for `ip` inside hosts, tmux to drive the TUI in tests.
+DEB_PKGS := netcat-openbsd iproute2 tmux procps
+
+.PHONY: help build consul deps demo up test test-unit fuzz bench lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+build: ## build bin/zt-lab
+	$(GO) build -trimpath -o $(ZTLAB) ./cmd/zt-lab
+
+consul: $(CONSUL) ## build bin/consul from Consul's Go packages (once, ~5 min)
+
+$(CONSUL): tools/consul/go.mod tools/consul/go.sum tools/consul/main.go
+	@echo "Building consul from HashiCorp's Go packages (first time only, about 5 minutes) ..."
+	cd tools/consul && $(GO) build -trimpath -ldflags "-s -w" -o ../../$(CONSUL) .
+
+deps: ## install the Debian packages the lab and tests use (asks sudo if needed)
+	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: build consul deps ## build what is needed and run the lab
+	./$(ZTLAB) up
+
+test: build consul deps ## vet, then every test for real (as root in CI), then bounded fuzzing
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) --no-print-directory fuzz
+
+fuzz: ## run every fuzz target for $(FUZZTIME)
+	@for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || exit 1; \
+		done; \
+	done
+
+bench: build consul ## Go benchmarks of the hot paths and the lab
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+
+clean: ## remove built binaries (keeps bin/consul: `rm bin/consul` to rebuild it)
+	rm -f $(ZTLAB)
