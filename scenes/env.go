@@ -1,0 +1,293 @@
+package scenes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ztlab/zt-lab/fortune"
+	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/sniffer"
+)
+
+// Env is the world the scenes act on, and what the screens read: the lab,
+// the sniffer on its wire, what the fortune service served, what the
+// consumer received. Screens read it through its methods; only steps
+// change it.
+type Env struct {
+	// Build makes a new lab at stage 0 (hosts up, nothing running).
+	Build func(ctx context.Context) (infra.Lab, error)
+	// Self is the zt-lab binary, run on hosts as the fortune service and
+	// consumer.
+	Self string
+	// Consul is the consul binary the mesh scenes run.
+	Consul string
+	// Seed makes the fortune sequence repeatable for recordings.
+	Seed int64
+
+	emit        func(Event)
+	scene, step int
+
+	mu       sync.Mutex
+	lab      infra.Lab
+	capture  *sniffer.Capture
+	analyzer *sniffer.Analyzer
+	pumpDone chan struct{}
+	packets  []sniffer.Packet // the newest, for the screens
+	served   []string         // every fortune the service sent
+	consumer []string         // the consumer's log, newest last
+	values   map[string]any   // what steps hand to later steps
+}
+
+// maxPackets and maxLines bound what the screens can be shown.
+const (
+	maxPackets = 10000
+	maxLines   = 500
+)
+
+// Logf reports a line of output from the running step.
+func (e *Env) Logf(format string, args ...any) {
+	if e.emit != nil {
+		e.emit(Event{Kind: Output, Scene: e.scene, Step: e.step, Text: fmt.Sprintf(format, args...)})
+	}
+}
+
+// LabChanged tells the screens the lab's shape or state changed.
+func (e *Env) LabChanged() {
+	if e.emit != nil {
+		e.emit(Event{Kind: LabChanged, Scene: e.scene, Step: e.step})
+	}
+}
+
+// Lab is the running lab, or nil before the first scene.
+func (e *Env) Lab() infra.Lab {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lab
+}
+
+// Host returns a host of the running lab, or an error naming it.
+func (e *Env) Host(name string) (infra.Host, error) {
+	l := e.Lab()
+	if l == nil {
+		return nil, errors.New("no lab yet")
+	}
+	h, ok := l.Host(name)
+	if !ok {
+		return nil, fmt.Errorf("the lab has no host %s", name)
+	}
+	return h, nil
+}
+
+// Reset ends the lab and builds a new one.
+func (e *Env) Reset(ctx context.Context) error {
+	e.Close(ctx)
+	l, err := e.Build(ctx)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.lab = l
+	e.values = map[string]any{}
+	e.mu.Unlock()
+	e.LabChanged()
+	return nil
+}
+
+// Close stops the sniffer and ends the lab.
+func (e *Env) Close(ctx context.Context) {
+	e.StopSniffer()
+	e.mu.Lock()
+	l := e.lab
+	e.lab = nil
+	e.packets, e.served, e.consumer = nil, nil, nil
+	e.mu.Unlock()
+	if l != nil {
+		l.Close(ctx)
+	}
+}
+
+// Set keeps a value for later steps; Get returns it.
+func (e *Env) Set(key string, v any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.values == nil {
+		e.values = map[string]any{}
+	}
+	e.values[key] = v
+}
+
+// Get returns what Set kept, or nil.
+func (e *Env) Get(key string) any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.values[key]
+}
+
+// OnServed is the fortune service's output handler: it records every
+// fortune sent, so the sniffer can look for exactly that text.
+func (e *Env) OnServed(line string) {
+	_, text, ok := fortune.ParseServed(line)
+	if !ok {
+		return
+	}
+	e.mu.Lock()
+	e.served = append(e.served, text)
+	a := e.analyzer
+	e.mu.Unlock()
+	if a != nil {
+		a.AddKnown(text)
+	}
+}
+
+// Served lists every fortune the service has sent.
+func (e *Env) Served() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.served)
+}
+
+// ConsumerLine adds a line to the consumer's log.
+func (e *Env) ConsumerLine(line string) {
+	e.mu.Lock()
+	e.consumer = append(e.consumer, line)
+	if len(e.consumer) > maxLines {
+		e.consumer = slices.Delete(e.consumer, 0, len(e.consumer)-maxLines)
+	}
+	e.mu.Unlock()
+}
+
+// ConsumerLog returns up to n of the consumer's newest lines.
+func (e *Env) ConsumerLog(n int) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	l := e.consumer
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return slices.Clone(l)
+}
+
+// StartSniffer captures on the lab's wire, feeding an analyzer that knows
+// every fortune served so far.
+func (e *Env) StartSniffer() error {
+	l := e.Lab()
+	if l == nil {
+		return errors.New("no lab to sniff")
+	}
+	e.StopSniffer()
+	w := l.Wire()
+	c, err := sniffer.Open(w.Interface, sniffer.Options{})
+	if err != nil {
+		return fmt.Errorf("sniff %s: %w", w.Interface, err)
+	}
+	a := sniffer.NewAnalyzer(sniffer.Names(w.Names))
+	e.mu.Lock()
+	for _, f := range e.served {
+		a.AddKnown(f)
+	}
+	e.capture, e.analyzer = c, a
+	e.packets = nil
+	done := make(chan struct{})
+	e.pumpDone = done
+	e.mu.Unlock()
+	go e.pump(c, a, done)
+	return nil
+}
+
+// pump moves frames from the capture to the analyzer and the screens'
+// ring, in batches, never holding the capture back.
+func (e *Env) pump(c *sniffer.Capture, a *sniffer.Analyzer, done chan struct{}) {
+	defer close(done)
+	for p := range c.Packets() {
+		a.Feed(p)
+		e.mu.Lock()
+		if len(e.packets) >= maxPackets {
+			e.packets = slices.Delete(e.packets, 0, maxPackets/10)
+		}
+		e.packets = append(e.packets, p)
+		e.mu.Unlock()
+	}
+}
+
+// StopSniffer ends the capture, if any.
+func (e *Env) StopSniffer() {
+	e.mu.Lock()
+	c, done := e.capture, e.pumpDone
+	e.capture = nil
+	e.mu.Unlock()
+	if c != nil {
+		c.Close()
+		<-done
+	}
+}
+
+// Analyzer is the analyzer of the current or last capture, or nil.
+func (e *Env) Analyzer() *sniffer.Analyzer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.analyzer
+}
+
+// Capture is the running capture, or nil.
+func (e *Env) Capture() *sniffer.Capture {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.capture
+}
+
+// Packets returns up to n of the newest captured frames.
+func (e *Env) Packets(n int) []sniffer.Packet {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	p := e.packets
+	if len(p) > n {
+		p = p[len(p)-n:]
+	}
+	return slices.Clone(p)
+}
+
+// Names maps lab addresses to host names.
+func (e *Env) Names() map[netip.Addr]string {
+	if l := e.Lab(); l != nil {
+		return l.Wire().Names
+	}
+	return nil
+}
+
+// WritePcap saves the capture so far to path.
+func (e *Env) WritePcap(path string) error {
+	c := e.Capture()
+	if c == nil {
+		return errors.New("no capture is running")
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := c.WritePcap(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// waitUntil polls ok until it holds or ctx ends; for the few things no API
+// can be watched for.
+func waitUntil(ctx context.Context, every time.Duration, ok func() bool) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for !ok() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
