@@ -1,0 +1,483 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/ztlab/zt-lab/infra"
+)
+
+// serfAlive is serf's member status "alive" as the API reports it.
+const serfAlive = 1
+
+// memberStatus names serf's member statuses, as `consul members` does.
+func memberStatus(s int) string {
+	switch s {
+	case 0:
+		return "none"
+	case serfAlive:
+		return "alive"
+	case 2:
+		return "leaving"
+	case 3:
+		return "left"
+	case 4:
+		return "failed"
+	}
+	return fmt.Sprintf("status %d", s)
+}
+
+// CheckLeader proves the servers elected a leader: the raft peers with the
+// leader marked, and every server naming the same one.
+func (c *Cluster) CheckLeader(ctx context.Context) Check {
+	ch := Check{Name: "leader elected"}
+	servers := c.servers()
+	if len(servers) == 0 {
+		ch.seen("no consul server is running")
+		return ch
+	}
+	cfg, err := servers[0].api.Operator().RaftGetConfiguration((&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		ch.seen("raft configuration from %s: %v", servers[0].host.Name(), err)
+		return ch
+	}
+	var leader string
+	leaders, voters := 0, 0
+	for _, s := range cfg.Servers {
+		role := "voter"
+		if !s.Voter {
+			role = "non-voter"
+		} else {
+			voters++
+		}
+		if s.Leader {
+			role += ", LEADER"
+			leaders++
+			leader = s.Address
+		}
+		ch.seen("raft peer %-9s %-18s %s", s.Node, s.Address, role)
+	}
+	agree := true
+	for _, a := range servers {
+		l, err := a.api.Status().Leader()
+		switch {
+		case err != nil:
+			ch.seen("%s: %v", a.host.Name(), err)
+			agree = false
+		case l != leader:
+			ch.seen("%s names %q as leader", a.host.Name(), l)
+			agree = false
+		}
+	}
+	if agree && leader != "" {
+		ch.seen("every server names the leader %s", c.nodeOf(leader))
+	}
+	if t := c.Timings(); t.Leader > 0 {
+		ch.seen("elected %s after the servers started", t.Leader.Round(time.Millisecond))
+	}
+	ch.Pass = leaders == 1 && voters == len(servers) && agree
+	return ch
+}
+
+// CheckMembers proves every agent the cluster started is alive in serf, as
+// `consul members` shows them.
+func (c *Cluster) CheckMembers(ctx context.Context) Check {
+	agents := c.allAgents()
+	ch := Check{Name: fmt.Sprintf("%d members alive", len(agents))}
+	srv, err := c.serverAPI()
+	if err != nil {
+		ch.seen("%v", err)
+		return ch
+	}
+	members, err := srv.Agent().Members(false)
+	if err != nil {
+		ch.seen("members: %v", err)
+		return ch
+	}
+	slices.SortFunc(members, func(a, b *api.AgentMember) int { return strings.Compare(a.Name, b.Name) })
+	alive := map[string]bool{}
+	for _, m := range members {
+		kind := "client"
+		if m.IsConsulServer() {
+			kind = "server"
+		}
+		status := memberStatus(m.Status)
+		ch.seen("%-9s %-15s %-6s %s", m.Name, m.Addr, kind, status)
+		alive[m.Name] = m.Status == serfAlive
+	}
+	ch.Pass = len(agents) > 0
+	for _, a := range agents {
+		if !alive[a.host.Name()] {
+			ch.seen("%s is not alive", a.host.Name())
+			ch.Pass = false
+		}
+	}
+	if t := c.Timings(); t.ClientsJoined > 0 {
+		ch.seen("all alive %s after the servers started", t.ClientsJoined.Round(time.Millisecond))
+	}
+	return ch
+}
+
+// CheckSidecars proves every sidecar runs and passes its checks.
+func (c *Cluster) CheckSidecars(ctx context.Context) Check {
+	ch := Check{Name: "sidecars healthy"}
+	srv, err := c.serverAPI()
+	if err != nil {
+		ch.seen("%v", err)
+		return ch
+	}
+	hc, _, err := srv.Health().State(api.HealthAny, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		ch.seen("health: %v", err)
+		return ch
+	}
+	c.mu.Lock()
+	var cars []*sidecar
+	for _, s := range c.sidecars {
+		cars = append(cars, s)
+	}
+	c.mu.Unlock()
+	slices.SortFunc(cars, func(a, b *sidecar) int { return strings.Compare(a.key(), b.key()) })
+	ch.Pass = len(cars) > 0
+	if len(cars) == 0 {
+		ch.seen("no sidecars: secure the service first")
+	}
+	for _, s := range cars {
+		select {
+		case <-s.proc.Done():
+			ch.seen("%s on %s exited: %v", sidecarID(s.service), s.host.Name(), s.proc.Err())
+			ch.Pass = false
+			continue
+		default:
+		}
+		n := 0
+		for _, k := range hc {
+			if k.Node != s.host.Name() || k.ServiceID != sidecarID(s.service) {
+				continue
+			}
+			n++
+			ch.seen("%s on %s: %s %s", sidecarID(s.service), s.host.Name(), k.Name, k.Status)
+			if k.Status != api.HealthPassing {
+				ch.Pass = false
+			}
+		}
+		if n == 0 {
+			ch.seen("%s on %s has no checks in the catalog", sidecarID(s.service), s.host.Name())
+			ch.Pass = false
+		}
+	}
+	if t := c.Timings(); t.SidecarsHealthy > 0 {
+		ch.seen("healthy %s after the servers started", t.SidecarsHealthy.Round(time.Millisecond))
+	}
+	return ch
+}
+
+// fcc is the lab's consumer, fcc on the first consumer host.
+func (c *Cluster) fcc() (Consumer, bool) {
+	for _, k := range c.Consumers() {
+		if k.Name == ConsumerService {
+			return k, true
+		}
+	}
+	return Consumer{}, false
+}
+
+// CheckMeshFortune proves the consumer reads a fortune through the mesh:
+// on fcc00, from its sidecar's upstream 127.0.0.1:9191. A sidecar that
+// just turned healthy may not have its upstream's first answer yet, so it
+// tries for up to 10 s.
+func (c *Cluster) CheckMeshFortune(ctx context.Context) Check {
+	ch := Check{Name: "consumer reads a fortune through the mesh"}
+	k, ok := c.fcc()
+	if !ok {
+		ch.seen("no fcc registered: secure the service first")
+		return ch
+	}
+	ch.seen("%s$ zt-lab fortune get %s", k.Host.Name(), k.Upstream())
+	start := time.Now()
+	var got string
+	tries := 0
+	w := waitSpec{what: "a fortune through the mesh", procs: c.sidecarRefs(), limit: 10 * time.Second}
+	err := poll(ctx, w, 200*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		tries++
+		out, err := c.Fetch(ctx, k.Host, k.Upstream())
+		got = out
+		return err == nil, "", err
+	})
+	if err != nil {
+		ch.seen("%v", err)
+		return ch
+	}
+	for _, l := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
+		ch.seen("  %s", l)
+	}
+	ch.seen("path: %s 127.0.0.1:%d → fcc sidecar → mTLS → fcs00:%d → fcs sidecar → 127.0.0.1:%d", k.Host.Name(), k.Port, MeshPort, FortunePort)
+	ch.seen("read in %s (%d tries)", since(start), tries)
+	ch.Pass = true
+	return ch
+}
+
+// CheckPlaintextRefused proves the fortune service is out of reach on the
+// wire after Rebind: fcc00 → fcs00:8181 is refused, a connection from the
+// wire itself is refused, and yet the service answers on fcs00's loopback.
+func (c *Cluster) CheckPlaintextRefused(ctx context.Context) Check {
+	fcs := c.hosts(infra.RoleService)
+	fccs := c.hosts(infra.RoleConsumer)
+	if len(fcs) == 0 || len(fccs) == 0 {
+		return fail("fcc → fcs:8181 refused", "the lab has no fcs or fcc host")
+	}
+	s, k := fcs[0], fccs[0]
+	ch := Check{Name: fmt.Sprintf("%s → %s:%d refused", k.Name(), s.Name(), FortunePort)}
+	target := fmt.Sprintf("%s:%d", s.Name(), FortunePort)
+	ch.seen("%s$ zt-lab fortune get %s", k.Name(), target)
+	out, err := c.Fetch(ctx, k, target)
+	fromHost := err != nil && strings.Contains(err.Error(), "refused")
+	switch {
+	case err == nil:
+		ch.seen("  read a fortune: %s", firstLine(out))
+	default:
+		ch.seen("  %s", oneLine(err.Error()))
+	}
+	addr := netip.AddrPortFrom(s.Addr(), FortunePort).String()
+	var d net.Dialer
+	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	conn, derr := d.DialContext(dctx, "tcp", addr)
+	cancel()
+	fromWire := errors.Is(derr, syscall.ECONNREFUSED)
+	if conn != nil {
+		conn.Close()
+		ch.seen("from the wire, %s accepts a connection", addr)
+	} else {
+		ch.seen("from the wire, dial %s: %v", addr, derr)
+	}
+	local := "127.0.0.1:" + fmt.Sprint(FortunePort)
+	lout, lerr := c.Fetch(ctx, s, local)
+	if lerr != nil {
+		ch.seen("%s$ zt-lab fortune get %s: %v", s.Name(), local, lerr)
+	} else {
+		ch.seen("%s$ zt-lab fortune get %s still reads: %s", s.Name(), local, firstLine(lout))
+	}
+	ch.Pass = fromHost && fromWire && lerr == nil
+	return ch
+}
+
+// CheckDenied proves the intentions stop a consumer: its agent... rather,
+// fcs's agent refuses it, and a fortune fetched through its sidecar never
+// arrives.
+func (c *Cluster) CheckDenied(ctx context.Context, k Consumer) Check {
+	ch := Check{Name: fmt.Sprintf("%s → %s denied", k.Name, FortuneService)}
+	ch.seen("%s$ zt-lab fortune get %s", k.Host.Name(), k.Upstream())
+	out, err := c.Fetch(ctx, k.Host, k.Upstream())
+	if err == nil {
+		ch.seen("  read a fortune: %s", firstLine(out))
+	} else {
+		ch.seen("  %s", oneLine(err.Error()))
+	}
+	denied := err != nil
+	_, td, rerr := c.Roots(ctx)
+	if rerr != nil {
+		ch.seen("roots: %v", rerr)
+		return ch
+	}
+	agents := c.agentsOf(FortuneService)
+	if len(agents) == 0 {
+		ch.seen("no agent runs fcs")
+		return ch
+	}
+	for _, a := range agents {
+		got, err := authorize(a, td, c.opts.Datacenter, k.Name, FortuneService)
+		if err != nil {
+			ch.seen("%v", err)
+			denied = false
+			continue
+		}
+		ch.seen("%s's agent: %s → %s %s: %s", a.host.Name(), k.Name, FortuneService, verdict(got.Authorized), got.Reason)
+		if got.Authorized {
+			denied = false
+		}
+	}
+	for _, l := range c.sidecarLog(FortuneService, "authz", "unauthorized", "denied") {
+		ch.seen("fcs sidecar log: %s", l)
+	}
+	ch.Pass = denied
+	return ch
+}
+
+// sidecarLog returns the last lines of a service's sidecars' logs that
+// hold any of words.
+func (c *Cluster) sidecarLog(service string, words ...string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for _, s := range c.sidecars {
+		if s.service != service {
+			continue
+		}
+		for _, l := range s.proc.Tail(50) {
+			low := strings.ToLower(l)
+			if slices.ContainsFunc(words, func(w string) bool { return strings.Contains(low, w) }) {
+				out = append(out, strings.TrimSpace(l))
+			}
+		}
+	}
+	if len(out) > 3 {
+		out = out[len(out)-3:]
+	}
+	return out
+}
+
+// CheckIdentities proves every mesh service carries a leaf certificate
+// from the CA's active root, naming it by its SPIFFE identity, and that
+// fcs's sidecar shows that identity and refuses an outsider with no
+// certificate.
+func (c *Cluster) CheckIdentities(ctx context.Context) Check {
+	ch := Check{Name: "every service carries an identity from the active root"}
+	roots, td, err := c.Roots(ctx)
+	if err != nil {
+		ch.seen("%v", err)
+		return ch
+	}
+	root, ok := active(roots)
+	if !ok {
+		ch.seen("the CA has no active root")
+		return ch
+	}
+	ch.seen("CA root %s (SHA-256 %s), trust domain %s", root.Name, root.Fingerprint, td)
+	ch.Pass = true
+	for _, s := range c.meshServices() {
+		id, err := c.Leaf(ctx, s)
+		if err != nil {
+			ch.seen("%v", err)
+			ch.Pass = false
+			continue
+		}
+		ch.Evidence = append(ch.Evidence, id.Lines()...)
+		if id.Root != root.ID || id.URI != ServiceURI(td, c.opts.Datacenter, s) {
+			ch.seen("  %s: not from the active root, or not its own name", s)
+			ch.Pass = false
+		}
+	}
+	if fcs := c.hosts(infra.RoleService); len(fcs) > 0 {
+		listener := netip.AddrPortFrom(fcs[0].Addr(), MeshPort)
+		p, err := c.Probe(ctx, FortuneService, listener)
+		switch {
+		case err != nil:
+			ch.seen("probe %s: %v", listener, err)
+			ch.Pass = false
+		case p.Refused == nil:
+			ch.seen("%s gave data to an outsider with no certificate", listener)
+			ch.Pass = false
+		default:
+			ch.seen("%s presents %s (serial %s) and refuses an outsider with no certificate: %v", listener, p.Identity.URI, p.Identity.Serial, p.Refused)
+		}
+	}
+	return ch
+}
+
+// CheckRotation proves a CA rotation went through without the fortunes
+// stopping: a new root, every leaf re-issued from it, fcs's sidecar
+// presenting the new leaf, no failed fetch meanwhile, and a fortune now.
+func (c *Cluster) CheckRotation(ctx context.Context, rot Rotation) Check {
+	ch := Check{Name: "fortunes flow through a CA rotation, with leaves from the new root"}
+	ch.seen("old root %s", rot.Old.Fingerprint)
+	ch.seen("new root %s, active %s after the request", rot.New.Fingerprint, rot.RootActive.Round(time.Millisecond))
+	ok := rot.New.ID != "" && rot.New.ID != rot.Old.ID
+	for _, s := range slices.Sorted(mapKeys(rot.Before)) {
+		before, after := rot.Before[s], rot.After[s]
+		ch.seen("%s leaf %s → %s", s, before.Serial, after.Serial)
+		if after.Root != rot.New.ID || after.Serial == before.Serial {
+			ch.seen("  %s's leaf was not re-issued from the new root", s)
+			ok = false
+		}
+	}
+	ch.seen("every leaf re-issued %s after the request", rot.Reissued.Round(time.Millisecond))
+	if rot.Presented.Root == rot.New.ID {
+		ch.seen("fcs's sidecar presents the new leaf %s", rot.Presented.Serial)
+	} else {
+		ch.seen("fcs's sidecar presents %q, not from the new root", rot.Presented.Serial)
+		ok = false
+	}
+	ch.seen("%d fortunes read through the mesh during the rotation, %d failed", rot.Fetched, len(rot.Failures))
+	for _, f := range rot.Failures {
+		ch.seen("  failed %s", f)
+	}
+	if len(rot.Failures) > 0 || rot.Fetched == 0 {
+		ok = false
+	}
+	if k, found := c.fcc(); found {
+		out, err := c.Fetch(ctx, k.Host, k.Upstream())
+		if err != nil {
+			ch.seen("a fortune now: %v", err)
+			ok = false
+		} else {
+			ch.seen("a fortune now: %s", firstLine(out))
+		}
+	}
+	ch.Pass = ok
+	return ch
+}
+
+func mapKeys[V any](m map[string]V) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// Flow is traffic between the lab's hosts that the sniffer can judge.
+type Flow struct {
+	Name  string
+	Proto string     // "tcp" or "udp"
+	Src   netip.Addr // the zero Addr: any host
+	Dst   netip.Addr // the zero Addr: any host
+	Port  uint16     // the destination port
+}
+
+// Flows lists the mesh's traffic on the wire, each of which should be
+// encrypted: the mesh flows from consumers to fcs's sidecars (mTLS), the
+// agents' RPC to the servers (TLS) and the gossip between all (serf's
+// AES-GCM, UDP and TCP).
+func (c *Cluster) Flows() []Flow {
+	var fs []Flow
+	for _, k := range c.Consumers() {
+		for _, s := range c.hosts(infra.RoleService) {
+			fs = append(fs, Flow{
+				Name:  fmt.Sprintf("mesh %s %s → %s:%d (mTLS)", k.Name, k.Host.Name(), s.Name(), MeshPort),
+				Proto: "tcp", Src: k.Host.Addr(), Dst: s.Addr(), Port: MeshPort,
+			})
+		}
+	}
+	for _, s := range c.hosts(infra.RoleConsul) {
+		fs = append(fs, Flow{Name: fmt.Sprintf("consul RPC → %s:%d (TLS)", s.Name(), ServerPort), Proto: "tcp", Dst: s.Addr(), Port: ServerPort})
+	}
+	fs = append(fs,
+		Flow{Name: fmt.Sprintf("gossip :%d/udp (encrypted)", SerfPort), Proto: "udp", Port: SerfPort},
+		Flow{Name: fmt.Sprintf("gossip :%d/tcp (encrypted)", SerfPort), Proto: "tcp", Port: SerfPort},
+	)
+	return fs
+}
+
+// CheckWire asks the sniffer's hook (Options.Wire) to judge every flow of
+// the mesh; without a hook it has nothing to say.
+func (c *Cluster) CheckWire(ctx context.Context) []Check {
+	if c.opts.Wire == nil {
+		return nil
+	}
+	var cs []Check
+	for _, f := range c.Flows() {
+		cs = append(cs, c.opts.Wire(ctx, f))
+	}
+	return cs
+}

@@ -1,0 +1,179 @@
+package mesh
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path"
+)
+
+// Ports every agent of the lab uses. The HTTP API listens on the host's
+// address (so the lab process on the wire can ask any agent) and on
+// loopback (where the sidecars and a learner's `consul members` find it).
+const (
+	HTTPPort   = 8500
+	GRPCPort   = 8502 // for Envoy, should a later scene swap the built-in proxy for it
+	ServerPort = 8300 // RPC, TLS
+	SerfPort   = 8301 // LAN gossip, encrypted
+)
+
+// Files of an agent, relative to its host's DataDir.
+const (
+	agentDir       = "consul"
+	configFile     = "consul/consul.json"
+	caFile         = "consul/tls/ca.pem"
+	serverCertFile = "consul/tls/server.pem"
+	serverKeyFile  = "consul/tls/server-key.pem"
+	agentDataDir   = "consul/data"
+)
+
+// AgentSpec is what makes one agent's configuration.
+type AgentSpec struct {
+	Node       string
+	Addr       netip.Addr
+	Server     bool
+	Servers    []netip.Addr // every server of the cluster; an agent joins the others
+	Datacenter string
+	GossipKey  string
+	// Dir is the host's DataDir; the agent's files live under it.
+	Dir string
+}
+
+// agentConfig is the JSON an agent reads: only the keys the lab sets, in
+// the order a learner reads them.
+type agentConfig struct {
+	NodeName           string       `json:"node_name"`
+	Datacenter         string       `json:"datacenter"`
+	Server             bool         `json:"server"`
+	BootstrapExpect    int          `json:"bootstrap_expect,omitempty"`
+	DataDir            string       `json:"data_dir"`
+	LogLevel           string       `json:"log_level"`
+	BindAddr           string       `json:"bind_addr"`
+	ClientAddr         string       `json:"client_addr"`
+	RetryJoin          []string     `json:"retry_join"`
+	RetryInterval      string       `json:"retry_interval"`
+	Encrypt            string       `json:"encrypt"`
+	Performance        *performance `json:"performance,omitempty"`
+	Ports              ports        `json:"ports"`
+	TLS                tlsConfig    `json:"tls"`
+	AutoEncrypt        autoEncrypt  `json:"auto_encrypt"`
+	Connect            connect      `json:"connect"`
+	LeaveOnTerminate   bool         `json:"leave_on_terminate"`
+	DisableUpdateCheck bool         `json:"disable_update_check"`
+}
+
+type performance struct {
+	RaftMultiplier int `json:"raft_multiplier"`
+}
+
+type ports struct {
+	HTTP int `json:"http"`
+	GRPC int `json:"grpc"`
+	DNS  int `json:"dns"`
+}
+
+type tlsConfig struct {
+	Defaults    tlsDefaults `json:"defaults"`
+	InternalRPC internalRPC `json:"internal_rpc"`
+}
+
+type tlsDefaults struct {
+	CAFile         string `json:"ca_file"`
+	CertFile       string `json:"cert_file,omitempty"`
+	KeyFile        string `json:"key_file,omitempty"`
+	VerifyIncoming bool   `json:"verify_incoming"`
+	VerifyOutgoing bool   `json:"verify_outgoing"`
+}
+
+type internalRPC struct {
+	VerifyServerHostname bool `json:"verify_server_hostname"`
+}
+
+type autoEncrypt struct {
+	AllowTLS bool `json:"allow_tls,omitempty"`
+	TLS      bool `json:"tls,omitempty"`
+}
+
+type connect struct {
+	Enabled bool `json:"enabled"`
+}
+
+// Config renders the agent's configuration file.
+//
+// Servers expect every server (bootstrap_expect) and join the others every
+// 200 ms until they do: with consul's default 30 s retry interval one agent
+// of a lab took 25 s to join. raft_multiplier 1 is the production timing
+// (the default, 5, suits slow cloud VMs) and elects a leader in about a
+// second. Clients take their RPC certificate from the servers
+// (auto_encrypt), so only servers hold keys made by the lab's CA. DNS is
+// off: nothing in the lab resolves through it.
+func (a AgentSpec) Config() ([]byte, error) {
+	if err := a.validate(); err != nil {
+		return nil, err
+	}
+	var join []string
+	for _, s := range a.Servers {
+		if s != a.Addr {
+			join = append(join, s.String())
+		}
+	}
+	c := agentConfig{
+		NodeName:      a.Node,
+		Datacenter:    a.Datacenter,
+		Server:        a.Server,
+		DataDir:       path.Join(a.Dir, agentDataDir),
+		LogLevel:      "INFO",
+		BindAddr:      a.Addr.String(),
+		ClientAddr:    a.Addr.String() + " 127.0.0.1",
+		RetryJoin:     join,
+		RetryInterval: "200ms",
+		Encrypt:       a.GossipKey,
+		Ports:         ports{HTTP: HTTPPort, GRPC: GRPCPort, DNS: -1},
+		TLS: tlsConfig{
+			Defaults: tlsDefaults{
+				CAFile:         path.Join(a.Dir, caFile),
+				VerifyIncoming: true,
+				VerifyOutgoing: true,
+			},
+			InternalRPC: internalRPC{VerifyServerHostname: true},
+		},
+		Connect:            connect{Enabled: true},
+		DisableUpdateCheck: true,
+	}
+	if a.Server {
+		c.BootstrapExpect = len(a.Servers)
+		c.Performance = &performance{RaftMultiplier: 1}
+		c.TLS.Defaults.CertFile = path.Join(a.Dir, serverCertFile)
+		c.TLS.Defaults.KeyFile = path.Join(a.Dir, serverKeyFile)
+		c.AutoEncrypt.AllowTLS = true
+	} else {
+		c.AutoEncrypt.TLS = true
+		// A client that leaves on SIGTERM is gone from the catalog at once,
+		// rather than "failed" until serf gives up on it.
+		c.LeaveOnTerminate = true
+	}
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func (a AgentSpec) validate() error {
+	switch {
+	case a.Node == "":
+		return errors.New("agent config: no node name")
+	case !a.Addr.Is4():
+		return fmt.Errorf("agent config for %s: address %v is not IPv4", a.Node, a.Addr)
+	case len(a.Servers) == 0:
+		return fmt.Errorf("agent config for %s: no servers to join", a.Node)
+	case a.Datacenter == "":
+		return fmt.Errorf("agent config for %s: no datacenter", a.Node)
+	case a.GossipKey == "":
+		return fmt.Errorf("agent config for %s: no gossip key", a.Node)
+	case a.Dir == "":
+		return fmt.Errorf("agent config for %s: no directory", a.Node)
+	}
+	return nil
+}

@@ -1,0 +1,354 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/ztlab/zt-lab/infra"
+)
+
+// Consumer is a service that reads fortunes through its sidecar: fcc on a
+// consumer host, or a rogue that the intentions should stop.
+type Consumer struct {
+	Host infra.Host
+	Name string
+	Port int // the local port of its upstream to fcs: 9191 for fcc
+}
+
+// Upstream is where the consumer's sidecar takes connections for fcs.
+func (k Consumer) Upstream() string { return "127.0.0.1:" + strconv.Itoa(k.Port) }
+
+// sidecar is a `consul connect proxy -sidecar-for` process and what its
+// registration said.
+type sidecar struct {
+	host     infra.Host
+	service  string         // the service ID it fronts
+	listener netip.AddrPort // its public listener, where its TCP check looks
+	proc     infra.Proc
+}
+
+func (s *sidecar) key() string { return s.host.Name() + "/" + s.service }
+
+// RegisterPlaintext registers the fortune service on every fortune host as
+// the seeds first do, without a sidecar, and waits until the catalog lists
+// it.
+func (c *Cluster) RegisterPlaintext(ctx context.Context) error {
+	var nodes []string
+	for _, h := range c.hosts(infra.RoleService) {
+		a, ok := c.agent(h.Name())
+		if !ok {
+			return fmt.Errorf("register fcs on %s: no consul agent there: bring the mesh up first", h.Name())
+		}
+		if err := a.api.Agent().ServiceRegisterOpts(PlaintextRegistration(h.Addr()), api.ServiceRegisterOpts{}.WithContext(ctx)); err != nil {
+			return fmt.Errorf("register fcs on %s: %w", h.Name(), err)
+		}
+		nodes = append(nodes, h.Name())
+		c.say("registered fcs on %s at %s:%d (plaintext)", h.Name(), h.Addr(), FortunePort)
+	}
+	return c.waitCatalog(ctx, FortuneService, "plaintext", nodes, true)
+}
+
+// waitCatalog waits until the catalog lists service (with tag) on exactly
+// the given nodes, or, when present is false, on none of them.
+func (c *Cluster) waitCatalog(ctx context.Context, service, tag string, nodes []string, present bool) error {
+	srv, err := c.serverAPI()
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("%s (%s) in the catalog on %v", service, tag, nodes)
+	if !present {
+		what = fmt.Sprintf("%s (%s) gone from the catalog on %v", service, tag, nodes)
+	}
+	w := waitSpec{what: what, procs: refs(c.allAgents()), limit: 15 * time.Second}
+	_, err = await(ctx, w, func(q *api.QueryOptions) ([]*api.CatalogService, *api.QueryMeta, error) {
+		return srv.Catalog().Service(service, tag, q)
+	}, func(cs []*api.CatalogService) (bool, string) {
+		on := map[string]bool{}
+		for _, s := range cs {
+			on[s.Node] = true
+		}
+		for _, n := range nodes {
+			if on[n] != present {
+				return false, fmt.Sprintf("%d instances", len(cs))
+			}
+		}
+		return true, ""
+	})
+	return err
+}
+
+// Secure puts the fortune service behind the mesh, as the seeds do: fcs
+// registered with a sidecar listening for mTLS on 9191 and handing
+// connections to 127.0.0.1:8181; fcc registered with a sidecar whose
+// upstream to fcs is 127.0.0.1:9191; both sidecars started; and, once they
+// are healthy, the plaintext registration removed. The fortune service
+// itself still listens everywhere: Rebind moves it to loopback.
+func (c *Cluster) Secure(ctx context.Context) error {
+	var cars []*sidecar
+	for _, h := range c.hosts(infra.RoleService) {
+		s, err := c.deploy(ctx, h, SecureRegistration(h.Addr(), c.opts.CheckInterval), netip.AddrPortFrom(h.Addr(), MeshPort))
+		if err != nil {
+			return err
+		}
+		cars = append(cars, s)
+	}
+	var consumers []Consumer
+	for _, h := range c.hosts(infra.RoleConsumer) {
+		k := Consumer{Host: h, Name: ConsumerService, Port: MeshPort}
+		s, err := c.deployConsumer(ctx, k)
+		if err != nil {
+			return err
+		}
+		cars = append(cars, s)
+		consumers = append(consumers, k)
+	}
+	if err := c.waitHealthy(ctx, cars); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if t := &c.timings; !t.Start.IsZero() {
+		t.SidecarsHealthy = time.Since(t.Start)
+	}
+	for _, k := range consumers {
+		if !slices.ContainsFunc(c.consumers, func(o Consumer) bool { return o.Host.Name() == k.Host.Name() && o.Name == k.Name }) {
+			c.consumers = append(c.consumers, k)
+		}
+	}
+	c.mu.Unlock()
+	if err := c.slowChecks(cars); err != nil {
+		return err
+	}
+	var plain []string
+	for _, h := range c.hosts(infra.RoleService) {
+		a, _ := c.agent(h.Name())
+		services, err := a.api.Agent().Services()
+		if err != nil {
+			return fmt.Errorf("list services on %s: %w", h.Name(), err)
+		}
+		if _, ok := services[PlaintextID]; !ok {
+			continue
+		}
+		if err := a.api.Agent().ServiceDeregisterOpts(PlaintextID, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+			return fmt.Errorf("remove the plaintext registration on %s: %w", h.Name(), err)
+		}
+		plain = append(plain, h.Name())
+		c.say("removed the plaintext registration of fcs on %s", h.Name())
+	}
+	if len(plain) > 0 {
+		return c.waitCatalog(ctx, FortuneService, "plaintext", plain, false)
+	}
+	return nil
+}
+
+// AddConsumer registers another consumer with its own sidecar — a rogue,
+// say — starting a client agent on its host first if it has none, and
+// waits until its sidecar is healthy.
+func (c *Cluster) AddConsumer(ctx context.Context, k Consumer) error {
+	if err := c.Join(ctx, k.Host); err != nil {
+		return err
+	}
+	s, err := c.deployConsumer(ctx, k)
+	if err != nil {
+		return err
+	}
+	if err := c.waitHealthy(ctx, []*sidecar{s}); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.consumers = append(c.consumers, k)
+	c.mu.Unlock()
+	return c.slowChecks([]*sidecar{s})
+}
+
+// Consumers lists the consumers registered so far: fcc first, then any
+// added with AddConsumer.
+func (c *Cluster) Consumers() []Consumer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.consumers)
+}
+
+func (c *Cluster) deployConsumer(ctx context.Context, k Consumer) (*sidecar, error) {
+	reg := ConsumerRegistration(k.Name, k.Host.Addr(), k.Port, c.opts.CheckInterval)
+	return c.deploy(ctx, k.Host, reg, netip.AddrPortFrom(k.Host.Addr(), ConsumerSidecarPort))
+}
+
+// deploy registers a service with a sidecar on h's agent and starts the
+// sidecar. It does not wait for it to be healthy.
+func (c *Cluster) deploy(ctx context.Context, h infra.Host, reg *api.AgentServiceRegistration, listener netip.AddrPort) (*sidecar, error) {
+	a, ok := c.agent(h.Name())
+	if !ok {
+		return nil, fmt.Errorf("register %s on %s: no consul agent there: bring the mesh up first", reg.ID, h.Name())
+	}
+	if err := a.api.Agent().ServiceRegisterOpts(reg, api.ServiceRegisterOpts{}.WithContext(ctx)); err != nil {
+		return nil, fmt.Errorf("register %s on %s: %w", reg.ID, h.Name(), err)
+	}
+	s := &sidecar{host: h, service: reg.ID, listener: listener}
+	c.mu.Lock()
+	old := c.sidecars[s.key()]
+	c.mu.Unlock()
+	if old != nil {
+		select {
+		case <-old.proc.Done():
+		default:
+			s.proc = old.proc // already running: it follows the new registration itself
+		}
+	}
+	if s.proc == nil {
+		proc, err := h.Start(ctx, infra.ProcSpec{
+			Name: reg.ID + "-sidecar",
+			Argv: SidecarArgv(c.bin.Path, reg.ID),
+			Env:  []string{"CONSUL_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(HTTPPort)},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start the sidecar of %s on %s: %w", reg.ID, h.Name(), err)
+		}
+		s.proc = proc
+		c.say("registered %s on %s; started its sidecar: %s (pid %d)", reg.ID, h.Name(), strings.Join(SidecarArgv("consul", reg.ID), " "), proc.PID())
+	}
+	c.mu.Lock()
+	c.sidecars[s.key()] = s
+	c.mu.Unlock()
+	return s, nil
+}
+
+// waitHealthy waits until every sidecar's checks pass in the catalog: what
+// a consumer's upstream asks before it dials an instance.
+func (c *Cluster) waitHealthy(ctx context.Context, cars []*sidecar) error {
+	srv, err := c.serverAPI()
+	if err != nil {
+		return err
+	}
+	var procs []procRef
+	for _, s := range cars {
+		procs = append(procs, procRef{s.host.Name(), s.proc})
+		if a, ok := c.agent(s.host.Name()); ok {
+			procs = append(procs, procRef{a.host.Name(), a.proc})
+		}
+	}
+	w := waitSpec{what: "sidecars healthy", procs: procs, limit: 30 * time.Second}
+	_, err = await(ctx, w, func(q *api.QueryOptions) (api.HealthChecks, *api.QueryMeta, error) {
+		return srv.Health().State(api.HealthAny, q)
+	}, func(hc api.HealthChecks) (bool, string) {
+		var notYet []string
+		for _, s := range cars {
+			if st := sidecarStatus(hc, s); st != api.HealthPassing {
+				notYet = append(notYet, fmt.Sprintf("%s on %s %s", sidecarID(s.service), s.host.Name(), st))
+			}
+		}
+		return len(notYet) == 0, strings.Join(notYet, ", ")
+	})
+	if err != nil {
+		return err
+	}
+	for _, s := range cars {
+		c.say("%s on %s healthy: listening on %s", sidecarID(s.service), s.host.Name(), s.listener)
+	}
+	return nil
+}
+
+// sidecarStatus is the worst status of a sidecar's checks in hc, or
+// "missing" when it has none there yet.
+func sidecarStatus(hc api.HealthChecks, s *sidecar) string {
+	n := 0
+	worst := api.HealthPassing
+	for _, ch := range hc {
+		if ch.Node != s.host.Name() || ch.ServiceID != sidecarID(s.service) {
+			continue
+		}
+		n++
+		if ch.Status != api.HealthPassing {
+			worst = ch.Status
+		}
+	}
+	if n == 0 {
+		return "missing"
+	}
+	return worst
+}
+
+// slowChecks registers the sidecars' TCP checks again at the steady
+// interval; the agent keeps their passing status.
+func (c *Cluster) slowChecks(cars []*sidecar) error {
+	if c.opts.SteadyCheckInterval == c.opts.CheckInterval {
+		return nil
+	}
+	for _, s := range cars {
+		a, ok := c.agent(s.host.Name())
+		if !ok {
+			continue
+		}
+		if err := a.api.Agent().CheckRegister(listeningCheck(s.service, s.listener, c.opts.SteadyCheckInterval)); err != nil {
+			return fmt.Errorf("slow the checks of %s on %s: %w", sidecarID(s.service), s.host.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Rebind starts the fortune service again on every fortune host, bound to
+// 127.0.0.1:8181 instead of every address: only the sidecar on the same
+// host can reach it now. It returns when the service answers on loopback.
+func (c *Cluster) Rebind(ctx context.Context) error {
+	for _, h := range c.hosts(infra.RoleService) {
+		for _, p := range h.Procs() {
+			if p.Name() != c.opts.FortuneProc {
+				continue
+			}
+			if err := p.Stop(ctx, 2*time.Second); err != nil {
+				select {
+				case <-p.Done():
+				default:
+					return fmt.Errorf("stop the fortune service on %s: %w", h.Name(), err)
+				}
+			}
+			select {
+			case <-p.Done():
+			case <-ctx.Done():
+				return fmt.Errorf("stop the fortune service on %s: %w", h.Name(), ctx.Err())
+			}
+		}
+		listen := "127.0.0.1:" + strconv.Itoa(FortunePort)
+		argv := append([]string{c.opts.Self, "fortune", "serve", "--listen", listen}, c.opts.FortuneArgs...)
+		proc, err := h.Start(ctx, infra.ProcSpec{Name: c.opts.FortuneProc, Argv: argv})
+		if err != nil {
+			return fmt.Errorf("start the fortune service on %s: %w", h.Name(), err)
+		}
+		w := waitSpec{what: "fortune service on " + h.Name() + " " + listen, procs: []procRef{{h.Name(), proc}}, limit: 15 * time.Second}
+		err = poll(ctx, w, 100*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+			_, err := c.Fetch(ctx, h, listen)
+			return err == nil, "", err
+		})
+		if err != nil {
+			return err
+		}
+		c.say("fortune service on %s now listens on %s only", h.Name(), listen)
+	}
+	return nil
+}
+
+// errNoFortune is a fetch that read nothing: the connection closed first.
+var errNoFortune = errors.New("no fortune: the connection closed without a byte")
+
+// Fetch reads one fortune on host h from addr, as `zt-lab fortune get`
+// (the seeds' nc) does there, and returns what it printed.
+func (c *Cluster) Fetch(ctx context.Context, h infra.Host, addr string) (string, error) {
+	out, err := h.Run(ctx, c.opts.Self, "fortune", "get", addr)
+	if err != nil {
+		if msg := strings.TrimSpace(string(out)); msg != "" {
+			return string(out), fmt.Errorf("%w: %s", err, oneLine(msg))
+		}
+		return string(out), err
+	}
+	if strings.TrimSpace(string(out)) == "" {
+		return "", errNoFortune
+	}
+	return string(out), nil
+}

@@ -1,0 +1,122 @@
+package mesh
+
+import (
+	"encoding/json"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+)
+
+func marshal(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+// The registrations as the agent API receives them: what a learner would
+// PUT to /v1/agent/service/register.
+func TestRegistrationsGolden(t *testing.T) {
+	fcs := netip.MustParseAddr("198.18.0.20")
+	fcc := netip.MustParseAddr("198.18.0.30")
+	rogue := netip.MustParseAddr("198.18.0.40")
+	tests := []struct {
+		golden string
+		reg    *api.AgentServiceRegistration
+	}{
+		{"service-fcs-plaintext.json", PlaintextRegistration(fcs)},
+		{"service-fcs.json", SecureRegistration(fcs, 200*time.Millisecond)},
+		{"service-fcc.json", ConsumerRegistration("fcc", fcc, MeshPort, 200*time.Millisecond)},
+		{"service-rogue.json", ConsumerRegistration("rogue", rogue, MeshPort, 200*time.Millisecond)},
+	}
+	for _, tt := range tests {
+		golden(t, tt.golden, marshal(t, tt.reg))
+	}
+}
+
+func TestSecureRegistrationIsTheSeeds(t *testing.T) {
+	addr := netip.MustParseAddr("198.18.0.20")
+	r := SecureRegistration(addr, 200*time.Millisecond)
+	sc := r.Connect.SidecarService
+	switch {
+	case r.ID != "fcs" || r.Name != "fcs" || r.Port != 8181:
+		t.Errorf("service %s/%s:%d, want fcs:8181", r.ID, r.Name, r.Port)
+	case sc.Port != 9191 || sc.Address != "198.18.0.20":
+		t.Errorf("sidecar listens on %s:%d, want 198.18.0.20:9191", sc.Address, sc.Port)
+	case sc.Proxy.LocalServiceAddress != "127.0.0.1" || sc.Proxy.LocalServicePort != 8181:
+		t.Errorf("sidecar hands to %s:%d, want 127.0.0.1:8181", sc.Proxy.LocalServiceAddress, sc.Proxy.LocalServicePort)
+	case len(sc.Checks) != 2 || sc.Checks[0].TCP != "198.18.0.20:9191" || sc.Checks[0].Interval != "200ms" || sc.Checks[1].AliasService != "fcs":
+		t.Errorf("sidecar checks %+v, want TCP 198.18.0.20:9191 every 200ms and an alias of fcs", sc.Checks)
+	}
+
+	c := ConsumerRegistration("fcc", netip.MustParseAddr("198.18.0.30"), 9191, time.Second)
+	up := c.Connect.SidecarService.Proxy.Upstreams
+	if len(up) != 1 || up[0].DestinationName != "fcs" || up[0].LocalBindAddress != "127.0.0.1" || up[0].LocalBindPort != 9191 {
+		t.Errorf("fcc upstreams %+v, want fcs on 127.0.0.1:9191", up)
+	}
+}
+
+func TestListeningCheckKeepsItsID(t *testing.T) {
+	listener := netip.MustParseAddrPort("198.18.0.20:9191")
+	fast := sidecarChecks("fcs", listener, 200*time.Millisecond)[0]
+	slow := listeningCheck("fcs", listener, 10*time.Second)
+	if slow.ID != fast.CheckID || slow.ServiceID != "fcs-sidecar-proxy" || slow.Interval != "10s" || slow.TCP != fast.TCP {
+		t.Errorf("slow check %+v does not replace %+v", slow, fast)
+	}
+}
+
+func TestSidecarArgv(t *testing.T) {
+	got := SidecarArgv("/opt/consul", "fcs")
+	want := []string{"/opt/consul", "connect", "proxy", "-sidecar-for", "fcs"}
+	if len(got) != len(want) {
+		t.Fatalf("%q", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("%q, want %q", got, want)
+		}
+	}
+}
+
+func TestIntentions(t *testing.T) {
+	wantCommands := []string{
+		"consul intention create -deny '*' '*'",
+		"consul intention create -allow fcc fcs",
+	}
+	for i, in := range LabIntentions {
+		if got := in.Command(); got != wantCommands[i] {
+			t.Errorf("command %d = %q, want %q", i, got, wantCommands[i])
+		}
+	}
+	golden(t, "intentions.json", marshal(t, IntentionEntries(LabIntentions)))
+
+	entries := IntentionEntries(append(LabIntentions, Intention{Source: "rogue", Destination: "fcs"}))
+	if len(entries) != 2 || entries[0].Name != "*" || entries[1].Name != "fcs" || len(entries[1].Sources) != 2 {
+		t.Errorf("entries grouped wrongly: %s", marshal(t, entries))
+	}
+	if entries[1].Sources[1].Action != api.IntentionActionDeny {
+		t.Errorf("rogue → fcs is %s, want deny", entries[1].Sources[1].Action)
+	}
+}
+
+func TestShellWord(t *testing.T) {
+	for in, want := range map[string]string{
+		"fcs": "fcs", "*": "'*'", "it's": `'it'\''s'`, "": "''", "web-1": "web-1",
+	} {
+		if got := shellWord(in); got != want {
+			t.Errorf("shellWord(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestServiceURI(t *testing.T) {
+	got := ServiceURI("11111111-2222-3333-4444-555555555555.consul", "dc1", "fcs")
+	want := "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/fcs"
+	if got != want {
+		t.Errorf("ServiceURI = %s, want %s", got, want)
+	}
+}
