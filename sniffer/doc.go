@@ -1,0 +1,13 @@
+// Package sniffer is the lab's man in the middle: it captures frames on the
+// wire (AF_PACKET, pure Go, with a BPF filter compiled here), decodes them
+// with gopacket, reassembles TCP streams, and says for every flow whether a
+// fortune could be read — PLAINTEXT, ENCRYPTED or UNKNOWN — with the
+// evidence. It also renders what it saw the way the seed's tcpdump -X
+// session did, as a flow table, as a followed stream, and as a pcap file
+// for Wireshark.
+//
+// The capture owns its goroutine and hands frames to its consumer through
+// a bounded buffer: it never waits for the consumer, it counts what it had
+// to drop instead. The Analyzer is fed by the consumer and is safe for
+// concurrent use, so a UI can ask for flows while packets are fed.
+package sniffer
