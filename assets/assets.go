@@ -13,7 +13,7 @@ import (
 // FS holds every embedded asset, by its path relative to this folder.
 // Add new files to the go:embed line below.
 //
-//go:embed fortunes.txt
+//go:embed fortunes.txt scenes
 var FS embed.FS
 
 // fortunes is parsed once: the file never changes in a running binary.

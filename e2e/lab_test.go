@@ -17,8 +17,9 @@ import (
 	"time"
 )
 
-// ztlab is the binary under test, built once by TestMain.
-var ztlab string
+// ztlab is the binary under test, built once by TestMain; consul is the
+// one `make consul` built, which the mesh scenes run.
+var ztlab, consul string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "zt-e2e")
@@ -31,6 +32,13 @@ func TestMain(m *testing.M) {
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build zt-lab: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	if consul, err = filepath.Abs("../bin/consul"); err == nil {
+		_, err = os.Stat(consul)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: no bin/consul: run `make consul` (make test does)")
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -63,7 +71,7 @@ func newUser(t *testing.T) *user {
 }
 
 func (u *user) env() []string {
-	return append(os.Environ(), "ZTLAB_RUNTIME_DIR="+u.dir, "NO_COLOR=1")
+	return append(os.Environ(), "ZTLAB_RUNTIME_DIR="+u.dir, "ZTLAB_CONSUL="+consul, "NO_COLOR=1")
 }
 
 func (u *user) command(args ...string) *exec.Cmd {
@@ -82,7 +90,16 @@ func (u *user) run(args ...string) (result, error) {
 }
 
 func (u *user) runIn(stdin string, args ...string) (result, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return u.runFor(30, stdin, args...)
+}
+
+// runLong runs a command that may take up to seconds.
+func (u *user) runLong(seconds int, args ...string) (result, error) {
+	return u.runFor(seconds, "", args...)
+}
+
+func (u *user) runFor(seconds int, stdin string, args ...string) (result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(seconds)*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ztlab, args...)
 	cmd.Env = u.env()

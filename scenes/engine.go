@@ -68,7 +68,9 @@ type Scene struct {
 	// Needs is the stage the lab must be at before the first step;
 	// Reaches is the stage it is at after the last.
 	Needs, Reaches Stage
-	Steps          []Step
+	// AnyStage scenes (the report card) run wherever the lab is.
+	AnyStage bool
+	Steps    []Step
 }
 
 // EventKind says what an Event reports.
@@ -193,12 +195,13 @@ func (e *Engine) Failed() bool {
 // Prepare brings the lab to the stage scene i needs: forward by running the
 // scenes before it, or back by building the lab again and then forward.
 func (e *Engine) Prepare(ctx context.Context, i int) error {
+	if e.Scenes[i].AnyStage {
+		return nil
+	}
 	need := e.Scenes[i].Needs
 	if e.Stage() > need {
-		e.emit(Event{Kind: Preparing, Scene: i, Text: "building the lab again to go back"})
-		if err := e.env.Reset(ctx); err != nil {
-			return fmt.Errorf("reset the lab: %w", err)
-		}
+		e.emit(Event{Kind: Preparing, Scene: i, Text: "ending the lab to go back; it is built again from the start"})
+		e.env.Close(ctx)
 		e.setStage(0)
 		e.emit(Event{Kind: LabChanged, Scene: i})
 	}
@@ -230,7 +233,7 @@ var ErrCheckFailed = errors.New("a check failed")
 // RunScene runs every step of scene i, after preparing the lab for it.
 func (e *Engine) RunScene(ctx context.Context, i int) error {
 	s := e.Scenes[i]
-	if e.Stage() != s.Needs {
+	if !s.AnyStage && e.Stage() != s.Needs {
 		if err := e.Prepare(ctx, i); err != nil {
 			return err
 		}
@@ -259,7 +262,7 @@ func (e *Engine) RunScene(ctx context.Context, i int) error {
 // RunStep runs one step of scene i. Steps run in order: running step j
 // runs the steps before it first if they have not run.
 func (e *Engine) RunStep(ctx context.Context, i, j int) error {
-	if j == 0 && e.Stage() != e.Scenes[i].Needs {
+	if j == 0 && !e.Scenes[i].AnyStage && e.Stage() != e.Scenes[i].Needs {
 		if err := e.Prepare(ctx, i); err != nil {
 			return err
 		}

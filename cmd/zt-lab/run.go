@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/infra/local"
+	"github.com/ztlab/zt-lab/mesh"
+	"github.com/ztlab/zt-lab/scenes"
+)
+
+// walkFlags are the flags of every command that runs the walkthrough.
+type walkFlags struct {
+	labFlags
+	consul  string
+	content string
+}
+
+func (f *walkFlags) register(cmd *cobra.Command) {
+	f.labFlags.register(cmd)
+	cmd.Flags().StringVar(&f.consul, "consul", "", "consul binary (default: $ZTLAB_CONSUL, bin/consul, PATH)")
+	cmd.Flags().StringVar(&f.content, "content", "", "directory of narration markdown that replaces the built-in one")
+}
+
+// engine builds the walkthrough's engine over a local lab. It runs inside
+// the sandbox; the lab is built by the first scene.
+func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
+	t, err := f.topology()
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	bin, err := mesh.FindConsul(ctx, f.consul)
+	if err != nil {
+		return nil, usage(err)
+	}
+	ws := scenes.Walkthrough()
+	if err := scenes.LoadContent(ws, f.content); err != nil {
+		return nil, usage(err)
+	}
+	env := &scenes.Env{Self: self, Seed: f.seed, Consul: bin.Path}
+	e := scenes.New(env, ws)
+	env.Build = func(ctx context.Context) (infra.Lab, error) {
+		l, err := local.New().Up(ctx, t, func(ev infra.Event) {
+			if ev.Host != "" && ev.Err == nil {
+				env.Logf("%-9s ready in %d ms", ev.Host, ev.Elapsed.Milliseconds())
+			}
+		})
+		return l, labError(err)
+	}
+	return e, nil
+}
+
+func newRunCmd() *cobra.Command {
+	var f walkFlags
+	var only []int
+	var jsonPath string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the walkthrough headless: a line per step and check, then a report",
+		Long: `Run every scene (or those given with --scene) without a screen, printing
+each step, the command a learner would type, and every check with its
+evidence. Exits 1 if any check fails.`,
+		Example: "  zt-lab run\n  zt-lab run --scene 1 --scene 2 --scene 3 --json report.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := f.topology(); err != nil {
+				return err
+			}
+			n := len(scenes.Walkthrough())
+			for _, s := range only {
+				if s < 1 || s > n {
+					return usagef("--scene %d: the walkthrough has scenes 1 to %d", s, n)
+				}
+			}
+			if !local.Sandboxed() {
+				return enterSandbox()
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			e, err := f.engine(ctx)
+			if err != nil {
+				return err
+			}
+			defer e.Env().Close(context.Background())
+			var idx []int
+			for _, s := range only {
+				idx = append(idx, s-1)
+			}
+			err = scenes.Headless(ctx, e, cmd.OutOrStdout(), idx)
+			if jsonPath != "" {
+				if jerr := scenes.WriteJSON(jsonPath, e); jerr != nil {
+					return jerr
+				}
+			}
+			if errors.Is(err, scenes.ErrCheckFailed) {
+				return exitCode(1)
+			}
+			if err != nil {
+				return fmt.Errorf("walkthrough stopped: %w", labError(err))
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().IntSliceVar(&only, "scene", nil, "run only these scenes (1-based; repeat or comma-separate)")
+	cmd.Flags().StringVar(&jsonPath, "json", "", "also write every result as JSON to this file")
+	return cmd
+}

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestWalkthroughHeadless runs every scene of the walkthrough for real, as
+// CI does, and asserts that every check passed with evidence.
+func TestWalkthroughHeadless(t *testing.T) {
+	u := newUser(t)
+	report := filepath.Join(u.dir, "..", filepath.Base(u.dir)+"-report.json")
+	t.Cleanup(func() { os.Remove(report) })
+	r, err := u.runLong(600, "run", "--json", report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("zt-lab run:\n%s", r.stdout)
+	if r.code != 0 {
+		t.Fatalf("zt-lab run: exit %d\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []struct {
+		Scene int    `json:"scene"`
+		Step  string `json:"step"`
+		Error string `json:"error"`
+		Check *struct {
+			Name     string   `json:"name"`
+			Pass     bool     `json:"pass"`
+			Evidence []string `json:"evidence"`
+		} `json:"check"`
+	}
+	if err := json.Unmarshal(b, &results); err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string]bool{}
+	for _, res := range results {
+		if res.Error != "" {
+			t.Errorf("scene %d, %s: %s", res.Scene, res.Step, res.Error)
+		}
+		if res.Check == nil {
+			continue
+		}
+		checks[res.Check.Name] = true
+		if !res.Check.Pass || len(res.Check.Evidence) == 0 {
+			t.Errorf("scene %d: check %q pass=%v evidence=%q", res.Scene, res.Check.Name, res.Check.Pass, res.Check.Evidence)
+		}
+	}
+	for _, want := range []string{
+		"five hosts up on one wire",
+		"consumer received a fortune",
+		"the sniffer read the fortune in the clear",
+	} {
+		if !checks[want] {
+			t.Errorf("the walkthrough never checked %q", want)
+		}
+	}
+	if !strings.Contains(r.stdout, "checks passed, 0 failed") {
+		t.Errorf("no report card in the output")
+	}
+}

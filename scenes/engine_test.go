@@ -1,0 +1,173 @@
+package scenes
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/ztlab/zt-lab/infra"
+)
+
+// story is a walkthrough of plain steps that records what ran, so the
+// engine's order and its going back can be seen.
+type story struct {
+	ran    []string
+	builds int
+	closes int
+}
+
+func (s *story) step(name string, pass bool) Step {
+	return Step{
+		Title: name,
+		Do:    func(context.Context, *Env) error { s.ran = append(s.ran, name); return nil },
+		Verify: func(context.Context, *Env) Check {
+			return Check{Name: name, Pass: pass, Evidence: []string{"ran " + name}}
+		},
+	}
+}
+
+func (s *story) engine(failAt string) *Engine {
+	env := &Env{Build: func(context.Context) (infra.Lab, error) { s.builds++; return nil, nil }}
+	ws := []Scene{
+		{ID: "a", Needs: 0, Reaches: 1, Steps: []Step{{Title: "build", Do: func(ctx context.Context, e *Env) error {
+			s.ran = append(s.ran, "build")
+			return e.Reset(ctx)
+		}}}},
+		{ID: "b", Needs: 1, Reaches: 2, Steps: []Step{s.step("b1", failAt != "b1"), s.step("b2", true)}},
+		{ID: "c", Needs: 2, Reaches: 2, Steps: []Step{s.step("c1", true)}},
+		{ID: "d", Needs: 2, Reaches: 3, Steps: []Step{s.step("d1", true)}},
+		{ID: "report", AnyStage: true, Steps: []Step{{Title: "report"}}},
+	}
+	return New(env, ws)
+}
+
+func TestJumpingAheadCatchesUpWithTheScenesBefore(t *testing.T) {
+	s := &story{}
+	e := s.engine("")
+	if err := e.RunScene(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	// c reaches no new stage, so catching up skips it.
+	if want := []string{"build", "b1", "b2", "d1"}; !slices.Equal(s.ran, want) {
+		t.Errorf("ran %v, want %v", s.ran, want)
+	}
+	if e.Stage() != 3 {
+		t.Errorf("stage %d, want 3", e.Stage())
+	}
+}
+
+func TestGoingBackRebuildsTheLab(t *testing.T) {
+	s := &story{}
+	e := s.engine("")
+	ctx := context.Background()
+	if err := e.RunScene(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	s.ran = nil
+	if err := e.RunScene(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"build", "b1", "b2"}; !slices.Equal(s.ran, want) {
+		t.Errorf("going back ran %v, want %v", s.ran, want)
+	}
+	if s.builds != 2 {
+		t.Errorf("lab built %d times, want 2", s.builds)
+	}
+}
+
+func TestRunningASceneTwiceWorks(t *testing.T) {
+	s := &story{}
+	e := s.engine("")
+	ctx := context.Background()
+	for range 2 {
+		if err := e.RunScene(ctx, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.ran[len(s.ran)-1]; got != "c1" {
+		t.Errorf("last step %s, want c1", got)
+	}
+}
+
+func TestAFailedCheckIsReportedAndTheSceneGoesOn(t *testing.T) {
+	s := &story{}
+	e := s.engine("b1")
+	events := e.Subscribe()
+	err := e.RunScene(context.Background(), 1)
+	if !errors.Is(err, ErrCheckFailed) {
+		t.Fatalf("RunScene: %v, want ErrCheckFailed", err)
+	}
+	if !slices.Contains(s.ran, "b2") {
+		t.Error("the scene stopped at the failed check")
+	}
+	if !e.Failed() {
+		t.Error("engine does not report the failure")
+	}
+	var failed []string
+	for len(events) > 0 {
+		ev := <-events
+		if ev.Kind == CheckDone && !ev.Check.Pass {
+			failed = append(failed, ev.Check.Name)
+		}
+	}
+	if !slices.Equal(failed, []string{"b1"}) {
+		t.Errorf("failed checks in the event stream: %v, want [b1]", failed)
+	}
+}
+
+func TestTheReportRunsWithoutTouchingTheLab(t *testing.T) {
+	s := &story{}
+	e := s.engine("")
+	if err := e.RunScene(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	builds := s.builds
+	if err := e.RunScene(context.Background(), 4); err != nil {
+		t.Fatal(err)
+	}
+	if s.builds != builds || e.Stage() != 3 {
+		t.Errorf("the report rebuilt the lab (builds %d -> %d, stage %d)", builds, s.builds, e.Stage())
+	}
+}
+
+func TestAnErroringStepStopsTheScene(t *testing.T) {
+	s := &story{}
+	e := s.engine("")
+	e.Scenes[1].Steps[0].Do = func(context.Context, *Env) error { return errors.New("agent failed to start") }
+	err := e.RunScene(context.Background(), 1)
+	if err == nil || errors.Is(err, ErrCheckFailed) {
+		t.Fatalf("RunScene: %v, want the step's error", err)
+	}
+	if slices.Contains(s.ran, "b2") {
+		t.Error("a step ran after an error")
+	}
+	if e.Stage() != 1 {
+		t.Errorf("stage %d after an error, want 1", e.Stage())
+	}
+}
+
+func TestContentLoadsForEveryBuiltInScene(t *testing.T) {
+	ws := Walkthrough()
+	if err := LoadContent(ws, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ws {
+		if s.Narrative == "" || s.Notes == "" {
+			t.Errorf("scene %s has no narration or notes", s.ID)
+		}
+	}
+	dir := t.TempDir()
+	if err := writeFile(dir+"/lab.md", "# My own words\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := LoadContent(ws, dir); err != nil {
+		t.Fatal(err)
+	}
+	if ws[0].Narrative != "# My own words\n" || ws[1].Narrative == "" {
+		t.Errorf("--content did not replace lab.md only: %q / %q", ws[0].Narrative, ws[1].Narrative)
+	}
+	if err := LoadContent(ws, dir+"/nope"); err == nil {
+		t.Error("a missing --content directory was accepted")
+	}
+}
