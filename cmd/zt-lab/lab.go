@@ -180,12 +180,14 @@ func holdLab(ctx context.Context, f *labFlags, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	serveSniff(lab)
 	fmt.Fprintf(out, "Lab %s is up in %d ms.\n\n", lab.ID(), time.Since(lab.Started()).Milliseconds())
 	printStatus(out, lab.Status())
 	fmt.Fprint(out, `
 Try, in another terminal:
   zt-lab shell fcc00            then: nc fcs00 8181
   zt-lab exec fcc00 -- zt-lab fortune get fcs00:8181
+  zt-lab sniff --port 8181       the man in the middle's view
   zt-lab fail fcs00 --mode partition ; zt-lab recover fcs00
 Ctrl-C or zt-lab down ends the lab.
 `)

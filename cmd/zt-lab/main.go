@@ -72,6 +72,6 @@ func newRootCmd() *cobra.Command {
 	// Cobra's own flag errors are usage errors too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
 	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newShellCmd(), newExecCmd(),
-		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newAppArmorCmd())
+		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newSniffCmd(), newAppArmorCmd())
 	return root
 }

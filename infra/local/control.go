@@ -37,6 +37,8 @@ type request struct {
 	Rows uint16   `json:"rows,omitempty"`
 	Cols uint16   `json:"cols,omitempty"`
 	Mode string   `json:"mode,omitempty"`
+	// Args are a stream handler's own arguments.
+	Args json.RawMessage `json:"args,omitempty"`
 }
 
 type reply struct {
@@ -103,6 +105,25 @@ type controlServer struct {
 	down chan struct{}
 	once sync.Once
 	wg   sync.WaitGroup
+
+	mu       sync.Mutex
+	handlers map[string]StreamHandler
+}
+
+// StreamHandler serves a request that streams text back (`zt-lab sniff`):
+// it writes to w until ctx ends, which happens when the client stops
+// listening, or until it is done.
+type StreamHandler func(ctx context.Context, args json.RawMessage, w io.Writer) error
+
+// HandleStream adds a streaming request to the lab's control socket. It
+// keeps the local provider free of what the streams are about.
+func (l *Lab) HandleStream(op string, h StreamHandler) {
+	l.ctl.mu.Lock()
+	defer l.ctl.mu.Unlock()
+	if l.ctl.handlers == nil {
+		l.ctl.handlers = map[string]StreamHandler{}
+	}
+	l.ctl.handlers[op] = h
 }
 
 func serveControl(l *Lab) (*controlServer, error) {
@@ -183,7 +204,28 @@ func (s *controlServer) handle(c *net.UnixConn) {
 	case "exec":
 		s.exec(c, enc, in, req, files)
 	default:
-		_ = enc.Encode(reply{Error: "unknown request " + req.Op})
+		s.mu.Lock()
+		h := s.handlers[req.Op]
+		s.mu.Unlock()
+		if h == nil {
+			_ = enc.Encode(reply{Error: "this lab does not serve " + req.Op, Usage: true})
+			return
+		}
+		s.stream(c, enc, in, req, h)
+	}
+}
+
+// stream runs a handler until the client half-closes or goes away.
+func (s *controlServer) stream(c *net.UnixConn, enc *json.Encoder, in io.Reader, req request, h StreamHandler) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, in)
+		cancel()
+	}()
+	_ = enc.Encode(reply{Started: true})
+	if err := h(ctx, req.Args, c); err != nil {
+		fmt.Fprintf(c, "zt-lab: %v\n", err)
 	}
 }
 
@@ -403,6 +445,25 @@ func (c *Client) Down(ctx context.Context) error {
 		deadline = d
 	}
 	return WaitGone(deadline)
+}
+
+// Stream sends a streaming request and copies what comes back to w until
+// the lab ends it. When ctx ends, the client stops listening and still
+// reads the lab's last words (a line of counters).
+func (c *Client) Stream(ctx context.Context, op string, args any, w io.Writer) error {
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	conn, r, _, err := c.send(ctx, request{Op: op, Args: raw})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.CloseWrite() })
+	defer stop()
+	_, err = io.Copy(w, r)
+	return err
 }
 
 // Exec runs argv on a host with the given stdio and returns its exit

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ztlab/zt-lab/infra/local"
+	"github.com/ztlab/zt-lab/sniffer"
+)
+
+// sniffArgs travel from `zt-lab sniff` to the lab, which captures.
+type sniffArgs struct {
+	Host  netip.Addr `json:"host,omitzero"`
+	Port  uint16     `json:"port,omitempty"`
+	Proto string     `json:"proto,omitempty"`
+	Flows bool       `json:"flows,omitempty"`
+	Write string     `json:"write,omitempty"` // absolute path
+}
+
+func newSniffCmd() *cobra.Command {
+	var a sniffArgs
+	var host, proto string
+	cmd := &cobra.Command{
+		Use:   "sniff [--host HOST] [--port PORT] [--write FILE] [--flows]",
+		Short: "Watch the lab's wire: tcpdump -X lines, or flows with verdicts",
+		Example: `  zt-lab sniff --port 8181              what the man in the middle reads
+  zt-lab sniff --flows                   flows with PLAINTEXT / ENCRYPTED verdicts
+  zt-lab sniff --host fcs00 --write fcs.pcap`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := sniffer.ParseProto(proto); err != nil {
+				return usage(err)
+			}
+			a.Proto = proto
+			st, err := findLab()
+			if err != nil {
+				return err
+			}
+			if host != "" {
+				if a.Host, err = resolveHost(st, host); err != nil {
+					return err
+				}
+			}
+			if a.Write != "" {
+				if a.Write, err = filepath.Abs(a.Write); err != nil {
+					return usage(err)
+				}
+				if _, err := os.Stat(filepath.Dir(a.Write)); err != nil {
+					return usagef("--write %s: no such directory", a.Write)
+				}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return remote(local.Dial(st).Stream(ctx, "sniff", a, cmd.OutOrStdout()))
+		},
+	}
+	cmd.Flags().StringVar(&host, "host", "", "only packets from or to this host (name or address)")
+	cmd.Flags().Uint16Var(&a.Port, "port", 0, "only TCP/UDP packets from or to this port")
+	cmd.Flags().StringVar(&proto, "proto", "any", "tcp, udp or any")
+	cmd.Flags().BoolVar(&a.Flows, "flows", false, "print the flow table with verdicts every second instead of packets")
+	cmd.Flags().StringVar(&a.Write, "write", "", "also save every captured frame to this pcap file (Wireshark, tshark)")
+	return cmd
+}
+
+// resolveHost turns a lab host name or an address into an address.
+func resolveHost(st local.State, name string) (netip.Addr, error) {
+	var names []string
+	for _, h := range st.Hosts {
+		if h.Name == name {
+			return h.Addr, nil
+		}
+		names = append(names, h.Name)
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		return a, nil
+	}
+	return netip.Addr{}, usage(local.UnknownHostError{Name: name, Hosts: names})
+}
+
+// serveSniff lets `zt-lab sniff` in other terminals capture on this lab's
+// wire.
+func serveSniff(l *local.Lab) {
+	l.HandleStream("sniff", func(ctx context.Context, raw json.RawMessage, w io.Writer) error {
+		var a sniffArgs
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return err
+		}
+		proto, err := sniffer.ParseProto(a.Proto)
+		if err != nil {
+			return err
+		}
+		o := sniffer.LiveOptions{
+			Filter: sniffer.Filter{Host: a.Host, Port: a.Port, Proto: proto},
+			Names:  sniffer.Names(l.Wire().Names),
+			Flows:  a.Flows,
+		}
+		if a.Write != "" {
+			f, err := os.Create(a.Write)
+			if err != nil {
+				return fmt.Errorf("--write: %w", err)
+			}
+			defer f.Close()
+			o.Write = f
+		}
+		_, err = sniffer.Live(ctx, l.Wire().Interface, o, w)
+		return err
+	})
+}
