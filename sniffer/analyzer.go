@@ -182,6 +182,7 @@ type flow struct {
 	gaps      [2]int
 	midStream bool
 	fin, rst  bool
+	complete  bool // the reassembler ended both directions
 	first     time.Time
 	last      time.Time
 	evicted   bool
@@ -403,10 +404,18 @@ func (s *tcpStream) flow() *flow {
 }
 
 func (s *tcpStream) Accept(tcp *layers.TCP, _ gopacket.CaptureInfo, _ reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, _ reassembly.AssemblerContext) bool {
+	f := s.flow()
+	if f.complete {
+		// Both ways ended: what comes now (the last ACK, a retransmitted
+		// FIN) is no stream data, unless a new connection reuses the ends.
+		if !tcp.SYN {
+			return false
+		}
+		f.complete = false
+	}
 	// Joining a connection mid-stream: start where the capture did.
 	if !*start && nextSeq == -1 && !tcp.SYN {
 		*start = true
-		s.flow().midStream = true
 	}
 	return true
 }
@@ -434,6 +443,7 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Asse
 }
 
 func (s *tcpStream) ReassemblyComplete(reassembly.AssemblerContext) bool {
+	s.flow().complete = true
 	return true
 }
 

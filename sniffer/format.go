@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/gopacket/gopacket/layers"
@@ -207,30 +208,32 @@ func (pr *Printer) appendTransport(dst []byte, src, dstIP netip.Addr, v6 bool) [
 	dst = pr.names.appendHost(dst, src)
 	dst = append(dst, " > "...)
 	dst = pr.names.appendHost(dst, dstIP)
-	dst = append(dst, ": "...)
+	dst = append(dst, ':')
 	var proto uint8
+	var n int
 	if v6 {
-		proto = uint8(d.ip6.NextHeader)
+		proto, n = uint8(d.ip6.NextHeader), len(d.ip6.Payload)
 	} else {
-		proto = uint8(d.ip4.Protocol)
-		if d.ip4.FragOffset != 0 {
-			return append(dst, "ip-proto-"...)
+		proto, n = uint8(d.ip4.Protocol), len(d.ip4.Payload)
+		if d.ip4.FragOffset != 0 || d.ip4.Flags&layers.IPv4MoreFragments != 0 {
+			// A fragment: the transport header is in the first one, or
+			// split; tcpdump names the protocol only.
+			if name, ok := ipProtoNames[proto]; ok {
+				return append(append(dst, ' '), strings.ToLower(name)...)
+			}
+			dst = append(dst, " ip-proto-"...)
+			return strconv.AppendUint(dst, uint64(proto), 10)
 		}
 	}
 	switch proto {
 	case 6:
-		return append(dst, "[|tcp]"...)
+		return append(dst, " [|tcp]"...)
 	case 17:
-		return append(dst, "[|udp]"...)
+		return append(dst, " [|udp]"...)
 	}
+	dst = append(dst, ' ')
 	dst = append(dst, ipProtoName(proto)...)
 	dst = append(dst, ", length "...)
-	var n int
-	if v6 {
-		n = len(d.ip6.Payload)
-	} else {
-		n = len(d.ip4.Payload)
-	}
 	return strconv.AppendInt(dst, int64(n), 10)
 }
 

@@ -2,6 +2,7 @@ package sniffer
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"sort"
@@ -273,8 +274,12 @@ func (c *classifier) knownLine(vd *Verdict) string {
 	if vd.KnownFortunes == 0 {
 		return fmt.Sprintf("no served fortunes known to look for; %d payload bytes scanned", vd.ScannedBytes)
 	}
-	return fmt.Sprintf("%d bytes of the %d known fortunes found in %d payload bytes scanned",
-		vd.KnownBytes, vd.KnownFortunes, vd.ScannedBytes)
+	plural := "s"
+	if vd.KnownFortunes == 1 {
+		plural = ""
+	}
+	return fmt.Sprintf("%d bytes of known fortune text in %d payload bytes scanned (%d fortune%s known)",
+		vd.KnownBytes, vd.ScannedBytes, vd.KnownFortunes, plural)
 }
 
 // textLines describes how readable each direction is.
@@ -310,8 +315,11 @@ func (c *classifier) tlsVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 	}
 	if info.ServerHello {
 		line := fmt.Sprintf("ServerHello: version %s, cipher suite %s", info.VersionName(), info.CipherSuiteName())
-		if info.ALPN != "" {
+		switch {
+		case info.ALPN != "":
 			line += ", ALPN " + info.ALPN
+		case info.Version == tls.VersionTLS13 && len(info.ALPNOffered) > 0:
+			line += ", ALPN choice encrypted (TLS 1.3)"
 		}
 		vd.Evidence = append(vd.Evidence, line)
 	} else {
