@@ -40,6 +40,9 @@ type WireTap struct {
 	Interface string
 	// Names maps lab addresses to host names, for views that print names.
 	Names map[netip.Addr]string
+	// Backstage is the address zt-lab itself uses on the wire, to drive
+	// the agents' APIs: its traffic is the lab's machinery, not the story.
+	Backstage netip.Addr
 }
 
 // Host is one machine of the lab.

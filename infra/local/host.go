@@ -336,6 +336,9 @@ func newHost(l *Lab, spec infra.HostSpec, addr netip.Addr, bridge netlink.Link) 
 	if err := nh.LinkSetUp(eth0); err != nil {
 		return fail("bring eth0 up", err)
 	}
+	if err := noTxChecksumOffload(ns, "eth0"); err != nil {
+		return fail("turn off checksum offload", err)
+	}
 	if err := netlink.LinkSetUp(veth); err != nil {
 		return fail("bring link up", err)
 	}
@@ -381,32 +384,8 @@ func newNetns() (netns.NsHandle, error) {
 	return r.ns, r.err
 }
 
-// startIn starts cmd with its network namespace set to ns. A forked child
-// inherits the namespace of the thread that forks it, so the start happens
-// on a locked thread switched into ns and back.
+// startIn starts cmd with its network namespace set to ns: a forked child
+// inherits the namespace of the thread that forks it.
 func startIn(ns netns.NsHandle, cmd *exec.Cmd) error {
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			ch <- fmt.Errorf("enter namespace: %w", err)
-			return
-		}
-		err = cmd.Start()
-		if rerr := netns.Set(orig); rerr != nil {
-			ch <- err // the thread stays locked and dies with us
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- err
-	}()
-	return <-ch
+	return inNetns(ns, cmd.Start)
 }

@@ -328,7 +328,7 @@ func (l *Lab) Wire() infra.WireTap {
 	for _, h := range l.Hosts() {
 		names[h.Addr()] = h.Name()
 	}
-	return infra.WireTap{Interface: WireName, Names: names}
+	return infra.WireTap{Interface: WireName, Names: names, Backstage: l.topo.WireAddr()}
 }
 
 // Changes returns a channel that receives a value whenever a host is
