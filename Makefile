@@ -6,9 +6,10 @@ CONSUL  := $(BIN)/consul
 FUZZTIME ?= 10s
 export CGO_ENABLED := 0
 
-# Debian packages the lab's shells and tests use: nc for `nc fcs00 8181`,
+# Debian packages the lab's shells and tests use: nc for `nc fcs00 8181`
+# (netcat-traditional: it returns to the prompt when the server closes),
 # iproute2 for `ip` inside hosts, tmux to drive the TUI in tests.
-DEB_PKGS := netcat-openbsd iproute2 tmux procps
+DEB_PKGS := netcat-traditional iproute2 tmux procps
 
 .PHONY: help build consul deps demo up test test-unit fuzz bench lint clean
 

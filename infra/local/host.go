@@ -87,7 +87,8 @@ func (h *host) usable() error {
 // env is the environment of every process on the host: the lab's, without
 // the sandbox roles, plus the host's name.
 func (h *host) env() []string {
-	return append(without(os.Environ(), envRole, envOuterPID), "ZTLAB_HOST="+h.spec.Name)
+	env := without(os.Environ(), envRole, envOuterPID, "PATH")
+	return append(env, "ZTLAB_HOST="+h.spec.Name, "PATH="+h.lab.toolsDir+":"+os.Getenv("PATH"))
 }
 
 // Start runs a long-lived process on the host.
@@ -150,7 +151,14 @@ func (h *host) Run(ctx context.Context, argv ...string) ([]byte, error) {
 // Command prepares a command for this host; StartCommand starts it there.
 // Cancelling ctx kills its whole process group.
 func (h *host) Command(ctx context.Context, argv ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	name := argv[0]
+	if !strings.Contains(name, "/") {
+		// The host's PATH starts with the lab's tools.
+		if p := filepath.Join(h.lab.toolsDir, name); fileExists(p) {
+			name = p
+		}
+	}
+	cmd := exec.CommandContext(ctx, name, argv[1:]...)
 	cmd.Env = h.env()
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
@@ -388,4 +396,9 @@ func newNetns() (netns.NsHandle, error) {
 // inherits the namespace of the thread that forks it.
 func startIn(ns netns.NsHandle, cmd *exec.Cmd) error {
 	return inNetns(ns, cmd.Start)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -43,6 +44,8 @@ type Lab struct {
 	bridge  netlink.Link
 	started time.Time
 	ctl     *controlServer
+	// toolsDir comes first on every host's PATH.
+	toolsDir string
 
 	mu     sync.Mutex
 	hosts  []*host
@@ -81,6 +84,9 @@ func (p *Provider) up(ctx context.Context, t infra.Topology, progress func(infra
 		}
 	}()
 	if err := os.MkdirAll(l.dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := l.makeTools(); err != nil {
 		return nil, err
 	}
 	if err := l.makeWire(); err != nil {
@@ -149,6 +155,25 @@ func newID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// makeTools gives the hosts' PATH a directory of the lab's own: there `nc`
+// is netcat-traditional when it is installed. Debian's default,
+// netcat-openbsd, keeps reading a terminal after the server has closed, so
+// a learner's `nc fcs00 8181` would hang where the seeds' returned to the
+// prompt. The machine's own choice of nc is left alone.
+func (l *Lab) makeTools() error {
+	dir := filepath.Join(l.dir, "bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if nc, err := exec.LookPath("nc.traditional"); err == nil {
+		if err := os.Symlink(nc, filepath.Join(dir, "nc")); err != nil {
+			return err
+		}
+	}
+	l.toolsDir = dir
+	return nil
 }
 
 // makeWire brings up the bridge the hosts plug into, with the wire's own

@@ -1,0 +1,75 @@
+package e2e
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// screen collects what a terminal shows.
+type screen struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *screen) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// waitFor waits until the screen shows want.
+func (s *screen) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(s.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal never showed %q; it shows:\n%s", want, s.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestShellOnAHostInATerminal types into `zt-lab shell fcc00` as a
+// learner would, in a real pseudo-terminal.
+func TestShellOnAHostInATerminal(t *testing.T) {
+	u := newUser(t)
+	u.must("up", "--detach")
+	cmd := u.command("shell", "fcc00")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	var sc screen
+	go io.Copy(&sc, tty)
+
+	sc.waitFor(t, "(zt-lab) fcc00:")
+	io.WriteString(tty, "nc fcs00 8181; echo fetched-$?\r")
+	sc.waitFor(t, "fetched-0")
+	// The fortune came through, between the command and its status.
+	out := sc.String()
+	fortune := out[strings.LastIndex(out, "8181; echo"):]
+	if strings.Count(fortune, "\n") < 2 {
+		t.Errorf("no fortune between the command and its status:\n%s", out)
+	}
+	// The window size reached the shell.
+	io.WriteString(tty, "stty size\r")
+	sc.waitFor(t, "24 80")
+	io.WriteString(tty, "exit 3\r")
+	err = cmd.Wait()
+	if cmd.ProcessState.ExitCode() != 3 {
+		t.Errorf("shell exit: %v (code %d), want 3", err, cmd.ProcessState.ExitCode())
+	}
+}
