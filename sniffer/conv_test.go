@@ -159,7 +159,12 @@ func (c *recConn) Write(b []byte) (int, error) {
 }
 
 func tlsExchange(t testing.TB, maxVersion uint16, request, response string) []wireChunk {
+	return tlsExchangeWith(t, maxVersion, nil, request, response)
+}
+
+func tlsExchangeWith(t testing.TB, maxVersion uint16, curves []tls.CurveID, request, response string) []wireChunk {
 	srvCfg, cliCfg := tlsConfigs(t, "fcs00", maxVersion)
+	srvCfg.CurvePreferences, cliCfg.CurvePreferences = curves, curves
 	a, b := bufferedPipe()
 	defer a.Close()
 	defer b.Close()

@@ -3,6 +3,7 @@ package sniffer
 import (
 	"bytes"
 	"encoding/binary"
+	mathbits "math/bits"
 	"strings"
 	"sync"
 )
@@ -21,11 +22,10 @@ type Known struct {
 	grams  map[uint64]struct{} // every gramLen-byte run of every fortune
 	starts map[uint64][]int32  // fortunes by their first gram
 	short  []int32             // fortunes shorter than gramLen
-	bloom  []uint64            // prefilter for grams
+	bloom  []uint64            // prefilter for grams, 16 bits a gram
+	shift  uint                // 64 - log2(bits in bloom)
 	gen    int                 // len(texts) when last changed
 }
-
-const bloomBits = 1 << 22
 
 // NewKnown returns an empty set of known fortunes.
 func NewKnown() *Known {
@@ -33,7 +33,24 @@ func NewKnown() *Known {
 		seen:   map[string]bool{},
 		grams:  map[uint64]struct{}{},
 		starts: map[uint64][]int32{},
-		bloom:  make([]uint64, bloomBits/64),
+	}
+}
+
+// growBloom keeps the prefilter at 16 bits a gram or more, so that a
+// stream byte costs a bit test, not a map lookup. k.mu is held.
+func (k *Known) growBloom() {
+	bits := 1 << 16
+	for bits < 16*len(k.grams) {
+		bits <<= 1
+	}
+	if bits <= 64*len(k.bloom) {
+		return
+	}
+	k.bloom = make([]uint64, bits/64)
+	k.shift = uint(64 - mathbits.Len(uint(bits)-1))
+	for g := range k.grams {
+		h := k.bloomHash(g)
+		k.bloom[h/64] |= 1 << (h % 64)
 	}
 }
 
@@ -59,10 +76,16 @@ func (k *Known) Add(text string) {
 	}
 	for j := 0; j+gramLen <= len(text); j++ {
 		g := binary.LittleEndian.Uint64([]byte(text[j : j+gramLen]))
+		if _, ok := k.grams[g]; ok {
+			continue
+		}
 		k.grams[g] = struct{}{}
-		h := bloomHash(g)
-		k.bloom[h/64] |= 1 << (h % 64)
+		if len(k.bloom) > 0 {
+			h := k.bloomHash(g)
+			k.bloom[h/64] |= 1 << (h % 64)
+		}
 	}
+	k.growBloom()
 	first := binary.LittleEndian.Uint64([]byte(text[:gramLen]))
 	k.starts[first] = append(k.starts[first], i)
 }
@@ -80,12 +103,15 @@ func (k *Known) generation() int {
 	return k.gen
 }
 
-func bloomHash(g uint64) uint64 { return (g * 0x9E3779B97F4A7C15) >> (64 - 22) }
+func (k *Known) bloomHash(g uint64) uint64 { return (g * 0x9E3779B97F4A7C15) >> k.shift }
 
-// has reports whether the gramLen bytes at b[0:] are a run of a known
-// fortune. k.mu is held.
+// has reports whether the gram g (gramLen bytes, little-endian) is a run
+// of a known fortune. k.mu is held.
 func (k *Known) has(g uint64) bool {
-	h := bloomHash(g)
+	if len(k.bloom) == 0 {
+		return false
+	}
+	h := k.bloomHash(g)
 	if k.bloom[h/64]&(1<<(h%64)) == 0 {
 		return false
 	}

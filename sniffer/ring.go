@@ -20,11 +20,11 @@ func newRing(frames, bytes int) *ring {
 func (r *ring) add(p Packet) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for r.n > 0 && (r.n == len(r.frames) || r.bytes+len(p.Data) > r.maxBytes) {
-		r.dropOldest()
-	}
 	if len(p.Data) > r.maxBytes || len(r.frames) == 0 {
 		return
+	}
+	for r.n > 0 && (r.n == len(r.frames) || r.bytes+len(p.Data) > r.maxBytes) {
+		r.dropOldest()
 	}
 	r.frames[(r.head+r.n)%len(r.frames)] = p
 	r.n++
