@@ -63,15 +63,27 @@ func run(args []string) int {
 }
 
 func newRootCmd() *cobra.Command {
+	var f tuiFlags
 	root := &cobra.Command{
-		Use:           "zt-lab",
-		Short:         "An interactive zero-trust service-mesh lab",
+		Use:   "zt-lab",
+		Short: "An interactive zero-trust service-mesh lab",
+		Long: `zt-lab walks you, scene by scene, from a plaintext fortune service that
+anyone on the wire can read to a Consul service mesh that encrypts and
+authenticates it, on five real hosts built on this machine.
+
+With no command it opens the guided lab. Keys: n/p next/previous scene,
+enter run a step, a run the scene, N speaker notes, s shell on a host,
+w save the capture as pcap, ? help, q quit.`,
+		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		RunE:          func(cmd *cobra.Command, _ []string) error { return runTUI(cmd, &f) },
 	}
+	f.register(root)
+	root.CompletionOptions.DisableDefaultCmd = true
 	// Cobra's own flag errors are usage errors too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
 	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newShellCmd(), newExecCmd(),
-		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newSniffCmd(), newAppArmorCmd())
+		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newRecordCmd(), newSniffCmd(), newAppArmorCmd())
 	return root
 }

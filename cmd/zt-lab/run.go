@@ -56,7 +56,11 @@ func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 				env.Logf("%-9s ready in %d ms", ev.Host, ev.Elapsed.Milliseconds())
 			}
 		})
-		return l, labError(err)
+		if err != nil {
+			return nil, labError(err)
+		}
+		serveSniff(l.(*local.Lab))
+		return l, nil
 	}
 	return e, nil
 }

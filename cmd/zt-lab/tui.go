@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ztlab/zt-lab/infra/local"
+	"github.com/ztlab/zt-lab/mesh"
+	"github.com/ztlab/zt-lab/scenes"
+	"github.com/ztlab/zt-lab/tui"
+)
+
+// tuiFlags are the root command's: the guided walkthrough on screen.
+type tuiFlags struct {
+	walkFlags
+	autoplay     bool
+	pace         time.Duration
+	highContrast bool
+}
+
+func (f *tuiFlags) register(cmd *cobra.Command) {
+	f.walkFlags.register(cmd)
+	cmd.Flags().BoolVar(&f.autoplay, "autoplay", false, "advance through every scene by itself, then quit (for recordings)")
+	cmd.Flags().DurationVar(&f.pace, "pace", tui.DefaultPace, "with --autoplay, how long each scene stays on screen")
+	cmd.Flags().BoolVar(&f.highContrast, "high-contrast", false, "a high-contrast theme for projectors")
+}
+
+// runTUI is `zt-lab`: the walkthrough on screen, on the local lab.
+func runTUI(cmd *cobra.Command, f *tuiFlags) error {
+	if _, err := f.topology(); err != nil {
+		return err
+	}
+	if !local.Sandboxed() {
+		if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
+			return usagef("the guided lab needs a terminal: use `zt-lab run` for a headless walkthrough, or `zt-lab record` for a cast")
+		}
+		return enterSandbox()
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	e, err := f.engine(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.Env().Close(context.Background())
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	opts := tui.Options{
+		Autoplay: f.autoplay,
+		Pace:     f.pace,
+		ShellFunc: func(host string) *exec.Cmd {
+			// The lab serves shells through its control socket, from this
+			// very process; `zt-lab shell` is its ordinary client.
+			c := exec.Command(self, "shell", host)
+			c.Env = envWithout(os.Environ(), "ZTLAB_SANDBOX", "ZTLAB_OUTER_PID")
+			return c
+		},
+		Mesh: func(ctx context.Context) (tui.MeshView, error) { return meshView(ctx, e.Env().Cluster()) },
+	}
+	if f.highContrast {
+		opts.Theme = tui.ThemeHighContrast
+	}
+	err = tui.Run(ctx, e, opts)
+	if errors.Is(err, scenes.ErrCheckFailed) {
+		return exitCode(1)
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// meshView turns what the cluster says into what the screen shows.
+func meshView(ctx context.Context, c *mesh.Cluster) (tui.MeshView, error) {
+	var v tui.MeshView
+	if c == nil {
+		return v, nil
+	}
+	mv, err := c.View(ctx)
+	if err != nil {
+		return v, err
+	}
+	v.Leader, v.Peers, v.Intentions, v.Meshed = mv.Leader, mv.Peers, mv.Intentions, mv.Secured
+	for _, m := range mv.Members {
+		v.Members = append(v.Members, tui.Member{Name: m.Name, Addr: m.Addr, Role: m.Role, Status: m.Status})
+	}
+	for _, r := range mv.Roots {
+		v.Roots = append(v.Roots, tui.Root{ID: r.ID, Name: r.Name, Active: r.Active, Fingerprint: r.Fingerprint, NotAfter: r.NotAfter})
+	}
+	for _, l := range mv.Leaves {
+		v.Certs = append(v.Certs, tui.Cert{Service: l.Service, URI: l.URI, Serial: l.Serial, NotBefore: l.NotBefore, NotAfter: l.NotAfter, Root: l.Root})
+	}
+	return v, nil
+}
+
+func envWithout(env []string, names ...string) []string {
+	var out []string
+	for _, kv := range env {
+		keep := true
+		for _, n := range names {
+			if strings.HasPrefix(kv, n+"=") {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
