@@ -107,7 +107,7 @@ func TestWritePcapNamesTheFileByTime(t *testing.T) {
 	s := start(t, src, Options{PcapDir: dir}, 80, 24)
 	s.keys("w")
 	want := filepath.Join(dir, "zt-lab-20210304-012020.pcap")
-	s.wait("the pcap", func(m *Model) bool { return strings.Contains(m.status, want) })
+	s.wait("the pcap", func(m *Model) bool { return m.status == "capture written to "+want })
 	if len(src.pcaps) != 1 || src.pcaps[0] != want {
 		t.Errorf("pcaps written: %q, want %q", src.pcaps, want)
 	}
@@ -192,5 +192,26 @@ func TestEveryPanelFitsEverySize(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Before mesh reads members and raft peers, the cluster panel shows what
+// the checks that prove the cluster saw.
+func TestClusterPanelShowsTheChecksEvidence(t *testing.T) {
+	st := newStyles(ThemeDefault, true)
+	d := clusterData{have: true, view: MeshView{Status: []string{
+		"raft peer consul00  198.18.0.10:8300   voter",
+		"raft peer consul01  198.18.0.11:8300   voter, LEADER",
+		"every server names the leader consul01",
+	}}}
+	out := ansi.Strip(strings.Join(clusterPanel(st, d, 60), "\n"))
+	if !strings.Contains(out, "voter, LEADER") || !strings.Contains(out, "every server names the leader consul01") {
+		t.Errorf("cluster panel:\n%s", out)
+	}
+	if _, err := ParseTheme("high-contrast"); err != nil {
+		t.Error(err)
+	}
+	if _, err := ParseTheme("neon"); err == nil {
+		t.Error("ParseTheme took neon")
 	}
 }

@@ -9,13 +9,17 @@ import (
 	"github.com/ztlab/zt-lab/scenes"
 )
 
-// consumerLog is what the consumer on fcc00 received, newest last.
-func consumerLog(st *Styles, s *snapshot, w int) []string {
+// consumerLog is what the consumer on fcc00 received, newest last; only
+// the last limit lines are rendered.
+func consumerLog(st *Styles, s *snapshot, limit int) []string {
 	lines := []string{" " + st.Dim.Render("fortunes served so far: ") + st.Bold.Render(itoa(s.served)), ""}
 	if len(s.consumer) == 0 {
 		return append(lines, " "+st.Dim.Render("the consumer has received nothing yet"))
 	}
-	for _, l := range s.consumer {
+	if len(s.consumer) > limit {
+		lines = lines[:0]
+	}
+	for _, l := range tail(s.consumer, limit) {
 		lines = append(lines, " "+st.Text.Render(l))
 	}
 	return lines
@@ -44,6 +48,19 @@ func (m *Model) clusterData() clusterData {
 // as `consul members` does, and the intentions.
 func clusterPanel(st *Styles, d clusterData, w int) []string {
 	var lines []string
+	if d.have && len(d.view.Members) == 0 && len(d.view.Peers) == 0 && len(d.view.Status) > 0 {
+		for _, l := range d.view.Status {
+			style := st.Text
+			switch {
+			case strings.Contains(l, "LEADER"):
+				style = st.Leader
+			case strings.Contains(l, "failed") || strings.Contains(l, "not alive") || strings.Contains(l, ": "):
+				style = st.Fail
+			}
+			lines = append(lines, " "+style.Render(l))
+		}
+		return lines
+	}
 	if !d.have || len(d.view.Members) == 0 && len(d.view.Peers) == 0 {
 		lines = append(lines, " "+st.Dim.Render("No cluster to show yet."))
 		if d.err != "" {

@@ -47,6 +47,7 @@ const (
 	meshEvery    = time.Second
 	outputKept   = 40  // output lines kept per step
 	timelineKept = 500 // events kept for the timeline panel
+	consumerKept = 500 // consumer lines read for the consumer panel
 )
 
 // stepStatus is where a step stands on screen.
@@ -87,7 +88,9 @@ func (s *sceneState) reset(from int) {
 // -1 when the scene is through.
 func (s *sceneState) next() int {
 	for j, st := range s.steps {
-		if st.status == stepPending || st.status == stepErrored || st.status == stepRunning {
+		// A step still shown running when the engine is idle is one whose
+		// last events are on their way: the next step is after it.
+		if st.status == stepPending || st.status == stepErrored {
 			return j
 		}
 	}
@@ -170,7 +173,16 @@ type Model struct {
 // New returns the screen over engine's scenes. It subscribes to the
 // engine's events at once: build it before running anything.
 func New(engine *scenes.Engine, opts Options) tea.Model {
-	return newModel(engine, envSource{engine.Env()}, opts)
+	return newEnvModel(engine, opts)
+}
+
+// newEnvModel is the screen over the engine's Env, with the Env's mesh
+// behind the cluster panels unless opts says otherwise.
+func newEnvModel(engine *scenes.Engine, opts Options) *Model {
+	if opts.Mesh == nil {
+		opts.Mesh = meshFromEnv(engine.Env())
+	}
+	return newModel(engine, envSource{Env: engine.Env(), engine: engine}, opts)
 }
 
 func newModel(engine *scenes.Engine, src labSource, opts Options) *Model {
@@ -220,7 +232,7 @@ func newModel(engine *scenes.Engine, src labSource, opts Options) *Model {
 // ends. With Autoplay it returns scenes.ErrCheckFailed when a check
 // failed, so that a recording can exit non-zero.
 func Run(ctx context.Context, engine *scenes.Engine, opts Options) error {
-	m := newModel(engine, envSource{engine.Env()}, opts)
+	m := newEnvModel(engine, opts)
 	m.cancel()
 	m.ctx, m.cancel = context.WithCancel(ctx)
 	defer m.cancel()
@@ -308,7 +320,12 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return tea.Tick(meshEvery, func(time.Time) tea.Msg { return meshTickMsg{} })
 	case meshTickMsg:
-		return meshCmd(m.ctx, m.opts.Mesh)
+		switch m.currentPanel() {
+		case scenes.PanelCluster, scenes.PanelCerts, scenes.PanelTopology:
+			return meshCmd(m.ctx, m.opts.Mesh)
+		}
+		// Nobody looks: ask again later.
+		return tea.Tick(meshEvery, func(time.Time) tea.Msg { return meshTickMsg{} })
 	case pcapDoneMsg:
 		if msg.err != nil {
 			m.setStatus("pcap: "+msg.err.Error(), true)
@@ -541,7 +558,7 @@ func (m *Model) want() snapshotWant {
 	case panelFlows:
 		w.flows = 64
 	case scenes.PanelConsumer:
-		w.consumer = max(g.panelH, 1)
+		w.consumer = consumerKept
 	}
 	return w
 }

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"math"
+
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -19,24 +21,26 @@ func (m *Model) panelBox(w, h int) []string {
 	case scenes.PanelSniffer:
 		return snifferPanel(m.st, m.snap, w, h)
 	}
-	lines, fromEnd := m.listPanel(w)
+	// A list that shows its end renders only what can be seen of it.
+	lines, fromEnd := m.listPanel(w, h+max(-m.panelScroll, 0))
 	return block(window(lines, h, m.panelScroll, fromEnd), w, h)
 }
 
-// listPanel renders a panel that is a list longer than the screen,
-// whole; fromEnd says it shows its newest lines first (scrolling back).
-func (m *Model) listPanel(w int) (lines []string, fromEnd bool) {
+// listPanel renders a panel that is a list longer than the screen;
+// fromEnd says it shows its newest lines first (scrolling back), and then
+// only the last limit lines are rendered.
+func (m *Model) listPanel(w, limit int) (lines []string, fromEnd bool) {
 	switch m.currentPanel() {
 	case panelFlows:
 		return flowTable(m.st, m.snap, w), false
 	case scenes.PanelConsumer:
-		return consumerLog(m.st, m.snap, w), true
+		return consumerLog(m.st, m.snap, limit), true
 	case scenes.PanelCluster:
 		return clusterPanel(m.st, m.clusterData(), w), false
 	case scenes.PanelCerts:
 		return certsPanel(m.st, m.mesh, m.haveMesh, m.meshErr, w), false
 	case scenes.PanelTimeline:
-		return timelinePanel(m.st, m.engine.Scenes, m.timeline, w), true
+		return timelinePanel(m.st, m.engine.Scenes, tail(m.timeline, limit), w), true
 	case scenes.PanelReport:
 		return reportCard(m.st, m.engine.Scenes, m.results, w), false
 	}
@@ -60,7 +64,7 @@ func window(lines []string, h, scroll int, fromEnd bool) []string {
 func (m *Model) scrollPanel(dir int) {
 	g := m.geometry()
 	page := max(g.panelH-2, 1)
-	lines, fromEnd := m.listPanel(g.panelW)
+	lines, fromEnd := m.listPanel(g.panelW, math.MaxInt)
 	extra := max(len(lines)-g.panelH, 0)
 	m.panelScroll += dir * page
 	if fromEnd {

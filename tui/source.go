@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"context"
 	"net/netip"
 	"time"
 
@@ -29,7 +28,10 @@ type labSource interface {
 }
 
 // envSource reads a scenes.Env.
-type envSource struct{ *scenes.Env }
+type envSource struct {
+	*scenes.Env
+	engine *scenes.Engine
+}
 
 func (s envSource) CaptureStats() (sniffer.Stats, bool) {
 	c := s.Env.Capture()
@@ -39,14 +41,14 @@ func (s envSource) CaptureStats() (sniffer.Stats, bool) {
 	return c.Stats(), true
 }
 
-// Meshed asks the Env when it knows (a Meshed method is planned on
-// scenes.Env); until then the lab is never shown meshed from here, only
-// through Options.Mesh.
+// Meshed asks the Env when it can say (a Meshed method is planned on
+// scenes.Env); until then the lab is meshed once the sidecars scene has
+// brought it to its stage.
 func (s envSource) Meshed() bool {
 	if m, ok := any(s.Env).(interface{ Meshed() bool }); ok {
 		return m.Meshed()
 	}
-	return false
+	return s.engine.Stage() >= scenes.StageSidecars
 }
 
 // MeshView is what the cluster and certificate panels show. scenes.Env
@@ -63,6 +65,9 @@ type MeshView struct {
 	Peers []string
 	Roots []Root
 	Certs []Cert
+	// Status is the cluster as text, one line each, when Leader, Members
+	// and Peers are not known: what the checks that prove it saw.
+	Status []string
 	// Intentions are the access rules, as `consul intention` prints them:
 	// "fcc => fcs (allow)".
 	Intentions []string
@@ -89,6 +94,3 @@ type Cert struct {
 	NotBefore, NotAfter  time.Time
 	Root                 string // the ID of the root it chains to
 }
-
-// meshFunc is Options.Mesh.
-type meshFunc func(ctx context.Context) (MeshView, error)
