@@ -45,6 +45,7 @@ func (c *markdownCache) render(scene int, notes bool, width int, src string) {
 }
 
 func (c *markdownCache) markdown(src string, width int) []string {
+	src = withoutTitle(src)
 	if strings.TrimSpace(src) == "" {
 		return []string{}
 	}
@@ -81,4 +82,15 @@ func (m *Model) ensureMarkdown() {
 	} else {
 		m.md.render(m.cur, false, w, sc.Narrative)
 	}
+}
+
+// withoutTitle drops a leading level-one heading: the pane shows the
+// scene's number and title above the text already.
+func withoutTitle(src string) string {
+	t := strings.TrimLeft(src, " \t\n")
+	if !strings.HasPrefix(t, "# ") {
+		return src
+	}
+	_, rest, _ := strings.Cut(t, "\n")
+	return rest
 }

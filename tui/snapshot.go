@@ -184,6 +184,18 @@ func (r *refresher) format(p sniffer.Packet, max int) []dumpLine {
 	if max < 2 {
 		max = 2
 	}
+	if over := len(lines) - max; over > 0 && hex >= 0 {
+		// Cut short, the frame shows its stolen text rather than the
+		// IP and TCP headers' hex: each line names its offset.
+		first := hex
+		for first < len(lines) && len(lines[first].stolen) == 0 {
+			first++
+		}
+		if first < len(lines) {
+			n := min(first-hex, over)
+			lines = append(lines[:hex], lines[hex+n:]...)
+		}
+	}
 	if len(lines) > max {
 		more := len(lines) - (max - 1)
 		lines = append(lines[:max-1], dumpLine{text: "  … " + itoa(more) + " more lines", header: true})

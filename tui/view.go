@@ -276,10 +276,13 @@ func (m *Model) narration(w, h int) []string {
 	if m.showNotes && len(text) == 0 {
 		text = []string{m.st.Dim.Render("No speaker notes for this scene.")}
 	}
-	rows := h - 2
+	lines := []string{title}
+	if h >= 10 {
+		lines = append(lines, "")
+	}
+	rows := h - len(lines)
 	off := min(m.scroll, max(len(text)-rows, 0))
 	text = text[off:]
-	lines := []string{title, ""}
 	for i, l := range text {
 		if i == rows-1 && len(text) > rows {
 			lines = append(lines, " "+m.st.Dim.Render("↓ more (j)"))
@@ -384,7 +387,7 @@ func (m *Model) stepLine(j, w int) string {
 	for _, st := range steps {
 		longest = max(longest, cols(st.Title))
 	}
-	title := fit(m.st.Text.Render(steps[j].Title), min(longest+2, w*2/5))
+	title := fit(m.st.Text.Render(steps[j].Title), min(longest+1, w*2/5)) + " "
 	return head + title + m.stepDetail(j, max(w-cols(head)-cols(title), 0))
 }
 
