@@ -65,15 +65,6 @@ func beside(sep string, boxes ...[]string) []string {
 	return out
 }
 
-// column repeats s on h lines: a vertical rule.
-func column(s string, h int) []string {
-	out := make([]string, h)
-	for i := range out {
-		out[i] = s
-	}
-	return out
-}
-
 // splitLines splits rendered text into lines, without the trailing empty
 // one, with trailing spaces removed.
 func splitLines(s string) []string {

@@ -234,7 +234,7 @@ func wireLine(st *Styles, d topoData, w int, above, below []int) string {
 	}
 	label := " wire "
 	if d.capturing {
-		label = " wire · sniffer listening "
+		label = " wire · tapped "
 	}
 	// The label goes in the widest stretch without a tap.
 	start, best, run := -1, 0, 0

@@ -301,7 +301,7 @@ func (m *Model) checksBar(w, h int) []string {
 	if len(m.scenes) == 0 {
 		return block(lines, w, h)
 	}
-	if m.busy && m.preparing != "" && len(m.progress) > 0 {
+	if m.busy && len(m.progress) > 0 {
 		lines = append(lines, m.progressLine())
 	}
 	sc := &m.scenes[m.cur]
@@ -418,7 +418,8 @@ func (m *Model) stepDetail(j, w int) string {
 	return fit(out, w)
 }
 
-// progressLine is each host's progress while the lab is built.
+// progressLine is each host's progress while the lab is built (by the
+// first scene, or to catch up).
 func (m *Model) progressLine() string {
 	var b strings.Builder
 	b.WriteString(" ")
