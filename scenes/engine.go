@@ -211,7 +211,8 @@ func (e *Engine) Prepare(ctx context.Context, i int) error {
 			continue
 		}
 		e.emit(Event{Kind: Preparing, Scene: i, Text: "catching up: " + s.Title})
-		if err := e.RunScene(ctx, j); err != nil {
+		// A failed check is recorded and shown; only an error stops.
+		if err := e.RunScene(ctx, j); err != nil && !errors.Is(err, ErrCheckFailed) {
 			return fmt.Errorf("prepare scene %d (%s): %w", j+1, s.Title, err)
 		}
 	}
@@ -219,6 +220,32 @@ func (e *Engine) Prepare(ctx context.Context, i int) error {
 		return fmt.Errorf("scene %d needs stage %d, the lab reached %d", i+1, need, e.Stage())
 	}
 	return nil
+}
+
+// Reset brings scene i back to its start: when any of its steps has run
+// on the current lab, the lab is built again and caught up, so the scene
+// runs as if for the first time.
+func (e *Engine) Reset(ctx context.Context, i int) error {
+	s := e.Scenes[i]
+	if s.AnyStage {
+		return nil
+	}
+	e.mu.Lock()
+	ran := false
+	for j := range s.Steps {
+		if _, ok := e.results[[2]int{i, j}]; ok {
+			ran = true
+			delete(e.results, [2]int{i, j})
+		}
+	}
+	e.mu.Unlock()
+	if ran || e.Stage() > s.Needs {
+		e.emit(Event{Kind: Preparing, Scene: i, Text: "building the lab again for this scene"})
+		e.env.Close(ctx)
+		e.setStage(0)
+		e.emit(Event{Kind: LabChanged, Scene: i})
+	}
+	return e.Prepare(ctx, i)
 }
 
 func (e *Engine) setStage(s Stage) {

@@ -171,3 +171,33 @@ func TestContentLoadsForEveryBuiltInScene(t *testing.T) {
 		t.Error("a missing --content directory was accepted")
 	}
 }
+
+func TestResetRunsAHalfRunSceneFromItsStart(t *testing.T) {
+	s := &story{}
+	e := s.engine("")
+	ctx := context.Background()
+	if err := e.RunStep(ctx, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.ran = nil
+	if err := e.Reset(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"build"}; !slices.Equal(s.ran, want) || s.builds != 2 {
+		t.Errorf("reset ran %v with %d builds, want %v and 2", s.ran, s.builds, want)
+	}
+	if len(e.Results()) != 1 { // the build step of scene 1
+		t.Errorf("results after reset: %+v", e.Results())
+	}
+}
+
+func TestCatchingUpGoesOnPastAFailedCheck(t *testing.T) {
+	s := &story{}
+	e := s.engine("b1")
+	if err := e.RunScene(context.Background(), 3); err != nil {
+		t.Fatalf("RunScene: %v", err)
+	}
+	if !slices.Contains(s.ran, "d1") || !e.Failed() {
+		t.Errorf("ran %v, failed %v: want d1 run and the failure kept", s.ran, e.Failed())
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ztlab/zt-lab/fortune"
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/sniffer"
 )
 
@@ -35,6 +36,7 @@ type Env struct {
 
 	mu       sync.Mutex
 	lab      infra.Lab
+	cluster  *mesh.Cluster
 	capture  *sniffer.Capture
 	analyzer *sniffer.Analyzer
 	pumpDone chan struct{}
@@ -42,6 +44,9 @@ type Env struct {
 	served   []string         // every fortune the service sent
 	consumer []string         // the consumer's log, newest last
 	values   map[string]any   // what steps hand to later steps
+	// backstage counts frames of zt-lab's own API calls to the agents,
+	// kept out of the story's views (they are in a pcap export).
+	backstage uint64
 }
 
 // maxPackets and maxLines bound what the screens can be shown.
@@ -99,14 +104,24 @@ func (e *Env) Reset(ctx context.Context) error {
 	return nil
 }
 
-// Close stops the sniffer and ends the lab.
+// Cluster is the mesh, once the servers scene has started it.
+func (e *Env) Cluster() *mesh.Cluster {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.cluster
+}
+
+// Close stops the sniffer, the mesh and the lab.
 func (e *Env) Close(ctx context.Context) {
 	e.StopSniffer()
 	e.mu.Lock()
-	l := e.lab
-	e.lab = nil
+	l, c := e.lab, e.cluster
+	e.lab, e.cluster = nil, nil
 	e.packets, e.served, e.consumer = nil, nil, nil
 	e.mu.Unlock()
+	if c != nil {
+		c.Close(ctx)
+	}
 	if l != nil {
 		l.Close(ctx)
 	}
@@ -192,19 +207,25 @@ func (e *Env) StartSniffer() error {
 		a.AddKnown(f)
 	}
 	e.capture, e.analyzer = c, a
-	e.packets = nil
+	e.packets, e.backstage = nil, 0
 	done := make(chan struct{})
 	e.pumpDone = done
 	e.mu.Unlock()
-	go e.pump(c, a, done)
+	go e.pump(c, a, w.Backstage, done)
 	return nil
 }
 
 // pump moves frames from the capture to the analyzer and the screens'
 // ring, in batches, never holding the capture back.
-func (e *Env) pump(c *sniffer.Capture, a *sniffer.Analyzer, done chan struct{}) {
+func (e *Env) pump(c *sniffer.Capture, a *sniffer.Analyzer, backstage netip.Addr, done chan struct{}) {
 	defer close(done)
 	for p := range c.Packets() {
+		if backstage.IsValid() && touches(p.Data, backstage) {
+			e.mu.Lock()
+			e.backstage++
+			e.mu.Unlock()
+			continue
+		}
 		a.Feed(p)
 		e.mu.Lock()
 		if len(e.packets) >= maxPackets {
@@ -213,6 +234,23 @@ func (e *Env) pump(c *sniffer.Capture, a *sniffer.Analyzer, done chan struct{}) 
 		e.packets = append(e.packets, p)
 		e.mu.Unlock()
 	}
+}
+
+// touches reports whether an Ethernet frame carries IPv4 from or to a.
+func touches(frame []byte, a netip.Addr) bool {
+	if len(frame) < 34 || frame[12] != 0x08 || frame[13] != 0x00 || !a.Is4() {
+		return false
+	}
+	b := a.As4()
+	return [4]byte(frame[26:30]) == b || [4]byte(frame[30:34]) == b
+}
+
+// Backstage counts the frames of zt-lab's own traffic that the views
+// leave out.
+func (e *Env) Backstage() uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.backstage
 }
 
 // StopSniffer ends the capture, if any.

@@ -57,7 +57,7 @@ func runSceneCmd(ctx context.Context, e *scenes.Engine, i int) tea.Cmd {
 
 func prepareCmd(ctx context.Context, e *scenes.Engine, i int) tea.Cmd {
 	return func() tea.Msg {
-		return opDoneMsg{op: opPrepare, scene: i, step: -1, err: e.Prepare(ctx, i)}
+		return opDoneMsg{op: opPrepare, scene: i, step: -1, err: e.Reset(ctx, i)}
 	}
 }
 

@@ -172,7 +172,7 @@ func TestScreens(t *testing.T) {
 			s := start(t, &fakeSource{lab: newFakeLab()}, Options{}, sz.w, sz.h)
 			s.keys("n", "n", "n", "a")
 			s.wait("the report card", func(m *Model) bool {
-				return m.cur == 3 && idle(m) && len(m.results) == 3
+				return m.cur == 3 && idle(m) && len(m.results) == 4
 			})
 			requireScreen(t, s.final(), sz.w, sz.h)
 		})
