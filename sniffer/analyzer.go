@@ -1,6 +1,7 @@
 package sniffer
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -46,28 +47,44 @@ type flowID struct {
 }
 
 func endpoint(ap netip.AddrPort) [18]byte {
-	var e [18]byte
 	a := ap.Addr().As16()
-	copy(e[:16], a[:])
-	e[16], e[17] = byte(ap.Port()>>8), byte(ap.Port())
+	return rawEndpoint(a[:], ap.Port())
+}
+
+// rawEndpoint builds an endpoint from an address as the packet holds it
+// (4 or 16 bytes): IPv4 as netip.Addr.As16 has it, IPv4-mapped.
+func rawEndpoint(ip []byte, port uint16) (e [18]byte) {
+	if len(ip) == 4 {
+		e[10], e[11] = 0xff, 0xff
+		copy(e[12:16], ip)
+	} else {
+		copy(e[:16], ip)
+	}
+	e[16], e[17] = byte(port>>8), byte(port)
 	return e
 }
 
 func less18(a, b *[18]byte) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+	if x, y := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); x != y {
+		return x < y
 	}
-	return false
+	if x, y := binary.BigEndian.Uint64(a[8:16]), binary.BigEndian.Uint64(b[8:16]); x != y {
+		return x < y
+	}
+	return binary.BigEndian.Uint16(a[16:]) < binary.BigEndian.Uint16(b[16:])
 }
 
 func makeFlowID(proto Proto, a, b netip.AddrPort) flowID {
-	ea, eb := endpoint(a), endpoint(b)
-	if less18(&eb, &ea) {
-		ea, eb = eb, ea
+	return orderedID(proto, endpoint(a), endpoint(b))
+}
+
+// orderedID puts the ends in the id's order; srcLow says whether a is
+// the id's lo end.
+func orderedID(proto Proto, a, b [18]byte) flowID {
+	if less18(&b, &a) {
+		a, b = b, a
 	}
-	return flowID{proto: proto, lo: ea, hi: eb}
+	return flowID{proto: proto, lo: a, hi: b}
 }
 
 // AnalyzerOptions bound what an Analyzer keeps. Zero fields take the
@@ -121,6 +138,7 @@ type Analyzer struct {
 	created uint64
 	stats   AnalyzerStats
 	kept    int
+	free    [][]byte // chunks of evicted flows, for reuse
 
 	pool      *reassembly.StreamPool
 	asm       *reassembly.Assembler
@@ -172,12 +190,13 @@ func (a *Analyzer) Stats() AnalyzerStats {
 // flow is everything the analyzer knows of one flow.
 type flow struct {
 	id        flowID
+	clientLo  bool // the client is the id's lo end
 	key       FlowKey
 	created   uint64
 	packets   [2]uint64
 	bytes     [2]uint64 // frame bytes
 	seen      [2]uint64 // payload bytes
-	data      [2][]byte
+	data      [2]stream
 	datagrams [2][]int32
 	gaps      [2]int
 	midStream bool
@@ -198,31 +217,56 @@ const maxDatagrams = 256
 
 // keep appends payload to direction d within the analyzer's limits.
 func (a *Analyzer) keep(f *flow, d int, payload []byte) int {
-	room := min(a.opts.StreamLimit-len(f.data[d]), a.opts.MemoryLimit-a.kept, len(payload))
+	room := min(a.opts.StreamLimit-f.data[d].Len(), a.opts.MemoryLimit-a.kept, len(payload))
 	if room <= 0 || f.evicted {
 		return 0
 	}
-	if f.data[d] == nil {
-		f.data[d] = make([]byte, 0, min(a.opts.StreamLimit, max(4096, room)))
-	}
-	f.data[d] = append(f.data[d], payload[:room]...)
+	f.data[d].write(payload[:room], a.chunk)
 	a.kept += room
+	f.cls.advance(d, &f.data[d], &f.key, f.midStream, a.known)
 	return room
+}
+
+// chunk returns memory for a stream: a chunk freed by an evicted flow
+// when there is one.
+func (a *Analyzer) chunk(size int) []byte {
+	if size == chunkSize && len(a.free) > 0 {
+		c := a.free[len(a.free)-1]
+		a.free = a.free[:len(a.free)-1]
+		return c
+	}
+	return make([]byte, 0, size)
+}
+
+// maxFreeChunks bounds the chunks kept for reuse (16 MiB).
+const maxFreeChunks = 1024
+
+func (a *Analyzer) release(st *stream) {
+	for _, c := range st.chunks {
+		if cap(c) == chunkSize && len(a.free) < maxFreeChunks {
+			a.free = append(a.free, c[:0])
+		}
+	}
+	*st = stream{}
 }
 
 // Feed analyses one frame.
 func (a *Analyzer) Feed(p Packet) {
 	a.mu.Lock()
+	a.known.rlock()
 	a.feed(p)
+	a.known.runlock()
 	a.mu.Unlock()
 }
 
-// FeedAll analyses frames in order, taking the lock once.
+// FeedAll analyses frames in order, taking the locks once.
 func (a *Analyzer) FeedAll(ps []Packet) {
 	a.mu.Lock()
+	a.known.rlock()
 	for i := range ps {
 		a.feed(ps[i])
 	}
+	a.known.runlock()
 	a.mu.Unlock()
 }
 
@@ -245,10 +289,11 @@ func (a *Analyzer) feed(p Packet) {
 		a.stats.Undecodable++
 		return
 	}
-	srcIP, dstIP, ok := d.addrs()
-	if !ok {
-		a.stats.Undecodable++
-		return
+	var srcIP, dstIP []byte
+	if d.hasIP4 {
+		srcIP, dstIP = d.ip4.SrcIP, d.ip4.DstIP
+	} else {
+		srcIP, dstIP = d.ip6.SrcIP, d.ip6.DstIP
 	}
 	var proto Proto
 	var sport, dport uint16
@@ -257,14 +302,19 @@ func (a *Analyzer) feed(p Packet) {
 	} else {
 		proto, sport, dport = UDP, uint16(d.udp.SrcPort), uint16(d.udp.DstPort)
 	}
-	src, dst := netip.AddrPortFrom(srcIP, sport), netip.AddrPortFrom(dstIP, dport)
-	id := makeFlowID(proto, src, dst)
+	srcEnd := rawEndpoint(srcIP, sport)
+	id := orderedID(proto, srcEnd, rawEndpoint(dstIP, dport))
 	f := a.flows[id]
 	if f == nil {
-		f = a.newFlow(id, proto, src, dst, p.Time)
+		srcAddr, dstAddr, ok := d.addrs()
+		if !ok {
+			a.stats.Undecodable++
+			return
+		}
+		f = a.newFlow(id, proto, netip.AddrPortFrom(srcAddr, sport), netip.AddrPortFrom(dstAddr, dport), p.Time)
 	}
 	dir := 0
-	if src != f.key.Client {
+	if (srcEnd == f.id.lo) != f.clientLo {
 		dir = 1
 	}
 	length := p.Length
@@ -338,10 +388,12 @@ func (a *Analyzer) newFlow(id flowID, proto Proto, src, dst netip.AddrPort, t ti
 	f := &flow{
 		id:        id,
 		key:       FlowKey{Proto: proto, Client: client, Server: server},
+		clientLo:  endpoint(client) == id.lo,
 		created:   a.created,
 		midStream: mid,
 		first:     t,
 		last:      t,
+		cls:       &classifier{},
 	}
 	f.ts.a = a
 	f.ts.f = f
@@ -359,8 +411,9 @@ func (a *Analyzer) evict() {
 	for _, f := range all[:max(1, len(all)/8)] {
 		delete(a.flows, f.id)
 		f.evicted = true
-		a.kept -= len(f.data[0]) + len(f.data[1])
-		f.data = [2][]byte{}
+		a.kept -= f.data[0].Len() + f.data[1].Len()
+		a.release(&f.data[0])
+		a.release(&f.data[1])
 		a.stats.Evicted++
 	}
 }
@@ -436,7 +489,7 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, _ reassembly.Asse
 	}
 	f.seen[d] += uint64(length)
 	f.dirty = true
-	room := min(length, s.a.opts.StreamLimit-len(f.data[d]))
+	room := min(length, s.a.opts.StreamLimit-f.data[d].Len())
 	if room > 0 {
 		s.a.keep(f, d, sg.Fetch(room))
 	}
@@ -474,13 +527,10 @@ type FlowSummary struct {
 func (s FlowSummary) Direction(names Names, d int) string { return s.Key.direction(names, d) }
 
 func (a *Analyzer) summary(f *flow) FlowSummary {
-	if f.dirty || f.cls == nil {
-		if f.cls == nil {
-			f.cls = &classifier{}
-		}
+	if f.dirty {
 		v := flowView{
 			key:       f.key,
-			data:      f.data,
+			data:      [2]*stream{&f.data[0], &f.data[1]},
 			seen:      f.seen,
 			datagrams: f.datagrams,
 			packets:   f.packets[0] + f.packets[1],
@@ -497,7 +547,7 @@ func (a *Analyzer) summary(f *flow) FlowSummary {
 		Packets:    f.packets,
 		Bytes:      f.bytes,
 		Payload:    f.seen,
-		Kept:       [2]int{len(f.data[0]), len(f.data[1])},
+		Kept:       [2]int{f.data[0].Len(), f.data[1].Len()},
 		First:      f.first,
 		Last:       f.last,
 		Closed:     f.fin || f.rst,
@@ -543,7 +593,7 @@ func (a *Analyzer) Follow(k FlowKey) (fromClient, fromServer []byte, ok bool) {
 	if f == nil {
 		return nil, nil, false
 	}
-	return append([]byte(nil), f.data[0]...), append([]byte(nil), f.data[1]...), true
+	return f.data[0].appendTo(nil), f.data[1].appendTo(nil), true
 }
 
 // Flush hands the reassembler's waiting out-of-order data to the flows
@@ -551,5 +601,7 @@ func (a *Analyzer) Follow(k FlowKey) (fromClient, fromServer []byte, ok bool) {
 func (a *Analyzer) Flush() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.known.rlock()
+	defer a.known.runlock()
 	a.asm.FlushAll()
 }

@@ -75,7 +75,8 @@ func FuzzClassify(f *testing.F) {
 			}
 			for d, data := range [2][]byte{c2s, s2c} {
 				data = data[:min(n, len(data))]
-				v.data[d] = data
+				// Chunks of any size: records and grams straddle them.
+				v.data[d] = streamOf(data, 1+int(split)%97)
 				v.seen[d] = uint64(len(data))
 				if udp {
 					step := max(1, int(split))

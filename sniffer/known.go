@@ -21,8 +21,8 @@ type Known struct {
 	seen   map[string]bool
 	grams  map[uint64]struct{} // every gramLen-byte run of every fortune
 	starts map[uint64][]int32  // fortunes by their first gram
-	short  []int32             // fortunes shorter than gramLen
-	bloom  []uint64            // prefilter for grams, 16 bits a gram
+	short  []int32             // fortunes too short for the grams
+	bloom  []uint64            // prefilter for grams, 32 bits a gram
 	shift  uint                // 64 - log2(bits in bloom)
 	gen    int                 // len(texts) when last changed
 }
@@ -36,11 +36,12 @@ func NewKnown() *Known {
 	}
 }
 
-// growBloom keeps the prefilter at 16 bits a gram or more, so that a
-// stream byte costs a bit test, not a map lookup. k.mu is held.
+// growBloom keeps the prefilter at 32 bits a gram or more (3% false
+// hits), so that a looked-up offset costs a bit test, not a map lookup.
+// k.mu is held.
 func (k *Known) growBloom() {
 	bits := 1 << 16
-	for bits < 16*len(k.grams) {
+	for bits < 32*len(k.grams) {
 		bits <<= 1
 	}
 	if bits <= 64*len(k.bloom) {
@@ -70,7 +71,8 @@ func (k *Known) Add(text string) {
 	i := int32(len(k.texts))
 	k.texts = append(k.texts, text)
 	k.gen = len(k.texts)
-	if len(text) < gramLen {
+	if len(text) < gramLen+scanStride-1 {
+		// Too short to be sure to hold a looked-up gram.
 		k.short = append(k.short, i)
 		return
 	}
@@ -95,6 +97,20 @@ func (k *Known) Len() int {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
 	return len(k.texts)
+}
+
+// rlock and runlock hold k for reading over many scans (a batch of
+// packets); nil is an empty set.
+func (k *Known) rlock() {
+	if k != nil {
+		k.mu.RLock()
+	}
+}
+
+func (k *Known) runlock() {
+	if k != nil {
+		k.mu.RUnlock()
+	}
 }
 
 func (k *Known) generation() int {
@@ -175,78 +191,156 @@ func addSpan(spans []Span, s Span) []Span {
 	return out
 }
 
-// scan is what a stream of bytes was found to hold of the known
-// fortunes. It advances over the stream as it grows, and starts over when
-// a fortune is added.
-type scan struct {
-	gen       int     // Known.generation scanned against
-	next      int     // next stream offset to test as a gram start
-	coveredTo int     // stream offset up to which known bytes are counted
-	known     int     // bytes of the stream inside runs of known fortunes
-	cands     []int32 // fortunes whose first gram was seen
-	firstRun  int     // 1 + offset of the first known run; 0 if none
+// scanStride spaces the stream offsets whose gram is looked up: a run of
+// known text of gramLen+scanStride-1 bytes or more always holds one, and
+// around a hit every offset is looked up, so that such runs are counted
+// exactly while ciphertext costs one bit test every scanStride bytes.
+// Shorter fortunes are searched for whole.
+const scanStride = 16
+
+// cand is a known fortune whose first gram was seen at off.
+type cand struct {
+	fortune int32
+	off     int
 }
 
-// advance scans the new bytes of data (the stream so far).
-func (s *scan) advance(k *Known, data []byte) {
+// scan is what a stream was found to hold of the known fortunes. It
+// advances over the stream as it grows, and starts over when a fortune is
+// added.
+type scan struct {
+	gen       int // Known.generation scanned against
+	next      int // next stride offset to look up
+	tested    int // offsets below this in a hit's window were looked up
+	pendingTo int // end of the last hit's window
+	coveredTo int // stream offset up to which known bytes are counted
+	known     int // bytes of the stream inside runs of known fortunes
+	firstRun  int // 1 + offset of the first known run; 0 if none
+	shortNext int // stream offset up to which short fortunes were sought
+	cands     []cand
+	scratch   []byte
+}
+
+// advance scans the bytes st gained since the last call. k.mu is held
+// for reading.
+func (s *scan) advance(k *Known, st *stream) {
 	if k == nil {
 		return
 	}
-	k.mu.RLock()
-	defer k.mu.RUnlock()
 	if s.gen != k.gen {
-		*s = scan{gen: k.gen, cands: s.cands[:0]}
+		*s = scan{gen: k.gen, cands: s.cands[:0], scratch: s.scratch}
 	}
-	for i := s.next; i+gramLen <= len(data); i++ {
-		g := binary.LittleEndian.Uint64(data[i:])
-		if !k.has(g) {
-			continue
-		}
-		if s.firstRun == 0 {
-			s.firstRun = i + 1
-		}
-		start := max(i, s.coveredTo)
-		s.known += i + gramLen - start
-		s.coveredTo = i + gramLen
-		if fs, ok := k.starts[g]; ok {
-			for _, f := range fs {
-				s.addCand(f)
+	n := st.Len()
+	var g8 [gramLen]byte
+	gramAt := func(q int) uint64 {
+		return binary.LittleEndian.Uint64(st.bytes(q, gramLen, g8[:0]))
+	}
+	// The rest of the last hit's window, now that more bytes are here.
+	for ; s.tested < s.pendingTo && s.tested+gramLen <= n; s.tested++ {
+		s.test(k, gramAt(s.tested), s.tested)
+	}
+	if len(k.bloom) > 0 {
+		base := 0
+		for _, c := range st.chunks {
+			end := base + len(c)
+			for p := s.next; p < end && p+gramLen <= n; p += scanStride {
+				var g uint64
+				if p+gramLen <= end {
+					g = binary.LittleEndian.Uint64(c[p-base:])
+				} else {
+					g = gramAt(p)
+				}
+				s.next = p + scanStride
+				if p < s.tested || !k.has(g) {
+					continue
+				}
+				s.pendingTo = p + scanStride
+				for q := max(s.tested, p-scanStride+1); q < s.pendingTo && q+gramLen <= n; q++ {
+					if q >= base && q+gramLen <= end {
+						s.test(k, binary.LittleEndian.Uint64(c[q-base:]), q)
+					} else {
+						s.test(k, gramAt(q), q)
+					}
+					s.tested = q + 1
+				}
 			}
-		}
-	}
-	if n := len(data) - gramLen + 1; n > s.next {
-		s.next = n
-	}
-	// Short fortunes are only ever found whole.
-	for _, fi := range k.short {
-		if bytes.Contains(data, []byte(k.texts[fi])) {
-			s.addCand(fi)
+			base = end
 		}
 	}
 }
 
-func (s *scan) addCand(f int32) {
+// advanceShort looks for the fortunes too short for the grams in the
+// bytes st gained: whole, with a plain search. It is not run as packets
+// arrive, only when a verdict is asked for. k.mu is held for reading.
+func (s *scan) advanceShort(k *Known, st *stream) {
+	if k == nil {
+		return
+	}
+	if s.gen != k.gen {
+		return // advance starts over first
+	}
+	n := st.Len()
+	if len(k.short) == 0 || n <= s.shortNext {
+		return
+	}
+	longest := 0
+	for _, fi := range k.short {
+		longest = max(longest, len(k.texts[fi]))
+	}
+	from := max(0, s.shortNext-longest+1)
+	s.scratch = st.copyTo(s.scratch[:0], from, n-from)
+	for _, fi := range k.short {
+		t := k.texts[fi]
+		if i := bytes.Index(s.scratch, []byte(t)); i >= 0 {
+			s.addCand(fi, from+i)
+			s.cover(from+i, len(t))
+		}
+	}
+	s.shortNext = n
+}
+
+// test looks up the gram g at stream offset q. k.mu is held.
+func (s *scan) test(k *Known, g uint64, q int) {
+	if !k.has(g) {
+		return
+	}
+	s.cover(q, gramLen)
+	for _, f := range k.starts[g] {
+		s.addCand(f, q)
+	}
+}
+
+// cover counts the n bytes at q as known text.
+func (s *scan) cover(q, n int) {
+	if s.firstRun == 0 {
+		s.firstRun = q + 1
+	}
+	if q+n > s.coveredTo {
+		s.known += q + n - max(q, s.coveredTo)
+		s.coveredTo = q + n
+	}
+}
+
+func (s *scan) addCand(f int32, off int) {
 	for _, c := range s.cands {
-		if c == f {
+		if c == (cand{f, off}) {
 			return
 		}
 	}
 	if len(s.cands) < 64 {
-		s.cands = append(s.cands, f)
+		s.cands = append(s.cands, cand{f, off})
 	}
 }
 
-// found returns the longest known fortune that data holds whole.
-func (s *scan) found(k *Known, data []byte) (string, bool) {
+// found returns the longest known fortune that st holds whole. k.mu is
+// held for reading.
+func (s *scan) found(k *Known, st *stream) (string, bool) {
 	if k == nil || len(s.cands) == 0 {
 		return "", false
 	}
-	k.mu.RLock()
-	defer k.mu.RUnlock()
 	best := ""
-	for _, f := range s.cands {
-		t := k.texts[f]
-		if len(t) > len(best) && bytes.Contains(data, []byte(t)) {
+	for _, c := range s.cands {
+		t := k.texts[c.fortune]
+		if len(t) > len(best) && st.equalAt(c.off, t) {
 			best = t
 		}
 	}

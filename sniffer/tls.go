@@ -94,10 +94,17 @@ type tlsStream struct {
 	brokeAt int
 	records TLSRecords
 	ccs     bool // change_cipher_spec seen: later handshakes are encrypted
+	hello   bool // this direction's hello was read
+	// appHist counts the bytes of the first appLimit bytes of
+	// application data, for its entropy.
 	appHist [256]uint32
 	appLen  int
-	hello   bool // this direction's hello was read
+	scratch []byte
 }
+
+// appLimit bounds the application data whose entropy is measured: a few
+// records tell ciphertext as well as a gigabyte does.
+const appLimit = 4 << 10
 
 // validRecordHeader reports whether b starts with a plausible TLS record
 // header.
@@ -110,37 +117,37 @@ func validRecordHeader(b []byte) bool {
 	return typ >= recChangeCipherSpec && typ <= recHeartbeat && major == 3 && minor <= 4 && n > 0 && n <= maxRecordLen
 }
 
-// advance reads the complete records of data (the whole stream so far).
-func (s *tlsStream) advance(data []byte, info *TLSInfo) {
+// advance reads the complete records st gained.
+func (s *tlsStream) advance(st *stream, info *TLSInfo) {
 	if !s.started || s.broken {
 		return
 	}
-	if s.off < s.start {
-		s.off = s.start
-	}
-	for !s.broken {
-		rest := data[s.off:]
-		if len(rest) < 5 {
+	s.off = max(s.off, s.start)
+	var hb [5]byte
+	for {
+		h := st.bytes(s.off, 5, hb[:0])
+		if len(h) < 5 {
 			return
 		}
-		if !validRecordHeader(rest) {
+		if !validRecordHeader(h) {
 			s.broken, s.brokeAt = true, s.off
 			return
 		}
-		n := int(rest[3])<<8 | int(rest[4])
-		if len(rest) < 5+n {
+		n := int(h[3])<<8 | int(h[4])
+		if st.Len() < s.off+5+n {
 			return
 		}
 		if info.RecordVersion == 0 {
-			info.RecordVersion = uint16(rest[1])<<8 | uint16(rest[2])
+			info.RecordVersion = uint16(h[1])<<8 | uint16(h[2])
 		}
-		body := rest[5 : 5+n]
-		switch rest[0] {
+		body := s.off + 5
+		switch h[0] {
 		case recHandshake:
 			s.records.Handshake++
 			if !s.ccs && !s.hello {
+				s.scratch = st.copyTo(s.scratch[:0], body, n)
 				// After a HelloRetryRequest the real ServerHello follows.
-				s.hello = parseHello(body, info) && !info.HelloRetry
+				s.hello = parseHello(s.scratch, info) && !info.HelloRetry
 			}
 		case recChangeCipherSpec:
 			s.records.ChangeCipherSpec++
@@ -149,14 +156,18 @@ func (s *tlsStream) advance(data []byte, info *TLSInfo) {
 			s.records.Alert++
 		case recApplicationData:
 			s.records.ApplicationData++
-			for _, c := range body {
-				s.appHist[c]++
+			if room := appLimit - s.appLen; room > 0 {
+				st.each(body, body+min(n, room), func(b []byte) {
+					for _, c := range b {
+						s.appHist[c]++
+					}
+					s.appLen += len(b)
+				})
 			}
-			s.appLen += len(body)
 		case recHeartbeat:
 			s.records.Heartbeat++
 		}
-		s.off += 5 + n
+		s.off = body + n
 	}
 }
 

@@ -75,8 +75,8 @@ func (v Verdict) String() string {
 // flowView is what the classifier is shown of a flow.
 type flowView struct {
 	key  FlowKey
-	data [2][]byte // kept payload, client to server then back
-	seen [2]uint64 // payload bytes seen each way
+	data [2]*stream // kept payload, client to server then back
+	seen [2]uint64  // payload bytes seen each way
 	// datagrams holds the lengths of the first UDP datagrams in data.
 	datagrams [2][]int32
 	packets   uint64
@@ -97,20 +97,35 @@ type side struct {
 	longestRun int
 }
 
-func isText(c byte) bool { return c >= 0x20 && c <= 0x7e || c == '\n' || c == '\r' || c == '\t' }
+// textLimit bounds the bytes of a direction whose text statistics are
+// kept: its start says whether it is text.
+const textLimit = 4 << 10
 
-func (s *side) advanceText(data []byte) {
-	for _, c := range data[s.textUpto:] {
-		s.hist[c]++
-		if isText(c) {
-			s.printableN++
-			s.run++
-			s.longestRun = max(s.longestRun, s.run)
-		} else {
-			s.run = 0
-		}
+func isText(c byte) bool { return textBytes[c] == 1 }
+
+// textBytes marks printable ASCII and the white space text is made of.
+var textBytes = func() (t [256]uint8) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = 1
 	}
-	s.textUpto = len(data)
+	t['\n'], t['\r'], t['\t'] = 1, 1, 1
+	return t
+}()
+
+func (s *side) advanceText(st *stream) {
+	st.each(s.textUpto, textLimit, func(b []byte) {
+		hist := &s.hist
+		printable, run, longest := s.printableN, s.run, s.longestRun
+		for _, c := range b {
+			hist[c]++
+			t := int(textBytes[c])
+			printable += t
+			run = (run + 1) * t
+			longest = max(longest, run)
+		}
+		s.printableN, s.run, s.longestRun = printable, run, longest
+		s.textUpto += len(b)
+	})
 }
 
 // classifier holds a flow's incremental classification state.
@@ -134,24 +149,38 @@ func entropy(hist *[256]uint32, n int) float64 {
 	return h
 }
 
+// advance reads what direction d of the flow gained since the last call;
+// k.mu is held for reading.
+// The analyzer calls it as payload arrives, while the bytes are still in
+// the cache; verdict calls it again, which costs nothing when nothing is
+// new (or everything, once, when a fortune was added since).
+func (c *classifier) advance(d int, st *stream, key *FlowKey, midStream bool, k *Known) {
+	s := &c.sides[d]
+	s.scan.advance(k, st)
+	if s.textUpto < textLimit {
+		s.advanceText(st)
+	}
+	if key.Proto == TCP && !s.notTLS && !s.tls.broken {
+		c.startTLS(d, st, key.Server.Port(), midStream)
+		s.tls.advance(st, &c.info)
+	}
+}
+
 // verdict classifies the flow as seen so far.
 func (c *classifier) verdict(v *flowView, k *Known, names Names) Verdict {
+	k.rlock()
+	defer k.runlock()
 	var vd Verdict
 	server := v.key.Server.Port()
 	for d := range 2 {
-		s, data := &c.sides[d], v.data[d]
-		s.scan.advance(k, data)
-		s.advanceText(data)
-		if v.key.Proto == TCP {
-			c.startTLS(d, data, server, v.midStream)
-			s.tls.advance(data, &c.info)
-		}
-		vd.ScannedBytes += len(data)
-		vd.KnownBytes += s.scan.known
+		c.advance(d, v.data[d], &v.key, v.midStream, k)
+		c.sides[d].scan.advanceShort(k, v.data[d])
+		vd.ScannedBytes += v.data[d].Len()
+		vd.KnownBytes += c.sides[d].scan.known
 		vd.PayloadBytes += v.seen[d]
 	}
 	if k != nil {
-		vd.KnownFortunes = k.Len()
+		vd.KnownFortunes = len(k.texts)
 	}
 	dirName := [2]string{
 		v.key.direction(names, 0),
@@ -174,7 +203,7 @@ func (c *classifier) verdict(v *flowView, k *Known, names Names) Verdict {
 	for d := range 2 {
 		if f, ok := c.sides[d].scan.found(k, v.data[d]); ok {
 			vd.Kind, vd.Fortune, vd.Protocol = Plaintext, f, "text"
-			vd.Excerpt = excerpt(v.data[d])
+			vd.Excerpt = excerpt(v.data[d], 0)
 			vd.Evidence = append(vd.Evidence,
 				fmt.Sprintf("known fortune found whole on the wire, %s, %d bytes:\n%s", dirName[d], len(f), f),
 				c.knownLine(&vd))
@@ -189,7 +218,7 @@ func (c *classifier) verdict(v *flowView, k *Known, names Names) Verdict {
 		}
 		at := c.sides[d].scan.firstRun - 1
 		vd.Kind, vd.Protocol = Plaintext, "text"
-		vd.Excerpt = excerpt(v.data[d][at:])
+		vd.Excerpt = excerpt(v.data[d], at)
 		vd.Evidence = append(vd.Evidence,
 			fmt.Sprintf("%d bytes of known fortune text in the clear, %s, from offset %d: %q",
 				vd.KnownBytes, dirName[d], at, clip(vd.Excerpt, 120)),
@@ -224,20 +253,22 @@ func (c *classifier) verdict(v *flowView, k *Known, names Names) Verdict {
 // startTLS decides, once, where the TLS records of direction d start: at
 // 0, after a Consul RPC type byte, or (when the capture joined late) at
 // the first offset from which record headers chain.
-func (c *classifier) startTLS(d int, data []byte, server uint16, midStream bool) {
+func (c *classifier) startTLS(d int, st *stream, server uint16, midStream bool) {
 	s := &c.sides[d]
-	if s.tls.started || s.notTLS || len(data) < 6 {
+	if s.tls.started || s.notTLS || st.Len() < 6 {
 		return
 	}
+	var hb [6]byte
+	head := st.bytes(0, 6, hb[:0])
 	switch {
-	case validRecordHeader(data):
+	case validRecordHeader(head):
 		s.tls.start = 0
-	case d == 0 && server == portConsulRPC && rpcTLS(data[0]) && validRecordHeader(data[1:]):
+	case d == 0 && server == portConsulRPC && rpcTLS(head[0]) && validRecordHeader(head[1:]):
 		s.tls.start = 1
 	case midStream:
-		at, ok := resyncTLS(data)
+		at, ok := resyncTLS(st)
 		if !ok {
-			if len(data) >= 3*(maxRecordLen+5) {
+			if st.Len() >= 3*(maxRecordLen+5) {
 				s.notTLS = true
 			}
 			return
@@ -251,19 +282,24 @@ func (c *classifier) startTLS(d int, data []byte, server uint16, midStream bool)
 }
 
 // resyncTLS finds the first offset where three TLS record headers chain
-// (or chain to the end of data).
-func resyncTLS(data []byte) (int, bool) {
-	limit := min(len(data), maxRecordLen+5)
-	for i := 0; i < limit; i++ {
-		if !validRecordHeader(data[i:]) {
+// (or chain to the end of the stream).
+func resyncTLS(st *stream) (int, bool) {
+	head := st.bytes(0, maxRecordLen+10, nil)
+	var hb [5]byte
+	for i := 0; i+5 <= len(head) && i < maxRecordLen+5; i++ {
+		if !validRecordHeader(head[i:]) {
 			continue
 		}
 		off, n := i, 0
-		for n < 3 && validRecordHeader(data[off:]) {
-			off += 5 + (int(data[off+3])<<8 | int(data[off+4]))
+		for n < 3 {
+			h := st.bytes(off, 5, hb[:0])
+			if !validRecordHeader(h) {
+				break
+			}
+			off += 5 + (int(h[3])<<8 | int(h[4]))
 			n++
 		}
-		if n == 3 || off == len(data) {
+		if n == 3 || off == st.Len() {
 			return i, true
 		}
 	}
@@ -286,11 +322,15 @@ func (c *classifier) knownLine(vd *Verdict) string {
 func (c *classifier) textLines(v *flowView, dirName [2]string) []string {
 	var out []string
 	for d := range 2 {
-		n := len(v.data[d])
-		if n == 0 {
+		n, checked := v.data[d].Len(), c.sides[d].textUpto
+		if checked == 0 {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s: %d bytes, %d%% printable", dirName[d], n, 100*c.sides[d].printableN/n))
+		line := fmt.Sprintf("%s: %d bytes, %d%% printable", dirName[d], n, 100*c.sides[d].printableN/checked)
+		if checked < n {
+			line += fmt.Sprintf(" (of the first %d)", checked)
+		}
+		out = append(out, line)
 	}
 	return out
 }
@@ -341,8 +381,8 @@ func (c *classifier) tlsVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 	for d := range 2 {
 		if t := &c.sides[d].tls; t.broken {
 			vd.Evidence = append(vd.Evidence, fmt.Sprintf("%s: TLS framing stops at byte %d: what follows is not a TLS record", dirName[d], t.brokeAt))
-			if rest := v.data[d][t.brokeAt:]; len(rest) >= 16 && printableRatio(rest) >= 0.75 {
-				vd.Kind, vd.Excerpt = Plaintext, excerpt(rest)
+			if rest := v.data[d].bytes(t.brokeAt, 4096, nil); len(rest) >= 16 && printableRatio(rest) >= 0.75 {
+				vd.Kind, vd.Excerpt = Plaintext, excerpt(v.data[d], t.brokeAt)
 				vd.Evidence = append([]string{fmt.Sprintf("readable text after the TLS records, %s: %q", dirName[d], clip(vd.Excerpt, 120))}, vd.Evidence...)
 				return
 			}
@@ -358,31 +398,13 @@ func (c *classifier) tlsVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 
 func (c *classifier) gossipVerdict(vd *Verdict, v *flowView, dirName [2]string) bool {
 	vd.Protocol = "Consul gossip"
-	var shapes []gossipShape
-	if v.key.Proto == UDP {
-		for d := range 2 {
-			off := 0
-			for _, n := range v.datagrams[d] {
-				if off+int(n) > len(v.data[d]) {
-					break
-				}
-				shapes = append(shapes, gossipPacket(v.data[d][off:off+int(n)]))
-				off += int(n)
-			}
-		}
-	} else {
-		for d := range 2 {
-			if len(v.data[d]) > 0 {
-				shapes = append(shapes, gossipStream(v.data[d]))
-			}
-		}
-	}
-	var plain, enc, other int
+	var plain, enc, other, total int
 	types := map[string]int{}
 	versions := map[byte]int{}
 	var hist [256]uint32
 	n := 0
-	for _, s := range shapes {
+	add := func(s gossipShape) {
+		total++
 		switch s.kind {
 		case gossipPlain:
 			plain++
@@ -390,12 +412,28 @@ func (c *classifier) gossipVerdict(vd *Verdict, v *flowView, dirName [2]string) 
 		case gossipEncrypted:
 			enc++
 			versions[s.version]++
-			for _, b := range s.body {
+			body := s.body[:min(len(s.body), appLimit-n)]
+			for _, b := range body {
 				hist[b]++
 			}
-			n += len(s.body)
+			n += len(body)
 		default:
 			other++
+		}
+	}
+	for d := range 2 {
+		st := v.data[d]
+		if v.key.Proto == UDP {
+			off := 0
+			for _, size := range v.datagrams[d] {
+				if off+int(size) > st.Len() {
+					break
+				}
+				add(gossipPacket(st.bytes(off, int(size), nil)))
+				off += int(size)
+			}
+		} else if st.Len() > 0 {
+			add(gossipStream(st.bytes(0, appLimit, nil)))
 		}
 	}
 	unit := "datagrams"
@@ -406,7 +444,7 @@ func (c *classifier) gossipVerdict(vd *Verdict, v *flowView, dirName [2]string) 
 	case plain > 0:
 		vd.Kind = Plaintext
 		vd.Evidence = append(vd.Evidence, fmt.Sprintf("memberlist messages in the clear (msgpack), %d of %d %s: %s",
-			plain, len(shapes), unit, countList(types)))
+			plain, total, unit, countList(types)))
 		strs := readableStrings(v.data, 12)
 		if len(strs) > 0 {
 			vd.Excerpt = strings.Join(strs, " ")
@@ -426,7 +464,7 @@ func (c *classifier) gossipVerdict(vd *Verdict, v *flowView, dirName [2]string) 
 		}
 		sort.Strings(vs)
 		vd.Evidence = append(vd.Evidence, fmt.Sprintf("memberlist encrypted envelopes, %d of %d %s: %s, 12-byte nonce, 16-byte tag",
-			enc, len(shapes), unit, strings.Join(vs, ", ")))
+			enc, total, unit, strings.Join(vs, ", ")))
 		vd.Entropy, vd.EntropyBytes = entropy(&hist, n), n
 		vd.Evidence = append(vd.Evidence, fmt.Sprintf("ciphertext entropy %.2f bits/byte over %d bytes", vd.Entropy, n))
 		if other > 0 {
@@ -440,7 +478,7 @@ func (c *classifier) gossipVerdict(vd *Verdict, v *flowView, dirName [2]string) 
 }
 
 func (c *classifier) rpcVerdict(vd *Verdict, v *flowView, dirName [2]string) bool {
-	data := v.data[0]
+	data := v.data[0].bytes(0, 16, nil)
 	if len(data) == 0 {
 		return false
 	}
@@ -493,8 +531,8 @@ func (c *classifier) textVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 		if c.sides[1].printableN > c.sides[0].printableN {
 			d = 1
 		}
-		vd.Excerpt = excerpt(v.data[d])
-		vd.Evidence = append(vd.Evidence, fmt.Sprintf("%d%% of %d payload bytes are printable text, %s: %q",
+		vd.Excerpt = excerpt(v.data[d], 0)
+		vd.Evidence = append(vd.Evidence, fmt.Sprintf("%d%% of %d payload bytes looked at are printable text, %s: %q",
 			100*printableN/n, n, dirName[d], clip(vd.Excerpt, 120)))
 	case longest >= 32:
 		vd.Kind = Plaintext
@@ -521,10 +559,10 @@ func printableRatio(b []byte) float64 {
 	return float64(n) / float64(len(b))
 }
 
-// excerpt returns the start of b for display: text kept, other bytes as
-// '.', at most 512 bytes.
-func excerpt(b []byte) string {
-	b = b[:min(len(b), 512)]
+// excerpt returns up to 512 bytes of st from off, for display: text
+// kept, other bytes as '.'.
+func excerpt(st *stream, off int) string {
+	b := st.bytes(off, 512, nil)
 	out := make([]byte, len(b))
 	for i, c := range b {
 		if !isText(c) || c == '\r' {
@@ -543,13 +581,13 @@ func clip(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// readableStrings returns up to max distinct runs of 4 or more printable
-// bytes, in order, from the first 64 KiB of each direction.
-func readableStrings(data [2][]byte, limit int) []string {
+// readableStrings returns up to limit distinct runs of 4 or more
+// printable bytes, in order, from the start of each direction.
+func readableStrings(data [2]*stream, limit int) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, b := range data {
-		b = b[:min(len(b), 64<<10)]
+	for _, st := range data {
+		b := st.bytes(0, textLimit, nil)
 		start := -1
 		for i := 0; i <= len(b); i++ {
 			if i < len(b) && b[i] >= 0x20 && b[i] <= 0x7e {
