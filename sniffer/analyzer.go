@@ -343,6 +343,10 @@ func (a *Analyzer) feed(p Packet) {
 	if tcp.RST {
 		f.rst = true
 	}
+	if len(tcp.Payload) == 0 && !tcp.SYN && !tcp.FIN && !tcp.RST {
+		// A bare acknowledgement carries nothing to reassemble.
+		return
+	}
 	a.ctx.ci = gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: len(p.Data), Length: length}
 	a.ctx.flow, a.ctx.dir = f, dir
 	var netFlow gopacket.Flow

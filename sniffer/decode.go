@@ -17,7 +17,6 @@ type decoder struct {
 	ip6     layers.IPv6
 	tcp     layers.TCP
 	udp     layers.UDP
-	payload gopacket.Payload
 	parser  *gopacket.DecodingLayerParser
 	types   []gopacket.LayerType
 
@@ -31,7 +30,8 @@ type decoder struct {
 func newDecoder() *decoder {
 	d := &decoder{types: make([]gopacket.LayerType, 0, 8)}
 	var c gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
-	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.arp, &d.ip4, &d.ip6, &d.tcp, &d.udp, &d.payload} {
+	// No decoder for the payload layer: TCP and UDP already hold it.
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.arp, &d.ip4, &d.ip6, &d.tcp, &d.udp} {
 		c = c.Put(l)
 	}
 	d.parser = gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet)
@@ -75,15 +75,3 @@ func (d *decoder) addrs() (src, dst netip.Addr, ok bool) {
 	return netip.Addr{}, netip.Addr{}, false
 }
 
-// netLayer returns the network layer's bytes (header and payload, without
-// Ethernet padding) and the offset of the transport header in the frame's
-// hex dump, which starts at the network header.
-func (d *decoder) netHeaderLen() int {
-	switch {
-	case d.hasIP4:
-		return len(d.ip4.Contents)
-	case d.hasIP6:
-		return len(d.ip6.Contents)
-	}
-	return 0
-}

@@ -24,6 +24,7 @@ type Known struct {
 	short  []int32             // fortunes too short for the grams
 	bloom  []uint64            // prefilter for grams, 32 bits a gram
 	shift  uint                // 64 - log2(bits in bloom)
+	binary bool                // some gram holds a byte >= 0x80
 	gen    int                 // len(texts) when last changed
 }
 
@@ -82,6 +83,7 @@ func (k *Known) Add(text string) {
 			continue
 		}
 		k.grams[g] = struct{}{}
+		k.binary = k.binary || g&highBits != 0
 		if len(k.bloom) > 0 {
 			h := k.bloomHash(g)
 			k.bloom[h/64] |= 1 << (h % 64)
@@ -119,12 +121,18 @@ func (k *Known) generation() int {
 	return k.gen
 }
 
+// highBits has the top bit of every byte of a gram: ASCII text has none,
+// ciphertext almost always some.
+const highBits = 0x8080808080808080
+
 func (k *Known) bloomHash(g uint64) uint64 { return (g * 0x9E3779B97F4A7C15) >> k.shift }
 
 // has reports whether the gram g (gramLen bytes, little-endian) is a run
 // of a known fortune. k.mu is held.
 func (k *Known) has(g uint64) bool {
-	if len(k.bloom) == 0 {
+	// While every fortune is ASCII, a gram with a high bit set is none
+	// of theirs: one test instead of a bloom lookup, for most ciphertext.
+	if len(k.bloom) == 0 || g&highBits != 0 && !k.binary {
 		return false
 	}
 	h := k.bloomHash(g)

@@ -2,6 +2,7 @@ package sniffer
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -417,6 +418,44 @@ func TestLiveCapture(t *testing.T) {
 		}
 	})
 
+	t.Run("zt-lab sniff streams what the man in the middle reads", func(t *testing.T) {
+		ln := w.listen(t, "fcs00", 8185)
+		go serve(ln, seedFortune, 1, nil)
+		for _, flows := range []bool{false, true} {
+			ctx, cancel := context.WithCancel(context.Background())
+			out := &syncBuffer{}
+			var pcap bytes.Buffer
+			done := make(chan error, 1)
+			go func() {
+				_, err := Live(ctx, w.bridge, LiveOptions{Filter: Filter{Port: 8185}, Names: w.names, Flows: flows,
+					Every: 50 * time.Millisecond, Write: &pcap}, out)
+				done <- err
+			}()
+			waitFor(t, out, "listening on br0")
+			conn, err := w.dial("fcc00", ln.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.ReadAll(conn)
+			conn.Close()
+			want := "d.Wilson's.Calen" // the ASCII column of the hex dump
+			if flows {
+				want = "PLAINTEXT"
+			}
+			waitFor(t, out, want)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "packets captured, 0 dropped by kernel, 0 dropped by buffer\n") {
+				t.Errorf("no counters line:\n%s", out.String())
+			}
+			if pkts, err := ReadPcap(&pcap); err != nil || len(pkts) < 6 {
+				t.Errorf("--write: %d packets, %v", len(pkts), err)
+			}
+		}
+	})
+
 	t.Run("loopback frames are seen once", func(t *testing.T) {
 		if err := netlink.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: "lo"}}); err != nil {
 			t.Fatal(err)
@@ -449,4 +488,32 @@ func TestLiveCapture(t *testing.T) {
 			}
 		}
 	})
+}
+
+// syncBuffer is a bytes.Buffer that Live may write while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func waitFor(t *testing.T, b *syncBuffer, s string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(b.String(), s) {
+			return
+		}
+	}
+	t.Fatalf("no %q in:\n%s", s, b.String())
 }

@@ -71,3 +71,18 @@ func TestScanCountsKnownBytesAnywhere(t *testing.T) {
 		}
 	}
 }
+
+func TestScanFindsFortunesBeyondASCII(t *testing.T) {
+	k := NewKnown()
+	k.Add(seedFortune)
+	utf8 := "Ça ira — mieux demain, dit le proverbe, à qui sait attendre."
+	k.Add(utf8)
+	data := append(append([]byte("\x00\x01 noise "), utf8...), " and more"...)
+	k.rlock()
+	defer k.runlock()
+	var sc scan
+	sc.advance(k, streamOf(data, 16))
+	if f, ok := sc.found(k, streamOf(data, 16)); !ok || f != utf8 || sc.known != len(utf8) {
+		t.Fatalf("found %q (%v), %d known bytes, want %d", f, ok, sc.known, len(utf8))
+	}
+}

@@ -97,7 +97,7 @@ type tlsStream struct {
 	hello   bool // this direction's hello was read
 	// appHist counts the bytes of the first appLimit bytes of
 	// application data, for its entropy.
-	appHist [256]uint32
+	appHist [256]uint16 // of at most appLimit bytes
 	appLen  int
 	scratch []byte
 }

@@ -92,7 +92,7 @@ type side struct {
 	notTLS     bool
 	textUpto   int
 	printableN int
-	hist       [256]uint32
+	hist       [256]uint16 // of at most textLimit bytes
 	run        int
 	longestRun int
 }
@@ -134,7 +134,7 @@ type classifier struct {
 	info  TLSInfo
 }
 
-func entropy(hist *[256]uint32, n int) float64 {
+func entropy[T uint16 | uint32](hist *[256]T, n int) float64 {
 	if n == 0 {
 		return 0
 	}
@@ -369,7 +369,7 @@ func (c *classifier) tlsVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 	n := 0
 	for d := range 2 {
 		for i, x := range c.sides[d].tls.appHist {
-			hist[i] += x
+			hist[i] += uint32(x)
 		}
 		n += c.sides[d].tls.appLen
 	}
@@ -515,7 +515,7 @@ func (c *classifier) textVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 	for d := range 2 {
 		s := &c.sides[d]
 		for i, x := range s.hist {
-			hist[i] += x
+			hist[i] += uint32(x)
 		}
 		n += s.textUpto
 		printableN += s.printableN
