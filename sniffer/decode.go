@@ -11,14 +11,14 @@ import (
 // live in the decoder and are overwritten by the next frame. One decoder
 // serves one goroutine.
 type decoder struct {
-	eth     layers.Ethernet
-	arp     layers.ARP
-	ip4     layers.IPv4
-	ip6     layers.IPv6
-	tcp     layers.TCP
-	udp     layers.UDP
-	parser  *gopacket.DecodingLayerParser
-	types   []gopacket.LayerType
+	eth    layers.Ethernet
+	arp    layers.ARP
+	ip4    layers.IPv4
+	ip6    layers.IPv6
+	tcp    layers.TCP
+	udp    layers.UDP
+	parser *gopacket.DecodingLayerParser
+	types  []gopacket.LayerType
 
 	// What the last frame held.
 	hasEth, hasARP, hasIP4, hasIP6, hasTCP, hasUDP bool
@@ -74,4 +74,3 @@ func (d *decoder) addrs() (src, dst netip.Addr, ok bool) {
 	}
 	return netip.Addr{}, netip.Addr{}, false
 }
-
