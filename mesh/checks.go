@@ -215,6 +215,7 @@ func (c *Cluster) CheckMeshFortune(ctx context.Context) Check {
 	})
 	if err != nil {
 		ch.seen("%v", err)
+		ch.Evidence = append(ch.Evidence, c.authorizeEvidence(ctx, k.Name)...)
 		return ch
 	}
 	for _, l := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
@@ -224,6 +225,25 @@ func (c *Cluster) CheckMeshFortune(ctx context.Context) Check {
 	ch.seen("read in %s (%d tries)", since(start), tries)
 	ch.Pass = true
 	return ch
+}
+
+// authorizeEvidence is what fcs's agents answer for a connection from
+// source: the first thing to look at when a fetch through the mesh fails.
+func (c *Cluster) authorizeEvidence(ctx context.Context, source string) []string {
+	_, td, err := c.Roots(ctx)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var ev []string
+	for _, a := range c.agentsOf(FortuneService) {
+		got, err := authorize(a, td, c.opts.Datacenter, source, FortuneService)
+		if err != nil {
+			ev = append(ev, err.Error())
+			continue
+		}
+		ev = append(ev, fmt.Sprintf("%s's agent: %s → %s %s: %s", a.host.Name(), source, FortuneService, verdict(got.Authorized), got.Reason))
+	}
+	return ev
 }
 
 // CheckPlaintextRefused proves the fortune service is out of reach on the

@@ -32,7 +32,8 @@ type Options struct {
 	// hosts: "fortune".
 	FortuneProc string
 	// CheckInterval is how often the sidecars' checks run until they first
-	// pass (200 ms); SteadyCheckInterval is how often after (10 s).
+	// pass (1 s, the shortest consul runs: it raises anything shorter);
+	// SteadyCheckInterval is how often after (10 s).
 	CheckInterval, SteadyCheckInterval time.Duration
 	// Progress receives a line for each thing done, for a scene's output.
 	// It must not block.
@@ -57,7 +58,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.FortuneProc = "fortune"
 	}
 	if o.CheckInterval <= 0 {
-		o.CheckInterval = 200 * time.Millisecond
+		o.CheckInterval = time.Second
 	}
 	if o.SteadyCheckInterval <= 0 {
 		o.SteadyCheckInterval = 10 * time.Second
@@ -496,7 +497,7 @@ func (c *Cluster) waitAlive(ctx context.Context) error {
 	}
 	w := waitSpec{what: "every agent alive", procs: refs(c.allAgents()), limit: 30 * time.Second}
 	_, err = await(ctx, w, func(q *api.QueryOptions) (api.HealthChecks, *api.QueryMeta, error) {
-		return srv.Health().Checks("serfHealth", q)
+		return srv.Health().State(api.HealthAny, q)
 	}, func(hc api.HealthChecks) (bool, string) {
 		alive := map[string]bool{}
 		for _, ch := range hc {

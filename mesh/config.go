@@ -13,7 +13,7 @@ import (
 // loopback (where the sidecars and a learner's `consul members` find it).
 const (
 	HTTPPort   = 8500
-	GRPCPort   = 8502 // for Envoy, should a later scene swap the built-in proxy for it
+	GRPCPort   = 8502 // on clients, for Envoy, should a later scene swap the built-in proxy for it
 	ServerPort = 8300 // RPC, TLS
 	SerfPort   = 8301 // LAN gossip, encrypted
 )
@@ -68,9 +68,10 @@ type performance struct {
 }
 
 type ports struct {
-	HTTP int `json:"http"`
-	GRPC int `json:"grpc"`
-	DNS  int `json:"dns"`
+	HTTP    int  `json:"http"`
+	GRPC    int  `json:"grpc"`
+	GRPCTLS *int `json:"grpc_tls,omitempty"`
+	DNS     int  `json:"dns"`
 }
 
 type tlsConfig struct {
@@ -147,6 +148,11 @@ func (a AgentSpec) Config() ([]byte, error) {
 		c.TLS.Defaults.CertFile = path.Join(a.Dir, serverCertFile)
 		c.TLS.Defaults.KeyFile = path.Join(a.Dir, serverKeyFile)
 		c.AutoEncrypt.AllowTLS = true
+		// Nothing asks a server for gRPC (the built-in proxy speaks HTTP to
+		// its local agent), and with a server certificate consul refuses a
+		// plaintext gRPC port anyway.
+		off := -1
+		c.Ports.GRPC, c.Ports.GRPCTLS = -1, &off
 	} else {
 		c.AutoEncrypt.TLS = true
 		// A client that leaves on SIGTERM is gone from the catalog at once,

@@ -81,8 +81,11 @@ func TestAgentConfigShape(t *testing.T) {
 			want["performance.raft_multiplier"] = float64(1)
 			want["auto_encrypt.allow_tls"] = true
 			want["tls.defaults.cert_file"] = "/d/consul/tls/server.pem"
+			want["ports.grpc"] = float64(-1)
+			want["ports.grpc_tls"] = float64(-1)
 		} else {
 			want["auto_encrypt.tls"] = true
+			want["ports.grpc"] = float64(8502)
 			want["tls.defaults.cert_file"] = nil // clients get theirs from the servers
 		}
 		for k, v := range want {

@@ -121,7 +121,9 @@ func identityFromChain(service string, chain []*x509.Certificate, roots []Root) 
 			id.URI = u.String()
 		}
 	}
-	for _, r := range roots {
+	// The active root goes first: during a rotation a new leaf comes with
+	// the new root cross-signed by the old key, so it chains to both.
+	for _, r := range slices.SortedStableFunc(slices.Values(roots), func(a, b Root) int { return boolInt(b.Active) - boolInt(a.Active) }) {
 		if signedBy(chain, r.Cert) {
 			id.Root = r.ID
 			break

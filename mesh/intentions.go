@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,35 +54,86 @@ func shellWord(s string) string {
 // IntentionEntries turns intentions into the service-intentions config
 // entries that hold them: one entry per destination, in the order the
 // destinations first appear.
+//
+// A "* → *" rule is also written into each named destination's own entry,
+// as "* → <destination>": an agent then learns a destination's whole
+// policy from one entry in one write. (An agent that already knew one
+// entry for fcs was seen never to learn of a "* → *" entry written after
+// it.) The two forms decide every connection alike as long as no rule
+// names a source with a wildcard destination ("web → *"), which would
+// rank between them; then the copy is left out.
 func IntentionEntries(is []Intention) []*api.ServiceIntentionsConfigEntry {
 	var entries []*api.ServiceIntentionsConfigEntry
 	byDest := map[string]*api.ServiceIntentionsConfigEntry{}
-	for _, i := range is {
+	add := func(i Intention, description string) {
 		e := byDest[i.Destination]
 		if e == nil {
 			e = &api.ServiceIntentionsConfigEntry{Kind: api.ServiceIntentions, Name: i.Destination}
 			byDest[i.Destination] = e
 			entries = append(entries, e)
 		}
+		if slices.ContainsFunc(e.Sources, func(s *api.SourceIntention) bool { return s.Name == i.Source }) {
+			return
+		}
 		e.Sources = append(e.Sources, &api.SourceIntention{
 			Name:        i.Source,
 			Action:      i.Action(),
 			Type:        api.IntentionSourceConsul,
-			Description: "zt-lab: " + i.Command(),
+			Description: description,
 		})
+	}
+	for _, i := range is {
+		add(i, "zt-lab: "+i.Command())
+	}
+	copyWildcard := !slices.ContainsFunc(is, func(i Intention) bool { return i.Source != "*" && i.Destination == "*" })
+	for _, i := range is {
+		if i.Source != "*" || i.Destination != "*" || !copyWildcard {
+			continue
+		}
+		for _, e := range slices.Clone(entries) {
+			if e.Name != "*" {
+				add(Intention{Source: "*", Destination: e.Name, Allow: i.Allow}, "zt-lab: "+i.Command()+", held by "+e.Name+" too")
+			}
+		}
 	}
 	return entries
 }
 
-// ApplyIntentions writes the intentions and waits until the agents of the
-// destinations answer by them: a fresh connection from a denied source is
-// refused from then on.
+// ApplyIntentions writes the intentions, one config entry per
+// destination, and after each waits until the agents that run the
+// destination answer by it: a fresh connection is then let in or refused
+// as the intentions say. Entries for a named destination go first, so that
+// "deny * → *" never refuses, even for a moment, what "allow fcc → fcs" is
+// about to let in.
+//
+// An agent keeps answering by the entries it knew: its cached match for a
+// destination wakes when one of the entries in it changes, not when a new
+// entry appears (seen here every time: with "fcc → fcs" known, fcs00's
+// agent never learned of a "* → *" written after it, while every server
+// held both). So after each write the entries written before it are
+// written again with a new generation in their meta, which wakes the
+// agents that hold them; a wait that still stalls for two seconds does
+// that once more.
 func (c *Cluster) ApplyIntentions(ctx context.Context, is []Intention) error {
 	srv, err := c.serverAPI()
 	if err != nil {
 		return err
 	}
-	for _, e := range IntentionEntries(is) {
+	_, td, err := c.Roots(ctx)
+	if err != nil {
+		return err
+	}
+	entries := IntentionEntries(is)
+	slices.SortStableFunc(entries, func(a, b *api.ServiceIntentionsConfigEntry) int {
+		return boolInt(a.Name == "*") - boolInt(b.Name == "*")
+	})
+	var (
+		written    []*api.ServiceIntentionsConfigEntry
+		generation int
+	)
+	write := func(e *api.ServiceIntentionsConfigEntry) error {
+		generation++
+		e.Meta = map[string]string{"zt-lab-generation": strconv.Itoa(generation)}
 		ok, _, err := srv.ConfigEntries().Set(e, (&api.WriteOptions{}).WithContext(ctx))
 		if err != nil {
 			return fmt.Errorf("write the intentions for %s: %w", e.Name, err)
@@ -89,60 +141,112 @@ func (c *Cluster) ApplyIntentions(ctx context.Context, is []Intention) error {
 		if !ok {
 			return fmt.Errorf("write the intentions for %s: consul did not apply them", e.Name)
 		}
+		return nil
 	}
-	for _, i := range is {
-		c.say("intention: %s", i.Command())
-	}
-	_, td, err := c.Roots(ctx)
-	if err != nil {
-		return err
-	}
-	for _, i := range is {
-		if i.Source == "*" || i.Destination == "*" {
-			continue
-		}
-		if err := c.awaitAuthorized(ctx, td, i.Source, i.Destination, i.Allow); err != nil {
-			return err
-		}
-	}
-	// The wildcard deny has no names to try; a source nothing allows shows it.
-	if slices.ContainsFunc(is, func(i Intention) bool { return i.Source == "*" && !i.Allow }) {
-		for _, dest := range destinations(is) {
-			if err := c.awaitAuthorized(ctx, td, "zt-lab-nobody", dest, false); err != nil {
+	touch := func() error {
+		for _, e := range written {
+			if err := write(e); err != nil {
 				return err
 			}
+		}
+		return nil
+	}
+	var expect []authzExpectation
+	for _, e := range entries {
+		if err := write(e); err != nil {
+			return err
+		}
+		if err := touch(); err != nil {
+			return err
+		}
+		written = append(written, e)
+		for _, src := range e.Sources {
+			c.say("intention: %s", Intention{Source: src.Name, Destination: e.Name, Allow: src.Action == api.IntentionActionAllow}.Command())
+		}
+		expect = append(expect, c.expectations(e)...)
+		if err := c.awaitAuthz(ctx, td, expect, touch); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func destinations(is []Intention) []string {
-	var ds []string
-	for _, i := range is {
-		if i.Destination != "*" && !slices.Contains(ds, i.Destination) {
-			ds = append(ds, i.Destination)
-		}
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
-	return ds
+	return 0
 }
 
-// awaitAuthorized waits until the agents running dest answer allow for a
-// connection from source. The authorize endpoint has no blocking form, so
-// this asks every 100 ms.
-func (c *Cluster) awaitAuthorized(ctx context.Context, trustDomain, source, dest string, allow bool) error {
-	agents := c.agentsOf(dest)
-	if len(agents) == 0 {
-		return nil // no instance runs it: nothing to answer for
+// authzExpectation is an answer an agent must give once an intention is in
+// force: verdict for source → dest, matched by the intention named.
+type authzExpectation struct {
+	agent        *agent
+	source, dest string
+	allow        bool
+	match        string // in the agent's reason: "default/fcc => default/fcs"
+}
+
+// expectations lists what the agents must answer once e is in force. A
+// wildcard source is tried with a service no intention names; a wildcard
+// destination on every service with a sidecar, where the answer may come
+// from the destination's own copy of the rule (see IntentionEntries).
+func (c *Cluster) expectations(e *api.ServiceIntentionsConfigEntry) []authzExpectation {
+	dests := []string{e.Name}
+	if e.Name == "*" {
+		dests = c.meshServices()
 	}
-	w := waitSpec{what: fmt.Sprintf("%s → %s %s", source, dest, verdict(allow)), procs: refs(agents), limit: 15 * time.Second}
+	var out []authzExpectation
+	for _, src := range e.Sources {
+		source := src.Name
+		if source == "*" {
+			source = "zt-lab-nobody"
+		}
+		for _, d := range dests {
+			match := fmt.Sprintf("default/%s => default/%s", src.Name, e.Name)
+			if e.Name == "*" {
+				match = "Matched L4 intention: default/" + src.Name + " => "
+			}
+			for _, a := range c.agentsOf(d) {
+				out = append(out, authzExpectation{
+					agent: a, source: source, dest: d,
+					allow: src.Action == api.IntentionActionAllow,
+					match: match,
+				})
+			}
+		}
+	}
+	return out
+}
+
+// awaitAuthz waits until every agent answers as expected, asking every
+// 100 ms (the authorize endpoint has no blocking form), and calls nudge
+// when the answers have not moved for two seconds.
+func (c *Cluster) awaitAuthz(ctx context.Context, trustDomain string, expect []authzExpectation, nudge func() error) error {
+	var agents []*agent
+	for _, x := range expect {
+		if !slices.Contains(agents, x.agent) {
+			agents = append(agents, x.agent)
+		}
+	}
+	w := waitSpec{what: "agents answering by the intentions", procs: refs(agents), limit: 15 * time.Second}
+	stalled := time.Now()
 	return poll(ctx, w, 100*time.Millisecond, func(context.Context) (bool, string, error) {
-		for _, a := range agents {
-			got, err := authorize(a, trustDomain, c.opts.Datacenter, source, dest)
+		for _, x := range expect {
+			got, err := authorize(x.agent, trustDomain, c.opts.Datacenter, x.source, x.dest)
 			if err != nil {
 				return false, "", err
 			}
-			if got.Authorized != allow {
-				return false, fmt.Sprintf("%s says %s (%s)", a.host.Name(), verdict(got.Authorized), got.Reason), nil
+			if got.Authorized != x.allow || !strings.Contains(got.Reason, x.match) {
+				if time.Since(stalled) > 2*time.Second {
+					stalled = time.Now()
+					c.say("%s's agent still answers %s → %s by %q: touching the intentions again", x.agent.host.Name(), x.source, x.dest, got.Reason)
+					if err := nudge(); err != nil {
+						return false, "", err
+					}
+				}
+				return false, fmt.Sprintf("%s's agent: %s → %s %s (%s), want %s by %s",
+					x.agent.host.Name(), x.source, x.dest, verdict(got.Authorized), got.Reason, verdict(x.allow), x.match), nil
 			}
 		}
 		return true, "", nil

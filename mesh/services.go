@@ -93,8 +93,9 @@ func ConsumerRegistration(name string, addr netip.Addr, localPort int, interval 
 // on its public listener and an alias of the service it fronts — but on
 // our interval. Consul's is 10 s, and until the first TCP check passes the
 // sidecar is not healthy and its upstreams answer "no healthy instances":
-// the first mesh fortune came up to 10 s late. The lab starts them fast and
-// slows them once they pass (Cluster.slowChecks): every TCP check makes the
+// the first mesh fortune came up to 10 s late. The lab runs them every
+// second (consul's floor: it raises a shorter interval to 1 s) and slows
+// them once they pass (Cluster.slowChecks): every TCP check makes the
 // built-in proxy dial the service behind it, which serves a fortune into
 // the void.
 func sidecarChecks(serviceID string, listener netip.AddrPort, interval time.Duration) api.AgentServiceChecks {

@@ -3,6 +3,7 @@ package mesh
 import (
 	"encoding/json"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,9 +30,9 @@ func TestRegistrationsGolden(t *testing.T) {
 		reg    *api.AgentServiceRegistration
 	}{
 		{"service-fcs-plaintext.json", PlaintextRegistration(fcs)},
-		{"service-fcs.json", SecureRegistration(fcs, 200*time.Millisecond)},
-		{"service-fcc.json", ConsumerRegistration("fcc", fcc, MeshPort, 200*time.Millisecond)},
-		{"service-rogue.json", ConsumerRegistration("rogue", rogue, MeshPort, 200*time.Millisecond)},
+		{"service-fcs.json", SecureRegistration(fcs, time.Second)},
+		{"service-fcc.json", ConsumerRegistration("fcc", fcc, MeshPort, time.Second)},
+		{"service-rogue.json", ConsumerRegistration("rogue", rogue, MeshPort, time.Second)},
 	}
 	for _, tt := range tests {
 		golden(t, tt.golden, marshal(t, tt.reg))
@@ -40,7 +41,7 @@ func TestRegistrationsGolden(t *testing.T) {
 
 func TestSecureRegistrationIsTheSeeds(t *testing.T) {
 	addr := netip.MustParseAddr("198.18.0.20")
-	r := SecureRegistration(addr, 200*time.Millisecond)
+	r := SecureRegistration(addr, time.Second)
 	sc := r.Connect.SidecarService
 	switch {
 	case r.ID != "fcs" || r.Name != "fcs" || r.Port != 8181:
@@ -49,8 +50,8 @@ func TestSecureRegistrationIsTheSeeds(t *testing.T) {
 		t.Errorf("sidecar listens on %s:%d, want 198.18.0.20:9191", sc.Address, sc.Port)
 	case sc.Proxy.LocalServiceAddress != "127.0.0.1" || sc.Proxy.LocalServicePort != 8181:
 		t.Errorf("sidecar hands to %s:%d, want 127.0.0.1:8181", sc.Proxy.LocalServiceAddress, sc.Proxy.LocalServicePort)
-	case len(sc.Checks) != 2 || sc.Checks[0].TCP != "198.18.0.20:9191" || sc.Checks[0].Interval != "200ms" || sc.Checks[1].AliasService != "fcs":
-		t.Errorf("sidecar checks %+v, want TCP 198.18.0.20:9191 every 200ms and an alias of fcs", sc.Checks)
+	case len(sc.Checks) != 2 || sc.Checks[0].TCP != "198.18.0.20:9191" || sc.Checks[0].Interval != "1s" || sc.Checks[1].AliasService != "fcs":
+		t.Errorf("sidecar checks %+v, want TCP 198.18.0.20:9191 every 1s and an alias of fcs", sc.Checks)
 	}
 
 	c := ConsumerRegistration("fcc", netip.MustParseAddr("198.18.0.30"), 9191, time.Second)
@@ -62,7 +63,7 @@ func TestSecureRegistrationIsTheSeeds(t *testing.T) {
 
 func TestListeningCheckKeepsItsID(t *testing.T) {
 	listener := netip.MustParseAddrPort("198.18.0.20:9191")
-	fast := sidecarChecks("fcs", listener, 200*time.Millisecond)[0]
+	fast := sidecarChecks("fcs", listener, time.Second)[0]
 	slow := listeningCheck("fcs", listener, 10*time.Second)
 	if slow.ID != fast.CheckID || slow.ServiceID != "fcs-sidecar-proxy" || slow.Interval != "10s" || slow.TCP != fast.TCP {
 		t.Errorf("slow check %+v does not replace %+v", slow, fast)
@@ -94,12 +95,27 @@ func TestIntentions(t *testing.T) {
 	}
 	golden(t, "intentions.json", marshal(t, IntentionEntries(LabIntentions)))
 
-	entries := IntentionEntries(append(LabIntentions, Intention{Source: "rogue", Destination: "fcs"}))
-	if len(entries) != 2 || entries[0].Name != "*" || entries[1].Name != "fcs" || len(entries[1].Sources) != 2 {
-		t.Errorf("entries grouped wrongly: %s", marshal(t, entries))
+	entries := IntentionEntries(LabIntentions)
+	if len(entries) != 2 || entries[0].Name != "*" || entries[1].Name != "fcs" {
+		t.Fatalf("entries: %s", marshal(t, entries))
 	}
-	if entries[1].Sources[1].Action != api.IntentionActionDeny {
-		t.Errorf("rogue → fcs is %s, want deny", entries[1].Sources[1].Action)
+	// fcs's entry holds its whole policy: fcc allowed, everyone else denied.
+	if src := entries[1].Sources; len(src) != 2 || src[0].Name != "fcc" || src[0].Action != api.IntentionActionAllow ||
+		src[1].Name != "*" || src[1].Action != api.IntentionActionDeny {
+		t.Errorf("fcs entry: %s", marshal(t, entries[1]))
+	}
+
+	withRogue := IntentionEntries(append(slices.Clone(LabIntentions), Intention{Source: "rogue", Destination: "fcs"}))
+	if src := withRogue[1].Sources; len(src) != 3 || src[1].Name != "rogue" || src[1].Action != api.IntentionActionDeny {
+		t.Errorf("rogue → fcs grouped wrongly: %s", marshal(t, withRogue))
+	}
+
+	// "web → *" ranks between "* → fcs" and "* → *": no copy then.
+	ranked := IntentionEntries(append(slices.Clone(LabIntentions), Intention{Source: "web", Destination: "*", Allow: true}))
+	for _, e := range ranked {
+		if e.Name == "fcs" && len(e.Sources) != 1 {
+			t.Errorf("with web → *, fcs's entry should hold fcc only: %s", marshal(t, e))
+		}
 	}
 }
 

@@ -28,7 +28,8 @@ type procRef struct {
 
 // waitSpec says what a wait is for: its name in errors, the processes
 // whose logs explain a failure (and whose exit ends the wait at once), and
-// how long it may take when the caller's context has no deadline.
+// the longest it may take, whatever the caller's context allows: a state
+// not reached by then will not be, and the caller learns why sooner.
 type waitSpec struct {
 	what  string
 	procs []procRef
@@ -49,7 +50,7 @@ func (e exitedError) Error() string {
 // exitedError as soon as one of the wait's processes exits.
 func (w waitSpec) begin(ctx context.Context) (context.Context, context.CancelFunc) {
 	var cancelTimeout context.CancelFunc = func() {}
-	if _, ok := ctx.Deadline(); !ok && w.limit > 0 {
+	if w.limit > 0 {
 		ctx, cancelTimeout = context.WithTimeout(ctx, w.limit)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
