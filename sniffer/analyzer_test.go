@@ -328,3 +328,56 @@ func TestFlowTableAndFollowViews(t *testing.T) {
 	fc, fs, _ := a.Follow(flows[0].Key)
 	golden(t, "follow_fortune.golden", AppendFollow(nil, flows[0], labNames, fc, fs))
 }
+
+func TestCiphertextIsNeverGossipInTheClear(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(5, 8))
+	msg := make([]byte, 60)
+	plain, other := 0, 0
+	for i := range 200000 {
+		for j := range msg {
+			msg[j] = byte(rng.Uint32())
+		}
+		switch gossipPacket(sealGossip(msg[:20+i%40], byte(i))).kind {
+		case gossipPlain:
+			plain++
+		case gossipOther:
+			other++
+		}
+	}
+	if plain != 0 || other > 200000/100 {
+		t.Errorf("of 200000 sealed datagrams, %d read as plaintext, %d as neither", plain, other)
+	}
+	// And a message in the clear of a shape not known is not taken for
+	// an envelope.
+	odd := append([]byte{0x00, 0x82, 0xa8}, "Whatever\xa8consul01\xa4Port\xcd\x20\x6d consul01 dc1 lan"...)
+	if s := gossipPacket(odd); s.kind == gossipEncrypted {
+		t.Errorf("plaintext of an unknown shape read as encrypted")
+	}
+}
+
+func TestConsulRPCJoinedMidStream(t *testing.T) {
+	rpc := netip.AddrPortFrom(labC0, 8300)
+	c := newConv(t, netip.AddrPortFrom(labFCC, 50123), rpc)
+	replay(c, tlsExchange(t, 0, strings.Repeat("Catalog.Register", 100), strings.Repeat("ok", 500)), []byte{3})
+	// Joined after the handshake, at a segment boundary that need not be
+	// a record boundary.
+	_, f := analyze(t, c.pkts[3+8:], seedFortune)
+	v := f.Verdict
+	if !f.MidStream || v.Kind != Encrypted || v.Protocol != "Consul RPC over TLS" {
+		t.Fatalf("%v (%s) mid=%v\n%s", v.Kind, v.Protocol, f.MidStream, evidence(v))
+	}
+	// Random bytes that happen to start with a Consul RPC type byte, seen
+	// mid-stream, are not Consul RPC in the clear.
+	noise := make([]byte, 3000)
+	rng := mrand.New(mrand.NewPCG(9, 9))
+	for i := range noise {
+		noise[i] = byte(rng.Uint32())
+	}
+	noise[0] = 5
+	c = newConv(t, netip.AddrPortFrom(labFCC, 50124), rpc)
+	c.send(0, noise, 1448)
+	_, f = analyze(t, c.pkts[3:], seedFortune)
+	if f.Verdict.Kind != Unknown {
+		t.Fatalf("%v (%s)\n%s", f.Verdict.Kind, f.Verdict.Protocol, evidence(f.Verdict))
+	}
+}

@@ -83,8 +83,23 @@ func stripLabel(b []byte) ([]byte, bool) {
 	return b, false
 }
 
+// firstKeys are the first field names of the messages memberlist and
+// Serf encode (go-msgpack writes a struct's fields in order): a plaintext
+// message starts with a map holding one of them first. Random bytes do
+// so about never, so ciphertext is not mistaken for plaintext.
+var firstKeys = map[string]bool{
+	"SeqNo":       true, // ping, indirect ping, ack, nack
+	"Incarnation": true, // alive, suspect, dead
+	"Nodes":       true, // push/pull header
+	"Algo":        true, // compress
+	"Error":       true, // err
+	"LTime":       true, // Serf join, leave, user event, query, response
+	"Node":        true,
+	"Name":        true,
+}
+
 // msgpackMap reports whether b starts with a msgpack map whose first key
-// is a short readable string: what every memberlist message body is.
+// is the first field of a memberlist or Serf message.
 func msgpackMap(b []byte) bool {
 	if len(b) < 3 {
 		return false
@@ -101,16 +116,7 @@ func msgpackMap(b []byte) bool {
 		return false
 	}
 	n := int(b[0] & 0x1f)
-	if len(b) < 1+n {
-		// A key cut by the end of the data: judge what is there.
-		n = len(b) - 1
-	}
-	for _, c := range b[1 : 1+n] {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return n > 0
+	return len(b) >= 1+n && firstKeys[string(b[1:1+n])]
 }
 
 // plainMessage reports whether b is a memberlist message in the clear.
@@ -163,7 +169,7 @@ func gossipPacket(b []byte) gossipShape {
 	if t, ok := plainMessage(b, 0); ok {
 		return gossipShape{kind: gossipPlain, msgType: t, label: label}
 	}
-	if len(b) >= memberlistOverhead && b[0] <= 1 {
+	if len(b) >= memberlistOverhead && b[0] <= 1 && looksRandom(b[1:]) {
 		// Version 0 pads the plaintext to the AES block size.
 		if b[0] == 1 || (len(b)-memberlistOverhead)%16 == 0 {
 			return gossipShape{kind: gossipEncrypted, version: b[0], label: label, body: b[1:]}
@@ -172,11 +178,16 @@ func gossipPacket(b []byte) gossipShape {
 	return gossipShape{label: label}
 }
 
+// looksRandom reports whether b is no more printable than random bytes
+// tend to be (37%): a message of another shape in the clear, full of
+// names, is not taken for an encrypted envelope.
+func looksRandom(b []byte) bool { return printableRatio(b) < 0.6 }
+
 // gossipStream classifies the start of a TCP gossip stream (push/pull
 // state exchange, or a fallback ping).
 func gossipStream(b []byte) gossipShape {
 	b, label := stripLabel(b)
-	if len(b) >= 5+memberlistOverhead && b[0] == mlEncrypt && b[5] <= 1 {
+	if len(b) >= 5+memberlistOverhead && b[0] == mlEncrypt && b[5] <= 1 && looksRandom(b[6:]) {
 		n := int(binary.BigEndian.Uint32(b[1:5]))
 		if n >= memberlistOverhead {
 			end := min(len(b), 5+n)

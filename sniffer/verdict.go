@@ -229,15 +229,20 @@ func (c *classifier) verdict(v *flowView, k *Known, names Names) Verdict {
 		return vd
 	}
 
+	// Consul's protocols are told by their first bytes: a flow joined
+	// mid-stream has none to tell by.
 	var recognised bool
 	switch {
-	case server == portConsulLAN || server == portConsulWAN:
+	case (server == portConsulLAN || server == portConsulWAN) && !v.midStream:
 		recognised = c.gossipVerdict(&vd, v, dirName)
-	case server == portConsulRPC && v.key.Proto == TCP:
+	case server == portConsulRPC && v.key.Proto == TCP && !v.midStream:
 		recognised = c.rpcVerdict(&vd, v, dirName)
 	}
 	if !recognised && (c.sides[0].tls.started || c.sides[1].tls.started) {
 		vd.Protocol = "TLS"
+		if server == portConsulRPC {
+			vd.Protocol = "Consul RPC over TLS"
+		}
 		c.tlsVerdict(&vd, v, dirName)
 		recognised = true
 	}
@@ -281,8 +286,9 @@ func (c *classifier) startTLS(d int, st *stream, server uint16, midStream bool) 
 	s.tls.started = true
 }
 
-// resyncTLS finds the first offset where three TLS record headers chain
-// (or chain to the end of the stream).
+// resyncTLS finds the first offset where three TLS record headers chain,
+// or where headers chain to the end of the stream (two of them at least,
+// when the last runs past it).
 func resyncTLS(st *stream) (int, bool) {
 	head := st.bytes(0, maxRecordLen+10, nil)
 	var hb [5]byte
@@ -299,7 +305,7 @@ func resyncTLS(st *stream) (int, bool) {
 			off += 5 + (int(h[3])<<8 | int(h[4]))
 			n++
 		}
-		if n == 3 || off == st.Len() {
+		if n == 3 || off == st.Len() || n == 2 && off > st.Len() {
 			return i, true
 		}
 	}
