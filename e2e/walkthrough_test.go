@@ -56,6 +56,18 @@ func TestWalkthroughHeadless(t *testing.T) {
 		"five hosts up on one wire",
 		"consumer received a fortune",
 		"the sniffer read the fortune in the clear",
+		"leader elected",
+		"5 members alive",
+		"sidecars healthy",
+		"consumer received a fortune through the mesh",
+		"no fortune bytes on the wire through the mesh",
+		"Consul gossip and RPC on the wire are encrypted",
+		"fortune service listens on 127.0.0.1:8181",
+		"fcc00 → fcs00:8181 refused",
+		"fcc is still allowed to fcs",
+		"rogue → fcs denied",
+		"every service carries an identity from the active root",
+		"fortunes flow through a CA rotation, with leaves from the new root",
 	} {
 		if !checks[want] {
 			t.Errorf("the walkthrough never checked %q", want)
