@@ -381,3 +381,15 @@ func TestConsulRPCJoinedMidStream(t *testing.T) {
 		t.Fatalf("%v (%s)\n%s", f.Verdict.Kind, f.Verdict.Protocol, evidence(f.Verdict))
 	}
 }
+
+func TestShortFortunesAreFoundWhole(t *testing.T) {
+	for _, fortune := range []string{"You love peace.\n", "A deep C diva.\n", "You will have long and healthy life.\n"} {
+		c := newConv(t, fccEnd, fcsEnd)
+		c.send(1, []byte(fortune), 1448)
+		c.close()
+		_, f := analyze(t, c.pkts, "You love peace.", "A deep C diva.", "You will have long and healthy life.")
+		if v := f.Verdict; v.Kind != Plaintext || v.Fortune != strings.TrimSpace(fortune) || v.KnownBytes != len(v.Fortune) {
+			t.Errorf("%q: %v fortune=%q known=%d\n%s", fortune, v.Kind, v.Fortune, v.KnownBytes, evidence(v))
+		}
+	}
+}

@@ -10,4 +10,13 @@
 // a bounded buffer: it never waits for the consumer, it counts what it had
 // to drop instead. The Analyzer is fed by the consumer and is safe for
 // concurrent use, so a UI can ask for flows while packets are fed.
+//
+// What the analyzer keeps is bounded: the first StreamLimit bytes of each
+// direction of a flow (for Follow and the verdict), MemoryLimit bytes in
+// all, MaxFlows flows. It classifies as bytes arrive: known fortunes are
+// looked for over everything kept (a run of 23 bytes or more of a known
+// fortune is always found, and counted exactly), printable ratio and
+// entropy over the first 4 KiB of each direction, TLS records over the
+// whole kept stream. A verdict says when it rests on less than the flow
+// carried.
 package sniffer
