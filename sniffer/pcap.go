@@ -57,15 +57,11 @@ func WritePcap(w io.Writer, packets []Packet, snaplen int) error {
 	return bw.Flush()
 }
 
-// pcapSource is what SavePcap saves: a Capture's ring.
-type pcapSource interface {
-	WritePcap(w io.Writer) error
-}
-
-// SavePcap writes what src captured to the file at path (`--write FILE`):
-// to a temporary file first, renamed into place when complete, so that a
-// reader never sees half a file.
-func SavePcap(path string, src pcapSource) (err error) {
+// SavePcap writes a pcap file at path with write — a Capture's
+// WritePcap, for `--write FILE` at the end of a capture: to a temporary
+// file first, renamed into place when complete, so that a reader never
+// sees half a file.
+func SavePcap(path string, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -80,7 +76,7 @@ func SavePcap(path string, src pcapSource) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err := src.WritePcap(f); err != nil {
+	if err := write(f); err != nil {
 		return fmt.Errorf("save pcap %s: %w", path, err)
 	}
 	if err := f.Chmod(0o644); err != nil {

@@ -56,10 +56,6 @@ func TestPcapReadsBackTheSamePackets(t *testing.T) {
 	}
 }
 
-type ringSource struct{ r *ring }
-
-func (s ringSource) WritePcap(w io.Writer) error { return WritePcap(w, s.r.snapshot(nil), 0) }
-
 func TestSavePcapAndTshark(t *testing.T) {
 	pkts := capturedConversation(t)
 	r := newRing(len(pkts), 1<<20)
@@ -67,7 +63,8 @@ func TestSavePcapAndTshark(t *testing.T) {
 		r.add(p)
 	}
 	path := filepath.Join(t.TempDir(), "fortune.pcap")
-	if err := SavePcap(path, ringSource{r}); err != nil {
+	write := func(w io.Writer) error { return WritePcap(w, r.snapshot(nil), 0) }
+	if err := SavePcap(path, write); err != nil {
 		t.Fatal(err)
 	}
 	f, err := os.Open(path)
