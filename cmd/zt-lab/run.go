@@ -102,6 +102,9 @@ evidence. Exits 1 if any check fails.`,
 				idx = append(idx, s-1)
 			}
 			err = scenes.Headless(ctx, e, cmd.OutOrStdout(), idx)
+			if m, merr := local.LabMemory(); merr == nil {
+				fmt.Fprintf(cmd.OutOrStdout(), "lab memory now: PSS %d MB, RSS %d MB, %d processes\n", m.PSS>>20, m.RSS>>20, m.Procs)
+			}
 			if jsonPath != "" {
 				if jerr := scenes.WriteJSON(jsonPath, e); jerr != nil {
 					return jerr
