@@ -21,6 +21,7 @@ type LoopOptions struct {
 	Every   time.Duration // from the start of one attempt to the next; zero: DefaultEvery
 	For     time.Duration // how long to keep going; zero: until ctx ends
 	Timeout time.Duration // bound on each attempt; zero: DefaultTimeout
+	Count   int           // stop after this many attempts; zero: no limit
 }
 
 // Attempt is one fetch made by Loop.
@@ -100,7 +101,7 @@ func Loop(ctx context.Context, o LoopOptions, onAttempt func(Attempt)) Summary {
 		sum Summary
 		ok  []time.Duration
 	)
-	for n := 1; waitCtx.Err() == nil; n++ {
+	for n := 1; waitCtx.Err() == nil && (o.Count == 0 || n <= o.Count); n++ {
 		at := time.Now()
 		fortune, err := Get(ctx, o.Addr, timeout)
 		a := Attempt{N: n, At: at, Latency: time.Since(at), Fortune: fortune, Err: err}
@@ -115,6 +116,9 @@ func Loop(ctx context.Context, o LoopOptions, onAttempt func(Attempt)) Summary {
 		}
 		if onAttempt != nil {
 			onAttempt(a)
+		}
+		if o.Count > 0 && n == o.Count {
+			break
 		}
 		select {
 		case <-waitCtx.Done():
@@ -163,4 +167,37 @@ func formatLatency(d time.Duration) string {
 		return fmt.Sprintf("%.1fms", ms)
 	}
 	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+// ParseSummary reads back a Summary's String: the last line of
+// `zt-lab fortune get --every`, which benchmarks and scenes run on a host
+// and read.
+func ParseSummary(line string) (Summary, error) {
+	var s Summary
+	parts := strings.Split(strings.TrimSpace(line), ", ")
+	if len(parts) < 2 {
+		return s, fmt.Errorf("not a summary: %q", line)
+	}
+	if _, err := fmt.Sscanf(parts[0], "%d ok", &s.OK); err != nil {
+		return s, fmt.Errorf("not a summary: %q", line)
+	}
+	if _, err := fmt.Sscanf(parts[1], "%d failed", &s.Failed); err != nil {
+		return s, fmt.Errorf("not a summary: %q", line)
+	}
+	for _, p := range parts[2:] {
+		name, v, ok := strings.Cut(p, " ")
+		d, err := time.ParseDuration(v)
+		if !ok || err != nil {
+			return s, fmt.Errorf("not a summary: %q", line)
+		}
+		switch name {
+		case "p50":
+			s.P50 = d
+		case "p99":
+			s.P99 = d
+		case "max":
+			s.Max = d
+		}
+	}
+	return s, nil
 }

@@ -162,3 +162,30 @@ func TestAnAttemptCutShortByTheCallerIsNotCounted(t *testing.T) {
 		t.Errorf("Loop took %v to end with its context", d)
 	}
 }
+
+func TestSummaryReadsBackWhatItPrints(t *testing.T) {
+	for _, s := range []Summary{
+		{OK: 42, Failed: 0, P50: 1200 * time.Microsecond, P99: 3400 * time.Microsecond, Max: 5100 * time.Microsecond},
+		{OK: 0, Failed: 7},
+		{OK: 3, Failed: 1, P50: 25 * time.Millisecond, P99: 1500 * time.Millisecond, Max: 2 * time.Second},
+	} {
+		got, err := ParseSummary(s.String())
+		if err != nil || got != s {
+			t.Errorf("ParseSummary(%q) = %+v, %v; want %+v", s.String(), got, err, s)
+		}
+	}
+	for _, bad := range []string{"", "hello", "3 ok", "3 ok, x failed", "1 ok, 0 failed, p50 fast"} {
+		if _, err := ParseSummary(bad); err == nil {
+			t.Errorf("ParseSummary(%q) accepted", bad)
+		}
+	}
+}
+
+func TestLoopStopsAfterCount(t *testing.T) {
+	addr, stop := serve(t, &Server{Source: NewDeck([]string{"You love peace.\n"}, 1)})
+	defer stop()
+	sum := Loop(context.Background(), LoopOptions{Addr: addr, Every: time.Microsecond, Count: 25}, nil)
+	if sum.OK+sum.Failed != 25 || sum.OK != 25 {
+		t.Errorf("Loop with Count 25: %s", sum)
+	}
+}

@@ -122,6 +122,7 @@ func newFortuneServeCmd() *cobra.Command {
 
 func newFortuneGetCmd() *cobra.Command {
 	var every, duration, timeout time.Duration
+	var count int
 	cmd := &cobra.Command{
 		Use:   "get ADDR",
 		Short: "Fetch a fortune and print it, like nc",
@@ -152,6 +153,10 @@ func newFortuneGetCmd() *cobra.Command {
 				return usagef("--every must be more than 0, for example --every 200ms")
 			case duration < 0:
 				return usagef("--for must be more than 0, for example --for 30s")
+			case count < 0:
+				return usagef("--count must be 0 (no limit) or more, for example --count 1000")
+			case count > 0 && every == 0:
+				return usagef("--count needs --every: for example --every 1ms --count 1000")
 			case duration > 0 && every == 0:
 				return usagef("--for needs --every: for example --every 200ms --for 30s")
 			}
@@ -174,7 +179,7 @@ func newFortuneGetCmd() *cobra.Command {
 				return err
 			}
 
-			opts := fortune.LoopOptions{Addr: addr, Every: every, For: duration, Timeout: timeout}
+			opts := fortune.LoopOptions{Addr: addr, Every: every, For: duration, Timeout: timeout, Count: count}
 			sum := fortune.Loop(ctx, opts, func(a fortune.Attempt) { fmt.Fprintln(out, a) })
 			fmt.Fprintln(out, sum)
 			if sum.Failed > 0 {
@@ -185,6 +190,7 @@ func newFortuneGetCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.DurationVar(&every, "every", 0, "fetch again every `DURATION`, e.g. 200ms, and count")
+	f.IntVar(&count, "count", 0, "with --every, stop after `N` attempts")
 	f.DurationVar(&duration, "for", 0, "with --every, stop after `DURATION`, e.g. 30s (default: until Ctrl-C)")
 	f.DurationVar(&timeout, "timeout", fortune.DefaultTimeout, "give up on one fetch after `DURATION`")
 	return cmd

@@ -1,0 +1,293 @@
+// Package bench measures the lab's figures on this machine — how fast the
+// lab comes up and goes down, how soon the mesh is ready, what the mesh
+// costs per fortune, how much the sniffer keeps up with, how much memory
+// the whole lab takes — over several runs, for `zt-lab bench`.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ztlab/zt-lab/fortune"
+	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/infra/local"
+	"github.com/ztlab/zt-lab/scenes"
+)
+
+// Figure is one measured quantity over every run.
+type Figure struct {
+	Name   string    `json:"name"`
+	Unit   string    `json:"unit"`
+	Target string    `json:"target,omitempty"`
+	Values []float64 `json:"values"`
+}
+
+// Median, Min and Max summarise the runs.
+func (f Figure) Median() float64 {
+	v := slices.Clone(f.Values)
+	slices.Sort(v)
+	if len(v) == 0 {
+		return 0
+	}
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+func (f Figure) Min() float64 { return slices.Min(f.Values) }
+func (f Figure) Max() float64 { return slices.Max(f.Values) }
+
+// Report is every figure, in the order measured.
+type Report struct {
+	Date    time.Time `json:"date"`
+	Runs    int       `json:"runs"`
+	Figures []*Figure `json:"figures"`
+}
+
+func (r *Report) add(name, unit, target string, v float64) {
+	for _, f := range r.Figures {
+		if f.Name == name {
+			f.Values = append(f.Values, v)
+			return
+		}
+	}
+	r.Figures = append(r.Figures, &Figure{Name: name, Unit: unit, Target: target, Values: []float64{v}})
+}
+
+// Options say what to run the walkthrough with.
+type Options struct {
+	Runs     int
+	Topology infra.Topology
+	Self     string // the zt-lab binary
+	Consul   string // the consul binary
+	Seed     int64
+	// Progress receives a line per measurement.
+	Progress io.Writer
+}
+
+// Run measures every figure Runs times, inside the sandbox.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Runs < 1 {
+		o.Runs = 1
+	}
+	r := &Report{Date: time.Now(), Runs: o.Runs}
+	say := func(format string, args ...any) {
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, format+"\n", args...)
+		}
+	}
+	for i := range o.Runs {
+		if err := upDown(ctx, o, r); err != nil {
+			return r, err
+		}
+		say("run %d/%d: lab up and down", i+1, o.Runs)
+		if err := walkthrough(ctx, o, r, say); err != nil {
+			return r, fmt.Errorf("run %d: %w", i+1, err)
+		}
+	}
+	return r, nil
+}
+
+// upDown measures the five hosts coming up and going away.
+func upDown(ctx context.Context, o Options, r *Report) error {
+	start := time.Now()
+	l, err := local.New().Up(ctx, o.Topology, nil)
+	if err != nil {
+		return err
+	}
+	r.add("lab up (5 hosts)", "ms", "≤ 300", ms(time.Since(start)))
+	start = time.Now()
+	if err := l.Close(ctx); err != nil {
+		return err
+	}
+	r.add("lab down", "ms", "≤ 200", ms(time.Since(start)))
+	return nil
+}
+
+// walkthrough runs every scene, measuring along the way: the plaintext
+// fetch latency once the service runs, the sniffer while the consumer
+// fetches as fast as it can, the mesh latency once the sidecars are up,
+// and the lab's memory at the end.
+func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...any)) error {
+	env := &scenes.Env{Self: o.Self, Consul: o.Consul, Seed: o.Seed}
+	env.Build = func(ctx context.Context) (infra.Lab, error) { return local.New().Up(ctx, o.Topology, nil) }
+	ws := scenes.Walkthrough()
+	e := scenes.New(env, ws)
+	defer env.Close(context.Background())
+	index := func(id string) int {
+		return slices.IndexFunc(ws, func(s scenes.Scene) bool { return s.ID == id })
+	}
+	start := time.Now()
+	run := func(from, to int) error {
+		for i := from; i < to; i++ {
+			if err := e.RunScene(ctx, i); err != nil {
+				return fmt.Errorf("scene %d (%s): %w", i+1, ws[i].Title, err)
+			}
+		}
+		return nil
+	}
+	var paused time.Duration // time spent measuring, not walking through
+	measure := func(f func() error) error {
+		t := time.Now()
+		err := f()
+		paused += time.Since(t)
+		return err
+	}
+
+	mitm, sidecars := index("mitm"), index("encrypted")
+	if err := run(0, mitm); err != nil {
+		return err
+	}
+	var plain fortune.Summary
+	err := measure(func() (err error) {
+		plain, err = latency(ctx, env, fmt.Sprintf("%s:%d", scenes.ServiceHost, scenes.FortunePort))
+		if err != nil {
+			return err
+		}
+		return sniffRate(ctx, env, r)
+	})
+	if err != nil {
+		return err
+	}
+	r.add("fetch p50, plaintext (new connection)", "ms", "", ms(plain.P50))
+	r.add("fetch p99, plaintext (new connection)", "ms", "", ms(plain.P99))
+	if err := run(mitm, sidecars); err != nil {
+		return err
+	}
+	var meshed fortune.Summary
+	if err := measure(func() (err error) { meshed, err = latency(ctx, env, scenes.MeshAddr); return err }); err != nil {
+		return err
+	}
+	r.add("fetch p50, through the mesh (new connection)", "ms", "", ms(meshed.P50))
+	r.add("fetch p99, through the mesh (new connection)", "ms", "", ms(meshed.P99))
+	if plain.P50 > 0 {
+		r.add("mesh / plaintext fetch p50", "×", "", float64(meshed.P50)/float64(plain.P50))
+	}
+	if c := env.Cluster(); c != nil {
+		t := c.Timings()
+		r.add("mesh ready (servers to sidecars healthy)", "s", "≤ 5", t.SidecarsHealthy.Seconds())
+		r.add("leader elected after servers start", "s", "", t.Leader.Seconds())
+	}
+	if err := run(sidecars, len(ws)); err != nil {
+		return err
+	}
+	r.add("full headless walkthrough", "s", "≤ 60 (30)", (time.Since(start) - paused).Seconds())
+	if m, err := local.LabMemory(); err == nil {
+		r.add("whole lab with the mesh up, PSS", "MB", "", float64(m.PSS>>20))
+		r.add("whole lab with the mesh up, RSS", "MB", "≤ 600", float64(m.RSS>>20))
+	}
+	if rss, ok := selfRSS(); ok {
+		r.add("zt-lab process RSS", "MB", "≤ 50", float64(rss>>20))
+	}
+	if e.Failed() {
+		return errors.New("a check failed during the walkthrough: run zt-lab run to see which")
+	}
+	say("  walkthrough %.1f s, plaintext p50 %s, mesh p50 %s", (time.Since(start) - paused).Seconds(), plain.P50, meshed.P50)
+	return nil
+}
+
+// latency fetches a fortune every 10 ms for 2 s on the consumer host,
+// each on a new connection, and returns the consumer's own summary.
+func latency(ctx context.Context, env *scenes.Env, addr string) (fortune.Summary, error) {
+	h, err := env.Host(scenes.ConsumerHost)
+	if err != nil {
+		return fortune.Summary{}, err
+	}
+	out, err := h.Run(ctx, env.Self, "fortune", "get", addr, "--every", "10ms", "--for", "2s")
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	s, perr := fortune.ParseSummary(lines[len(lines)-1])
+	if err != nil || perr != nil {
+		return s, fmt.Errorf("fetch from %s: %v %v: %s", addr, err, perr, lines[len(lines)-1])
+	}
+	if s.Failed > 0 {
+		return s, fmt.Errorf("fetch from %s: %d of %d failed", addr, s.Failed, s.OK+s.Failed)
+	}
+	return s, nil
+}
+
+// sniffRate captures while the consumer fetches 1,000 fortunes as fast as
+// it can, and records the rate the sniffer kept up with and its drops.
+func sniffRate(ctx context.Context, env *scenes.Env, r *Report) error {
+	if err := env.StartSniffer(); err != nil {
+		return err
+	}
+	h, err := env.Host(scenes.ConsumerHost)
+	if err != nil {
+		return err
+	}
+	before := env.Capture().Stats()
+	start := time.Now()
+	out, err := h.Run(ctx, env.Self, "fortune", "get", fmt.Sprintf("%s:%d", scenes.ServiceHost, scenes.FortunePort), "--every", "1us", "--for", "60s", "--count", "1000")
+	took := time.Since(start)
+	if err != nil {
+		return fmt.Errorf("1,000 fetches: %v: %s", err, lastLine(out))
+	}
+	time.Sleep(100 * time.Millisecond) // the last frames reach the capture
+	st := env.Capture().Stats()
+	seen := st.Seen - before.Seen
+	r.add("sniffer, live: frames/s while 1,000 fortunes are fetched", "frames/s", "0 drops", float64(seen)/took.Seconds())
+	r.add("sniffer, live: frames dropped (kernel + buffer)", "frames", "0", float64(st.KernelDrops+st.BufferDrops-before.KernelDrops-before.BufferDrops))
+	return nil
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// selfRSS is this process's resident memory.
+func selfRSS() (uint64, bool) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			var kb uint64
+			fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb)
+			return kb << 10, true
+		}
+	}
+	return 0, false
+}
+
+// WriteTable prints the report as a table: median, min and max per figure.
+func WriteTable(w io.Writer, r *Report) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "FIGURE\tMEDIAN\tMIN\tMAX\tUNIT\tTARGET\n")
+	for _, f := range r.Figures {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, num(f.Median()), num(f.Min()), num(f.Max()), f.Unit, f.Target)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d run(s), %s\n", r.Runs, r.Date.Format("2006-01-02 15:04"))
+}
+
+func num(v float64) string {
+	switch {
+	case v >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// WriteJSON saves the report.
+func WriteJSON(path string, r *Report) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ztlab/zt-lab/bench"
+	"github.com/ztlab/zt-lab/infra/local"
+	"github.com/ztlab/zt-lab/mesh"
+)
+
+func newBenchCmd() *cobra.Command {
+	var f labFlags
+	var consul, jsonPath string
+	var runs int
+	cmd := &cobra.Command{
+		Use:   "bench [--runs N] [--json FILE]",
+		Short: "Measure the lab on this machine: up/down, mesh, latency, sniffer, memory",
+		Long: `Run the lab and the whole walkthrough N times and print, for every figure,
+the median, min and max: lab up and down, mesh ready, the walkthrough, fetch
+latency plaintext vs through the mesh, the sniffer's live rate and drops,
+and the memory of zt-lab and of the whole lab with the mesh up.`,
+		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			t, err := f.topology()
+			if err != nil {
+				return err
+			}
+			if runs < 1 || runs > 100 {
+				return usagef("--runs %d: use 1 to 100", runs)
+			}
+			if !local.Sandboxed() {
+				return enterSandbox()
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			bin, err := mesh.FindConsul(ctx, consul)
+			if err != nil {
+				return usage(err)
+			}
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "Measuring %d run(s); each builds the lab and walks through every scene ...\n", runs)
+			r, err := bench.Run(ctx, bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Progress: out})
+			if r != nil && len(r.Figures) > 0 {
+				fmt.Fprintln(out)
+				bench.WriteTable(out, r)
+				if jsonPath != "" {
+					if jerr := bench.WriteJSON(jsonPath, r); jerr != nil {
+						return jerr
+					}
+				}
+			}
+			return err
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&consul, "consul", "", "consul binary (default: $ZTLAB_CONSUL, bin/consul, PATH)")
+	cmd.Flags().IntVar(&runs, "runs", 5, "how many times to measure each figure")
+	cmd.Flags().StringVar(&jsonPath, "json", "", "also write the figures as JSON to this file")
+	return cmd
+}
