@@ -31,10 +31,9 @@ type Options struct {
 	// FortuneProc is the name of the fortune service's process on its
 	// hosts: "fortune".
 	FortuneProc string
-	// CheckInterval is how often the sidecars' checks run until they first
-	// pass (1 s, the shortest consul runs: it raises anything shorter);
-	// SteadyCheckInterval is how often after (10 s).
-	CheckInterval, SteadyCheckInterval time.Duration
+	// CheckInterval is how often a sidecar's TCP check runs: 10 s, consul's
+	// own. It does not delay the first fortune (see Cluster.deploy).
+	CheckInterval time.Duration
 	// Progress receives a line for each thing done, for a scene's output.
 	// It must not block.
 	Progress func(line string)
@@ -58,10 +57,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.FortuneProc = "fortune"
 	}
 	if o.CheckInterval <= 0 {
-		o.CheckInterval = time.Second
-	}
-	if o.SteadyCheckInterval <= 0 {
-		o.SteadyCheckInterval = 10 * time.Second
+		o.CheckInterval = 10 * time.Second
 	}
 	return o, nil
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -110,6 +112,9 @@ func (c *Cluster) Secure(ctx context.Context) error {
 		cars = append(cars, s)
 		consumers = append(consumers, k)
 	}
+	if err := c.handOver(ctx, cars); err != nil {
+		return err
+	}
 	if err := c.waitHealthy(ctx, cars); err != nil {
 		return err
 	}
@@ -123,9 +128,6 @@ func (c *Cluster) Secure(ctx context.Context) error {
 		}
 	}
 	c.mu.Unlock()
-	if err := c.slowChecks(cars); err != nil {
-		return err
-	}
 	var plain []string
 	for _, h := range c.hosts(infra.RoleService) {
 		a, _ := c.agent(h.Name())
@@ -159,13 +161,16 @@ func (c *Cluster) AddConsumer(ctx context.Context, k Consumer) error {
 	if err != nil {
 		return err
 	}
+	if err := c.handOver(ctx, []*sidecar{s}); err != nil {
+		return err
+	}
 	if err := c.waitHealthy(ctx, []*sidecar{s}); err != nil {
 		return err
 	}
 	c.mu.Lock()
 	c.consumers = append(c.consumers, k)
 	c.mu.Unlock()
-	return c.slowChecks([]*sidecar{s})
+	return nil
 }
 
 // Consumers lists the consumers registered so far: fcc first, then any
@@ -182,13 +187,20 @@ func (c *Cluster) deployConsumer(ctx context.Context, k Consumer) (*sidecar, err
 }
 
 // deploy registers a service with a sidecar on h's agent and starts the
-// sidecar. It does not wait for it to be healthy.
+// sidecar. The sidecar is registered with a starting check in place of its
+// TCP check, until handOver has seen it listen. deploy does not wait.
 func (c *Cluster) deploy(ctx context.Context, h infra.Host, reg *api.AgentServiceRegistration, listener netip.AddrPort) (*sidecar, error) {
 	a, ok := c.agent(h.Name())
 	if !ok {
 		return nil, fmt.Errorf("register %s on %s: no consul agent there: bring the mesh up first", reg.ID, h.Name())
 	}
-	if err := a.api.Agent().ServiceRegisterOpts(reg, api.ServiceRegisterOpts{}.WithContext(ctx)); err != nil {
+	starting := *reg
+	connect := *reg.Connect
+	sc := *connect.SidecarService
+	sc.Checks = api.AgentServiceChecks{startingCheck(reg.ID), aliasCheck(reg.ID)}
+	connect.SidecarService = &sc
+	starting.Connect = &connect
+	if err := a.api.Agent().ServiceRegisterOpts(&starting, api.ServiceRegisterOpts{}.WithContext(ctx)); err != nil {
 		return nil, fmt.Errorf("register %s on %s: %w", reg.ID, h.Name(), err)
 	}
 	s := &sidecar{host: h, service: reg.ID, listener: listener}
@@ -275,20 +287,64 @@ func sidecarStatus(hc api.HealthChecks, s *sidecar) string {
 	return worst
 }
 
-// slowChecks registers the sidecars' TCP checks again at the steady
-// interval; the agent keeps their passing status.
-func (c *Cluster) slowChecks(cars []*sidecar) error {
-	if c.opts.SteadyCheckInterval == c.opts.CheckInterval {
-		return nil
-	}
+// handOver waits, for every sidecar at once, until its public listener
+// accepts a connection from the wire — the sidecar has its certificate and
+// serves — then registers its TCP check as passing and removes its
+// starting check. From then on consul's TCP check, every CheckInterval,
+// says whether it still listens.
+func (c *Cluster) handOver(ctx context.Context, cars []*sidecar) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
 	for _, s := range cars {
-		a, ok := c.agent(s.host.Name())
-		if !ok {
-			continue
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.handOverOne(ctx, s); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (c *Cluster) handOverOne(ctx context.Context, s *sidecar) error {
+	a, ok := c.agent(s.host.Name())
+	if !ok {
+		return fmt.Errorf("no consul agent on %s", s.host.Name())
+	}
+	w := waitSpec{
+		what:  fmt.Sprintf("%s on %s listening on %s", sidecarID(s.service), s.host.Name(), s.listener),
+		procs: []procRef{{s.host.Name(), s.proc}, {a.host.Name(), a.proc}},
+		limit: 30 * time.Second,
+	}
+	var d net.Dialer
+	err := poll(ctx, w, 25*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		dctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		conn, err := d.DialContext(dctx, "tcp", s.listener.String())
+		if err != nil {
+			return false, "no listener yet", err
 		}
-		if err := a.api.Agent().CheckRegister(listeningCheck(s.service, s.listener, c.opts.SteadyCheckInterval)); err != nil {
-			return fmt.Errorf("slow the checks of %s on %s: %w", sidecarID(s.service), s.host.Name(), err)
-		}
+		conn.Close()
+		return true, "", nil
+	})
+	if err != nil {
+		return err
+	}
+	chk := listeningCheck(s.service, s.listener, c.opts.CheckInterval, api.HealthPassing)
+	reg := &api.AgentCheckRegistration{ID: chk.CheckID, Name: chk.Name, ServiceID: sidecarID(s.service), AgentServiceCheck: *chk}
+	reg.CheckID = ""
+	if err := a.api.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+		return fmt.Errorf("register the TCP check of %s on %s: %w", sidecarID(s.service), s.host.Name(), err)
+	}
+	if err := a.api.Agent().CheckDeregisterOpts(startingCheck(s.service).CheckID, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+		return fmt.Errorf("remove the starting check of %s on %s: %w", sidecarID(s.service), s.host.Name(), err)
 	}
 	return nil
 }

@@ -90,42 +90,44 @@ func ConsumerRegistration(name string, addr netip.Addr, localPort int, interval 
 }
 
 // sidecarChecks are the checks consul would give a sidecar — a TCP check
-// on its public listener and an alias of the service it fronts — but on
-// our interval. Consul's is 10 s, and until the first TCP check passes the
-// sidecar is not healthy and its upstreams answer "no healthy instances":
-// the first mesh fortune came up to 10 s late. The lab runs them every
-// second (consul's floor: it raises a shorter interval to 1 s) and slows
-// them once they pass (Cluster.slowChecks): every TCP check makes the
-// built-in proxy dial the service behind it, which serves a fortune into
-// the void.
+// on its public listener and an alias of the service it fronts — under IDs
+// the lab knows.
 func sidecarChecks(serviceID string, listener netip.AddrPort, interval time.Duration) api.AgentServiceChecks {
-	return api.AgentServiceChecks{
-		{
-			CheckID:  listeningCheckID(serviceID),
-			Name:     "Connect Sidecar Listening",
-			TCP:      listener.String(),
-			Interval: interval.String(),
-			Timeout:  time.Second.String(),
-		},
-		{
-			CheckID:      sidecarID(serviceID) + ":alias",
-			Name:         "Connect Sidecar Aliasing " + serviceID,
-			AliasService: serviceID,
-		},
+	return api.AgentServiceChecks{listeningCheck(serviceID, listener, interval, ""), aliasCheck(serviceID)}
+}
+
+func listeningCheck(serviceID string, listener netip.AddrPort, interval time.Duration, status string) *api.AgentServiceCheck {
+	return &api.AgentServiceCheck{
+		CheckID:  sidecarID(serviceID) + ":listening",
+		Name:     "Connect Sidecar Listening",
+		TCP:      listener.String(),
+		Interval: interval.String(),
+		Timeout:  time.Second.String(),
+		Status:   status,
 	}
 }
 
-func listeningCheckID(serviceID string) string { return sidecarID(serviceID) + ":listening" }
+func aliasCheck(serviceID string) *api.AgentServiceCheck {
+	return &api.AgentServiceCheck{
+		CheckID:      sidecarID(serviceID) + ":alias",
+		Name:         "Connect Sidecar Aliasing " + serviceID,
+		AliasService: serviceID,
+	}
+}
 
-// listeningCheck is the sidecar's TCP check on its own, to register it
-// again with another interval.
-func listeningCheck(serviceID string, listener netip.AddrPort, interval time.Duration) *api.AgentCheckRegistration {
-	c := sidecarChecks(serviceID, listener, interval)[0]
-	return &api.AgentCheckRegistration{
-		ID:                c.CheckID,
-		Name:              c.Name,
-		ServiceID:         sidecarID(serviceID),
-		AgentServiceCheck: api.AgentServiceCheck{TCP: c.TCP, Interval: c.Interval, Timeout: c.Timeout},
+// startingCheck holds a sidecar critical from its registration until the
+// lab has seen its listener accept a connection, when the TCP check takes
+// over, passing from the start (Cluster.deploy). Consul runs a new TCP
+// check first at a random point of its interval, and never more often than
+// once a second, so leaving it to consul put the first mesh fortune up to
+// 10 s (consul's interval) or 2 s (its floor) after the sidecar listened.
+func startingCheck(serviceID string) *api.AgentServiceCheck {
+	return &api.AgentServiceCheck{
+		CheckID: sidecarID(serviceID) + ":starting",
+		Name:    "Connect Sidecar Starting",
+		Notes:   "critical until zt-lab sees the sidecar's listener accept; then the TCP check replaces it",
+		TTL:     "1h",
+		Status:  api.HealthCritical,
 	}
 }
 

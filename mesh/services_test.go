@@ -30,9 +30,9 @@ func TestRegistrationsGolden(t *testing.T) {
 		reg    *api.AgentServiceRegistration
 	}{
 		{"service-fcs-plaintext.json", PlaintextRegistration(fcs)},
-		{"service-fcs.json", SecureRegistration(fcs, time.Second)},
-		{"service-fcc.json", ConsumerRegistration("fcc", fcc, MeshPort, time.Second)},
-		{"service-rogue.json", ConsumerRegistration("rogue", rogue, MeshPort, time.Second)},
+		{"service-fcs.json", SecureRegistration(fcs, 10*time.Second)},
+		{"service-fcc.json", ConsumerRegistration("fcc", fcc, MeshPort, 10*time.Second)},
+		{"service-rogue.json", ConsumerRegistration("rogue", rogue, MeshPort, 10*time.Second)},
 	}
 	for _, tt := range tests {
 		golden(t, tt.golden, marshal(t, tt.reg))
@@ -41,7 +41,7 @@ func TestRegistrationsGolden(t *testing.T) {
 
 func TestSecureRegistrationIsTheSeeds(t *testing.T) {
 	addr := netip.MustParseAddr("198.18.0.20")
-	r := SecureRegistration(addr, time.Second)
+	r := SecureRegistration(addr, 10*time.Second)
 	sc := r.Connect.SidecarService
 	switch {
 	case r.ID != "fcs" || r.Name != "fcs" || r.Port != 8181:
@@ -50,8 +50,8 @@ func TestSecureRegistrationIsTheSeeds(t *testing.T) {
 		t.Errorf("sidecar listens on %s:%d, want 198.18.0.20:9191", sc.Address, sc.Port)
 	case sc.Proxy.LocalServiceAddress != "127.0.0.1" || sc.Proxy.LocalServicePort != 8181:
 		t.Errorf("sidecar hands to %s:%d, want 127.0.0.1:8181", sc.Proxy.LocalServiceAddress, sc.Proxy.LocalServicePort)
-	case len(sc.Checks) != 2 || sc.Checks[0].TCP != "198.18.0.20:9191" || sc.Checks[0].Interval != "1s" || sc.Checks[1].AliasService != "fcs":
-		t.Errorf("sidecar checks %+v, want TCP 198.18.0.20:9191 every 1s and an alias of fcs", sc.Checks)
+	case len(sc.Checks) != 2 || sc.Checks[0].TCP != "198.18.0.20:9191" || sc.Checks[0].Interval != "10s" || sc.Checks[1].AliasService != "fcs":
+		t.Errorf("sidecar checks %+v, want TCP 198.18.0.20:9191 every 10s and an alias of fcs", sc.Checks)
 	}
 
 	c := ConsumerRegistration("fcc", netip.MustParseAddr("198.18.0.30"), 9191, time.Second)
@@ -61,12 +61,16 @@ func TestSecureRegistrationIsTheSeeds(t *testing.T) {
 	}
 }
 
-func TestListeningCheckKeepsItsID(t *testing.T) {
+func TestStartingCheckIsHandedOver(t *testing.T) {
 	listener := netip.MustParseAddrPort("198.18.0.20:9191")
-	fast := sidecarChecks("fcs", listener, time.Second)[0]
-	slow := listeningCheck("fcs", listener, 10*time.Second)
-	if slow.ID != fast.CheckID || slow.ServiceID != "fcs-sidecar-proxy" || slow.Interval != "10s" || slow.TCP != fast.TCP {
-		t.Errorf("slow check %+v does not replace %+v", slow, fast)
+	defined := sidecarChecks("fcs", listener, 10*time.Second)
+	live := listeningCheck("fcs", listener, 10*time.Second, api.HealthPassing)
+	if live.CheckID != defined[0].CheckID || live.TCP != "198.18.0.20:9191" || live.Interval != "10s" || live.Status != "passing" {
+		t.Errorf("the live TCP check %+v does not match the defined %+v", live, defined[0])
+	}
+	st := startingCheck("fcs")
+	if st.CheckID == live.CheckID || st.Status != api.HealthCritical || st.TTL == "" {
+		t.Errorf("starting check %+v: want a critical TTL check of its own ID", st)
 	}
 }
 

@@ -88,10 +88,20 @@ func (w waitSpec) failed(ctx context.Context, start time.Time, saw string, last 
 	}
 	b.WriteString(tails(w.procs))
 	if errors.As(cause, &ex) {
-		return fmt.Errorf("%s: %w", b.String(), ex)
+		return waitError{msg: b.String(), err: ex}
 	}
-	return errors.New(b.String())
+	return waitError{msg: b.String(), err: cause}
 }
+
+// waitError is a failed wait: its message says everything, and it unwraps
+// to why it ended (an exitedError, or the deadline).
+type waitError struct {
+	msg string
+	err error
+}
+
+func (e waitError) Error() string { return e.msg }
+func (e waitError) Unwrap() error { return e.err }
 
 // tails renders the last lines of each process's log, indented.
 func tails(refs []procRef) string {

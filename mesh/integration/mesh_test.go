@@ -364,4 +364,3 @@ func BenchmarkMeshReady(b *testing.B) {
 	b.ReportMetric(float64(took[len(took)-1].Milliseconds()), "ms-max")
 	b.Logf("mesh ready over %d runs: median %s, max %s", len(took), med.Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond))
 }
-
