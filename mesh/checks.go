@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -290,9 +291,8 @@ func (c *Cluster) CheckPlaintextRefused(ctx context.Context) Check {
 	return ch
 }
 
-// CheckDenied proves the intentions stop a consumer: its agent... rather,
-// fcs's agent refuses it, and a fortune fetched through its sidecar never
-// arrives.
+// CheckDenied proves the intentions stop a consumer: fcs's agents refuse
+// its identity, and a fortune fetched through its sidecar never arrives.
 func (c *Cluster) CheckDenied(ctx context.Context, k Consumer) Check {
 	ch := Check{Name: fmt.Sprintf("%s → %s denied", k.Name, FortuneService)}
 	ch.seen("%s$ zt-lab fortune get %s", k.Host.Name(), k.Upstream())
@@ -411,7 +411,7 @@ func (c *Cluster) CheckRotation(ctx context.Context, rot Rotation) Check {
 	ch.seen("old root %s", rot.Old.Fingerprint)
 	ch.seen("new root %s, active %s after the request", rot.New.Fingerprint, rot.RootActive.Round(time.Millisecond))
 	ok := rot.New.ID != "" && rot.New.ID != rot.Old.ID
-	for _, s := range slices.Sorted(mapKeys(rot.Before)) {
+	for _, s := range slices.Sorted(maps.Keys(rot.Before)) {
 		before, after := rot.Before[s], rot.After[s]
 		ch.seen("%s leaf %s → %s", s, before.Serial, after.Serial)
 		if after.Root != rot.New.ID || after.Serial == before.Serial {
@@ -444,16 +444,6 @@ func (c *Cluster) CheckRotation(ctx context.Context, rot Rotation) Check {
 	}
 	ch.Pass = ok
 	return ch
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // Flow is traffic between the lab's hosts that the sniffer can judge.
@@ -500,4 +490,14 @@ func (c *Cluster) CheckWire(ctx context.Context) []Check {
 		cs = append(cs, c.opts.Wire(ctx, f))
 	}
 	return cs
+}
+
+// firstLine is the first non-empty line of s.
+func firstLine(s string) string {
+	for l := range strings.SplitSeq(s, "\n") {
+		if strings.TrimSpace(l) != "" {
+			return strings.TrimSpace(l)
+		}
+	}
+	return ""
 }

@@ -77,6 +77,10 @@ type Cluster struct {
 	sidecars  map[string]*sidecar // by host name + "/" + service ID
 	consumers []Consumer
 	timings   Timings
+
+	// portsFree is checkPortsFree; unit tests, which must not dial out of
+	// the machine, replace it.
+	portsFree func(ctx context.Context, h infra.Host, server bool) error
 }
 
 // agent is one consul agent and the API client that talks to it.
@@ -108,7 +112,7 @@ func New(lab infra.Lab, bin Binary, opts Options) (*Cluster, error) {
 	if bin.Path == "" {
 		return nil, fmt.Errorf("%w: %s", ErrNoConsul, howToGet)
 	}
-	c := &Cluster{lab: lab, bin: bin, opts: opts, agents: map[string]*agent{}, sidecars: map[string]*sidecar{}}
+	c := &Cluster{lab: lab, bin: bin, opts: opts, agents: map[string]*agent{}, sidecars: map[string]*sidecar{}, portsFree: checkPortsFree}
 	if n := len(c.hosts(infra.RoleConsul)); n == 0 {
 		return nil, errors.New("the lab has no consul hosts to run servers on")
 	}
@@ -303,7 +307,7 @@ func (c *Cluster) startAgent(ctx context.Context, h infra.Host, server bool) err
 	if server {
 		kind = "server"
 	}
-	if err := checkPortsFree(ctx, h, server); err != nil {
+	if err := c.portsFree(ctx, h, server); err != nil {
 		return err
 	}
 	cfgPath, err := c.writeAgentFiles(ctx, h, server)

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -456,14 +455,4 @@ func (c *Cluster) keepFetching(ctx context.Context) (stop func(), counts func() 
 		return ok + len(failures), slices.Clone(failures)
 	}
 	return stop, counts
-}
-
-// firstLine is the first non-empty line of s.
-func firstLine(s string) string {
-	for l := range strings.SplitSeq(s, "\n") {
-		if strings.TrimSpace(l) != "" {
-			return strings.TrimSpace(l)
-		}
-	}
-	return ""
 }

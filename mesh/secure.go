@@ -130,7 +130,10 @@ func (c *Cluster) Secure(ctx context.Context) error {
 	c.mu.Unlock()
 	var plain []string
 	for _, h := range c.hosts(infra.RoleService) {
-		a, _ := c.agent(h.Name())
+		a, ok := c.agent(h.Name())
+		if !ok {
+			continue
+		}
 		services, err := a.api.Agent().Services()
 		if err != nil {
 			return fmt.Errorf("list services on %s: %w", h.Name(), err)

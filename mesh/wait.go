@@ -58,6 +58,12 @@ func (w waitSpec) begin(ctx context.Context) (context.Context, context.CancelFun
 		if r.proc == nil {
 			continue
 		}
+		select {
+		case <-r.proc.Done():
+			cancel(exitedError{r}) // gone already: not worth one more question
+			continue
+		default:
+		}
 		go func() {
 			select {
 			case <-r.proc.Done():
@@ -138,7 +144,7 @@ func await[T any](ctx context.Context, w waitSpec, query func(*api.QueryOptions)
 		zero    T
 		backoff = 25 * time.Millisecond
 	)
-	for {
+	for ctx.Err() == nil {
 		q := (&api.QueryOptions{WaitIndex: index, WaitTime: blockingWait}).WithContext(ctx)
 		v, meta, err := query(q)
 		blocked := false
@@ -161,16 +167,11 @@ func await[T any](ctx context.Context, w waitSpec, query func(*api.QueryOptions)
 		} else if ctx.Err() == nil {
 			last = err
 		}
-		if ctx.Err() != nil {
-			return zero, w.failed(ctx, start, saw, last)
-		}
-		if !blocked {
-			if !sleep(ctx, backoff) {
-				return zero, w.failed(ctx, start, saw, last)
-			}
+		if !blocked && sleep(ctx, backoff) {
 			backoff = min(backoff*2, 400*time.Millisecond)
 		}
 	}
+	return zero, w.failed(ctx, start, saw, last)
 }
 
 // poll repeats try every interval until it reports done: for what the API
@@ -183,7 +184,7 @@ func poll(ctx context.Context, w waitSpec, every time.Duration, try func(context
 		saw  string
 		last error
 	)
-	for {
+	for ctx.Err() == nil {
 		done, s, err := try(ctx)
 		if s != "" {
 			saw = s
@@ -195,9 +196,10 @@ func poll(ctx context.Context, w waitSpec, every time.Duration, try func(context
 			return nil
 		}
 		if !sleep(ctx, every) {
-			return w.failed(ctx, start, saw, last)
+			break
 		}
 	}
+	return w.failed(ctx, start, saw, last)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

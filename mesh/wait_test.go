@@ -27,7 +27,7 @@ func (p *fakeProc) exit(err error) { p.err = err; close(p.done) }
 
 func (p *fakeProc) Name() string    { return "consul" }
 func (p *fakeProc) PID() int        { return 42 }
-func (p *fakeProc) LogPath() string { return "/lab/fcs00/log/consul.log" }
+func (p *fakeProc) LogPath() string { return "/lab/log/consul.log" }
 func (p *fakeProc) Tail(n int) []string {
 	return p.lines[max(0, len(p.lines)-n):]
 }
@@ -79,7 +79,7 @@ func TestAwaitSaysWhatItSawAndShowsTheLog(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want it to unwrap to the deadline", err)
 	}
-	for _, want := range []string{"leader election: not done after", "saw 1 of 3 servers in the catalog", "consul on consul00, last 2 lines of /lab/fcs00/log/consul.log", "[WARN] agent: no leader yet"} {
+	for _, want := range []string{"leader election: not done after", "saw 1 of 3 servers in the catalog", "consul on consul00, last 2 lines of /lab/log/consul.log", "[WARN] agent: no leader yet"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q:\n%v", want, err)
 		}
