@@ -193,7 +193,7 @@ type Host struct {
 
 	mu      sync.Mutex
 	state   infra.HostState
-	powered bool              // false while a Fail has it powered off
+	powered bool             // false while a Fail has it powered off
 	procs   []started        // started through the Runner
 	crashed []infra.ProcSpec // what a power-off ended, started again on recover
 }
