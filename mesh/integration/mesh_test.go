@@ -175,8 +175,8 @@ func TestMesh(t *testing.T) {
 		t.Logf("FIGURE fetch latency, new connection each: plaintext p50 %s p99 %s; mesh p50 %s p99 %s; ratio p50 %.1fx p99 %.1fx",
 			plain.p50, plain.p99, viaMesh.p50, viaMesh.p99, float64(viaMesh.p50)/float64(plain.p50), float64(viaMesh.p99)/float64(plain.p99))
 	}
-	pss, rss := labMemory()
-	t.Logf("FIGURE lab memory with the mesh up: PSS %d MB (RSS %d MB)", pss>>20, rss>>20)
+	pss, rss, anon := labMemory()
+	t.Logf("FIGURE lab memory with the mesh up: PSS %d MB (RSS %d MB, of which anonymous %d MB: the rest is the consul binary's pages, shared)", pss>>20, rss>>20, anon>>20)
 
 	if err := c.Rebind(ctx); err != nil {
 		t.Fatalf("rebind: %v", err)
@@ -257,7 +257,7 @@ func latency(t *testing.T, h infra.Host, addr string) fetchLatency {
 // labMemory sums the PSS and RSS of every process in the sandbox but this
 // one: the agents, sidecars and services. PSS counts the pages the 124 MB
 // consul binary shares between its processes once.
-func labMemory() (pss, rss int64) {
+func labMemory() (pss, rss, anon int64) {
 	ents, _ := os.ReadDir("/proc")
 	me := strconv.Itoa(os.Getpid())
 	for _, e := range ents {
@@ -280,11 +280,13 @@ func labMemory() (pss, rss int64) {
 				pss += kb << 10
 			case "Rss:":
 				rss += kb << 10
+			case "Anonymous:":
+				anon += kb << 10
 			}
 		}
 		f.Close()
 	}
-	return pss, rss
+	return pss, rss, anon
 }
 
 // TestAgentFailsToStart puts something on the ports consul needs on two

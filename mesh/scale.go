@@ -1,0 +1,112 @@
+package mesh
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/ztlab/zt-lab/infra"
+)
+
+// AddInstance puts the fortune service on another host into the mesh, as
+// the seeds' "more instances": a client agent joins, the secure service
+// is registered with its sidecar, and it is healthy when AddInstance
+// returns. The fortune service itself must already listen on the host's
+// loopback.
+func (c *Cluster) AddInstance(ctx context.Context, h infra.Host) error {
+	if err := c.Join(ctx, h); err != nil {
+		return err
+	}
+	s, err := c.deploy(ctx, h, SecureRegistration(h.Addr(), c.opts.CheckInterval), netip.AddrPortFrom(h.Addr(), MeshPort))
+	if err != nil {
+		return err
+	}
+	return c.waitHealthy(ctx, []*sidecar{s})
+}
+
+// liveAgent is an agent whose host is up: failure scenes take hosts away,
+// and the question must go to one that can answer.
+func (c *Cluster) liveAgent(prefer ...string) (*agent, error) {
+	for _, name := range prefer {
+		if a, ok := c.agent(name); ok && a.host.State() == infra.StateUp {
+			return a, nil
+		}
+	}
+	for _, a := range c.servers() {
+		if a.host.State() == infra.StateUp {
+			return a, nil
+		}
+	}
+	return nil, errors.New("no consul agent is up to ask")
+}
+
+// Healthy lists the hosts with a passing instance of service as consumer
+// sees them (its own agent answers), sorted. With index > 0 it is a
+// blocking query that returns when the answer changes or wait passes.
+func (c *Cluster) Healthy(ctx context.Context, consumer, service string, index uint64, wait time.Duration) ([]string, uint64, error) {
+	a, err := c.liveAgent(consumer)
+	if err != nil {
+		return nil, 0, err
+	}
+	q := (&api.QueryOptions{WaitIndex: index, WaitTime: wait}).WithContext(ctx)
+	entries, meta, err := a.api.Health().Service(service, "", true, q)
+	if err != nil {
+		return nil, 0, fmt.Errorf("healthy instances of %s: %w", service, err)
+	}
+	var nodes []string
+	for _, e := range entries {
+		nodes = append(nodes, e.Node.Node)
+	}
+	slices.Sort(nodes)
+	return nodes, meta.LastIndex, nil
+}
+
+// WaitHealthy waits until the healthy instances of service, as consumer
+// sees them, satisfy ok, watching with blocking queries, and returns them
+// and how long it took.
+func (c *Cluster) WaitHealthy(ctx context.Context, consumer, service string, ok func([]string) bool) ([]string, time.Duration, error) {
+	start := time.Now()
+	var index uint64
+	for {
+		nodes, next, err := c.Healthy(ctx, consumer, service, index, 2*time.Second)
+		if err == nil && ok(nodes) {
+			return nodes, time.Since(start), nil
+		}
+		if ctx.Err() != nil {
+			return nodes, time.Since(start), fmt.Errorf("healthy instances of %s are %v: %w", service, nodes, ctx.Err())
+		}
+		if err != nil || next < index {
+			next = 0 // start over, after a moment
+			time.Sleep(50 * time.Millisecond)
+		}
+		index = next
+	}
+}
+
+// Leader asks the servers that are up who leads, and returns its host name.
+func (c *Cluster) Leader(ctx context.Context) (string, error) {
+	var errs []error
+	for _, a := range c.servers() {
+		if a.host.State() != infra.StateUp {
+			continue
+		}
+		addr, err := a.api.Status().LeaderWithQueryOptions((&api.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ap, perr := netip.ParseAddrPort(addr)
+		for _, s := range c.servers() {
+			if perr == nil && ap.Addr() == s.host.Addr() {
+				return s.host.Name(), nil
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s knows no leader yet", a.host.Name()))
+	}
+	return "", fmt.Errorf("no leader: %w", errors.Join(errs...))
+}
