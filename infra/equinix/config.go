@@ -42,6 +42,9 @@ type Token string
 func (Token) String() string   { return "[redacted]" }
 func (Token) GoString() string { return "[redacted]" }
 
+// MarshalText keeps the token out of JSON and YAML too.
+func (Token) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
 // Config is what a Metal lab is built from: the seeds' Terraform variables
 // plus the provider's own waits.
 type Config struct {
