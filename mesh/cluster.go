@@ -228,39 +228,10 @@ func newAPI(addr netip.Addr) (*api.Client, error) {
 // because they fetch their RPC certificate from it (auto_encrypt) and back
 // off for seconds when it is not there yet.
 func (c *Cluster) Up(ctx context.Context) error {
-	start := time.Now()
-	c.mu.Lock()
-	c.timings = Timings{Start: start}
-	c.mu.Unlock()
-	mark := func(d *time.Duration) {
-		c.mu.Lock()
-		*d = time.Since(start)
-		c.mu.Unlock()
-	}
-
-	if err := c.startAgents(ctx, c.hosts(infra.RoleConsul), true); err != nil {
+	if err := c.UpServers(ctx); err != nil {
 		return err
 	}
-	mark(&c.timings.ServersUp)
-	leader, err := c.waitLeader(ctx)
-	if err != nil {
-		return err
-	}
-	mark(&c.timings.Leader)
-	c.say("leader elected: %s after %s", leader, since(start))
-	if _, err := c.waitCARoot(ctx); err != nil {
-		return err
-	}
-	mark(&c.timings.ConnectCA)
-	if err := c.startAgents(ctx, c.hosts(infra.RoleService, infra.RoleConsumer), false); err != nil {
-		return err
-	}
-	if err := c.waitAlive(ctx); err != nil {
-		return err
-	}
-	mark(&c.timings.ClientsJoined)
-	c.say("%d agents alive after %s", len(c.allAgents()), since(start))
-	return nil
+	return c.UpClients(ctx)
 }
 
 // Join starts a client agent on a host added to the lab after Up (a new

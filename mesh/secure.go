@@ -112,9 +112,6 @@ func (c *Cluster) Secure(ctx context.Context) error {
 		cars = append(cars, s)
 		consumers = append(consumers, k)
 	}
-	if err := c.handOver(ctx, cars); err != nil {
-		return err
-	}
 	if err := c.waitHealthy(ctx, cars); err != nil {
 		return err
 	}
@@ -162,9 +159,6 @@ func (c *Cluster) AddConsumer(ctx context.Context, k Consumer) error {
 	}
 	s, err := c.deployConsumer(ctx, k)
 	if err != nil {
-		return err
-	}
-	if err := c.handOver(ctx, []*sidecar{s}); err != nil {
 		return err
 	}
 	if err := c.waitHealthy(ctx, []*sidecar{s}); err != nil {
@@ -235,9 +229,14 @@ func (c *Cluster) deploy(ctx context.Context, h infra.Host, reg *api.AgentServic
 	return s, nil
 }
 
-// waitHealthy waits until every sidecar's checks pass in the catalog: what
-// a consumer's upstream asks before it dials an instance.
+// waitHealthy hands every sidecar's check over once it listens (every
+// sidecar deploy started needs that), then waits until all their checks
+// pass in the catalog: what a consumer's upstream asks before it dials an
+// instance.
 func (c *Cluster) waitHealthy(ctx context.Context, cars []*sidecar) error {
+	if err := c.handOver(ctx, cars); err != nil {
+		return err
+	}
 	srv, err := c.serverAPI()
 	if err != nil {
 		return err
@@ -321,13 +320,21 @@ func (c *Cluster) handOverOne(ctx context.Context, s *sidecar) error {
 	if !ok {
 		return fmt.Errorf("no consul agent on %s", s.host.Name())
 	}
+	starting := startingCheck(s.service).CheckID
+	checks, err := a.api.Agent().ChecksWithFilterOpts("", (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return fmt.Errorf("read the checks on %s: %w", s.host.Name(), err)
+	}
+	if _, ok := checks[starting]; !ok {
+		return nil // handed over before: consul's TCP check is in charge
+	}
 	w := waitSpec{
 		what:  fmt.Sprintf("%s on %s listening on %s", sidecarID(s.service), s.host.Name(), s.listener),
 		procs: []procRef{{s.host.Name(), s.proc}, {a.host.Name(), a.proc}},
 		limit: 30 * time.Second,
 	}
 	var d net.Dialer
-	err := poll(ctx, w, 25*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+	err = poll(ctx, w, 25*time.Millisecond, func(ctx context.Context) (bool, string, error) {
 		dctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		conn, err := d.DialContext(dctx, "tcp", s.listener.String())
@@ -346,7 +353,7 @@ func (c *Cluster) handOverOne(ctx context.Context, s *sidecar) error {
 	if err := a.api.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
 		return fmt.Errorf("register the TCP check of %s on %s: %w", sidecarID(s.service), s.host.Name(), err)
 	}
-	if err := a.api.Agent().CheckDeregisterOpts(startingCheck(s.service).CheckID, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+	if err := a.api.Agent().CheckDeregisterOpts(starting, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
 		return fmt.Errorf("remove the starting check of %s on %s: %w", sidecarID(s.service), s.host.Name(), err)
 	}
 	return nil
