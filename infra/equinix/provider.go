@@ -152,6 +152,11 @@ func (p *Provider) UpLab(ctx context.Context, t infra.Topology, progress func(in
 // abandon tears down a lab whose up failed, on a context of its own: the
 // caller's may be the reason it failed.
 func (p *Provider) abandon(ctx context.Context, l *Lab, u *unsure, cause error, progress func(infra.Event)) error {
+	if l.keyID == "" && !u.wantsKey() {
+		// The key comes first, and was refused: nothing exists on Metal.
+		_ = os.RemoveAll(l.dir)
+		return p.c.redact(cause)
+	}
 	progress(infra.Event{Step: "cleaning up", Err: p.c.redact(cause), Elapsed: time.Since(l.started)})
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.Timing.Cleanup)
 	defer cancel()
@@ -290,7 +295,10 @@ func (l *Lab) deviceRequest(spec infra.HostSpec) metalv1.CreateDeviceRequest {
 func (p *Provider) waitActive(ctx context.Context, name, id string, started time.Time, progress func(infra.Event)) (*metalv1.Device, error) {
 	deadline := time.Now().Add(p.cfg.Timing.Ready)
 	last := ""
-	for {
+	// Reads start often and slow down to Timing.Poll: a device that is
+	// quick (or a power-on) is seen soon, a slow one costs few calls.
+	poll := p.cfg.Timing.Poll / 8
+	for ; ; poll = min(2*poll, p.cfg.Timing.Poll) {
 		d, err := p.device(ctx, name, id)
 		switch statusOf(err) {
 		case http.StatusForbidden, http.StatusNotFound:
@@ -322,7 +330,7 @@ func (p *Provider) waitActive(ctx context.Context, name, id string, started time
 		if left <= 0 {
 			return nil, fmt.Errorf("%s is still %s after %s: giving up on it", name, state, p.cfg.Timing.Ready)
 		}
-		if err := sleep(ctx, min(p.cfg.Timing.Poll, left)); err != nil {
+		if err := sleep(ctx, min(poll, left)); err != nil {
 			return nil, fmt.Errorf("wait for %s: %w", name, err)
 		}
 	}
