@@ -655,3 +655,58 @@ func (p *Provider) Labs(ctx context.Context) ([]LabSummary, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
+
+// ErrNoLab is the error of Attach for a lab with no device in the project.
+var ErrNoLab = errors.New("no such lab")
+
+// Attach finds a running lab again by its tag, from another process: its
+// hosts from the project's devices, its key from the run directory when
+// this machine made the lab (KeyFile is empty otherwise). A device that is
+// powered off shows as crashed.
+func (p *Provider) Attach(ctx context.Context, labID string) (*Lab, error) {
+	if err := checkLabID(labID); err != nil {
+		return nil, err
+	}
+	if err := p.reachable(); err != nil {
+		return nil, err
+	}
+	devs, err := p.listDevices(ctx, LabTag(labID))
+	if err != nil {
+		return nil, p.c.redact(err)
+	}
+	devs = slices.DeleteFunc(devs, func(d metalv1.Device) bool { return gone(d.GetState()) })
+	if len(devs) == 0 {
+		return nil, fmt.Errorf("lab %s: %w in project %s (`zt-lab down --provider equinix` lists the labs there)", labID, ErrNoLab, p.cfg.Project)
+	}
+	order := map[infra.Role]int{infra.RoleConsul: 0, infra.RoleService: 1, infra.RoleConsumer: 2, infra.RoleOther: 3}
+	sort.SliceStable(devs, func(i, j int) bool {
+		ri, rj := order[infra.RoleOf(devs[i].GetHostname())], order[infra.RoleOf(devs[j].GetHostname())]
+		if ri != rj {
+			return ri < rj
+		}
+		return devs[i].GetHostname() < devs[j].GetHostname()
+	})
+	started := time.Now()
+	for _, d := range devs {
+		if t := d.GetCreatedAt(); !t.IsZero() && t.Before(started) {
+			started = t
+		}
+	}
+	l := newLab(p, labID, started)
+	if kf := filepath.Join(l.dir, "id_ed25519"); fileExists(kf) {
+		l.keyFile = kf
+	}
+	for _, d := range devs {
+		h := newHost(l, infra.HostSpec{Name: d.GetHostname(), Role: infra.RoleOf(d.GetHostname())}, &d)
+		if d.GetState() == metalv1.DEVICESTATE_INACTIVE {
+			h.powered, h.state = false, infra.StateCrashed
+		}
+		l.hosts = append(l.hosts, h)
+	}
+	return l, nil
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}

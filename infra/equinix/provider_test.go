@@ -242,7 +242,7 @@ func TestFaults(t *testing.T) {
 			},
 		},
 		{
-			name: "a 429 on every list is waited out too",
+			name: "a 429 while waiting for active is waited out",
 			setup: func(s *metaltest.Server, _ context.CancelFunc) {
 				s.Inject(metaltest.Fault{Op: metaltest.GetDevice, Times: 3, Status: 429, RetryAfter: "0"})
 			},
@@ -696,5 +696,51 @@ func TestTheLabKeyStaysInItsRunDirectory(t *testing.T) {
 	fi, err := os.Stat(lab.Dir())
 	if err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("run directory: %v, %v; want mode 0700", fi.Mode().Perm(), err)
+	}
+}
+
+func TestAttachFindsARunningLabFromAnotherProcess(t *testing.T) {
+	s := metaltest.New(t)
+	p := newProvider(t, s)
+	lab, err := p.UpLab(context.Background(), p.Config().Topology(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close(context.Background())
+	h, _ := lab.Host("fcs00")
+	if err := h.Fail(context.Background(), infra.Crash); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same machine: the key is found too.
+	same := newProvider(t, s, func(c *Config) { c.RunDir = p.Config().RunDir })
+	again, err := same.Attach(context.Background(), lab.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, h := range again.Hosts() {
+		names = append(names, h.Name()+"/"+string(h.Role())+"/"+string(h.State()))
+	}
+	want := []string{"consul00/consul/up", "consul01/consul/up", "consul02/consul/up", "fcs00/fcs/crashed", "fcc00/fcc/up"}
+	if !slices.Equal(names, want) {
+		t.Errorf("attached hosts %v, want %v", names, want)
+	}
+	if again.KeyFile() != lab.KeyFile() || !slices.Equal(again.SSHTargets(), lab.SSHTargets()) {
+		t.Errorf("attached targets %+v\nwant %+v", again.SSHTargets(), lab.SSHTargets())
+	}
+	ah, _ := again.Host("fcs00")
+	if err := ah.Recover(context.Background()); err != nil || ah.State() != infra.StateUp {
+		t.Errorf("recover through the attached lab: %v, %s", err, ah.State())
+	}
+
+	// Another machine has no key.
+	other := newProvider(t, s)
+	elsewhere, err := other.Attach(context.Background(), lab.ID())
+	if err != nil || elsewhere.KeyFile() != "" || len(elsewhere.Hosts()) != 5 {
+		t.Errorf("attach from elsewhere: %v, key %q", err, elsewhere.KeyFile())
+	}
+	if _, err := other.Attach(context.Background(), "0badc0de"); !errors.Is(err, ErrNoLab) {
+		t.Errorf("attach to a lab that is not there: %v", err)
 	}
 }
