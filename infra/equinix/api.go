@@ -229,7 +229,8 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 		if n < 0 {
 			return 0, false
 		}
-		return time.Duration(n) * time.Second, true
+		// Beyond a day it only matters that it is too long to wait.
+		return time.Duration(min(n, 86400)) * time.Second, true
 	}
 	if t, err := http.ParseTime(h); err == nil {
 		d := t.Sub(now)

@@ -25,6 +25,7 @@ func TestRetryAfter(t *testing.T) {
 		{"", 0, false},
 		{"-5", 0, false},
 		{"soon", 0, false},
+		{"10000000000", 24 * time.Hour, true},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
 	}

@@ -536,7 +536,7 @@ func (p *Provider) deleteDevices(ctx context.Context, id string, which func(meta
 // device is still provisioning.
 func (p *Provider) deleteDevice(ctx context.Context, d metalv1.Device, progress func(infra.Event)) error {
 	name, id := d.GetHostname(), d.GetId()
-	waiting := false
+	waiting, refusedIdle := false, false
 	for {
 		_, err := call(ctx, p.c, "delete device "+name, noValue(func(ctx context.Context) (*http.Response, error) {
 			return p.c.api.DevicesApi.DeleteDevice(ctx, id).Execute()
@@ -555,9 +555,18 @@ func (p *Provider) deleteDevice(ctx context.Context, d metalv1.Device, progress 
 			if statusOf(gerr) == http.StatusNotFound {
 				return nil
 			}
-			if gerr != nil || !busy(cur.GetState()) {
+			if gerr != nil {
 				return err
 			}
+			if !busy(cur.GetState()) {
+				// It may have just finished provisioning: one more try.
+				if refusedIdle {
+					return err
+				}
+				refusedIdle = true
+				continue
+			}
+			refusedIdle = false
 			if !waiting {
 				progress(infra.Event{Host: name, Step: fmt.Sprintf("%s: Metal deletes it once that ends", cur.GetState())})
 				waiting = true

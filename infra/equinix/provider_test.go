@@ -306,8 +306,13 @@ func TestFaults(t *testing.T) {
 		{
 			name: "a create the server finishes after the client has gone is found and deleted",
 			setup: func(s *metaltest.Server, cancel context.CancelFunc) {
-				s.SetLatency(metaltest.CreateDevice, 300*time.Millisecond)
-				go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+				// zt-lab is interrupted once the server has all five
+				// creates, before it has made any.
+				s.SetLatency(metaltest.CreateDevice, 500*time.Millisecond)
+				go func() {
+					waitFor(func() bool { return s.Received(metaltest.CreateDevice) == 5 })
+					cancel()
+				}()
 			},
 			timing:  func(t *Timing) { t.Settle = 3 * time.Second },
 			wantErr: []string{"context canceled"},
@@ -318,7 +323,9 @@ func TestFaults(t *testing.T) {
 			setup: func(s *metaltest.Server, _ context.CancelFunc) {
 				s.SetProvisionTime(400 * time.Millisecond)
 				s.RefuseDeleteWhileProvisioning()
-				s.Inject(metaltest.Fault{Op: metaltest.CreateDevice, Host: "fcc00", Status: 422, Message: "fcc00 is not a nice name"})
+				// fcc00 is refused once the other four exist.
+				s.Inject(metaltest.Fault{Op: metaltest.CreateDevice, Host: "fcc00", Status: 422, Message: "fcc00 is not a nice name",
+					Hook: func() { waitFor(func() bool { return len(s.Devices()) == 4 }) }})
 			},
 			wantErr: []string{"create device fcc00", "422", "fcc00 is not a nice name"},
 			check: func(t *testing.T, s *metaltest.Server, events string) {
@@ -428,6 +435,13 @@ func TestFaults(t *testing.T) {
 			}
 			assertNothingLeft(t, s)
 		})
+	}
+}
+
+// waitFor waits up to 5 s for cond.
+func waitFor(cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -111,6 +111,7 @@ type Server struct {
 	pageSize         int
 	faults           []*Fault
 	calls            []Call
+	received         map[Op]int
 	next             int
 }
 
@@ -128,6 +129,7 @@ func New(t testing.TB) *Server {
 		stuck:     map[string]bool{},
 		failing:   map[string]bool{},
 		pageSize:  100,
+		received:  map[Op]int{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /metal/v1/projects/{project}/devices", s.handle(CreateDevice, true, s.createDevice))
@@ -265,7 +267,14 @@ func (s *Server) Keys() []Key {
 	return out
 }
 
-// Calls lists the calls received for op, or every call for "".
+// Received counts the calls to op that have arrived, answered or not.
+func (s *Server) Received(op Op) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.received[op]
+}
+
+// Calls lists the calls answered (or abandoned) for op, or every call for "".
 func (s *Server) Calls(op Op) []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -322,6 +331,7 @@ func (s *Server) handle(op Op, inProject bool, h http.HandlerFunc) http.HandlerF
 			return
 		}
 		s.mu.Lock()
+		s.received[op]++
 		lat := s.latency[op]
 		s.mu.Unlock()
 		// A server goes on with its work when the client leaves.
