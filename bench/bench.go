@@ -194,6 +194,17 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 		return err
 	}
 	r.add("full headless walkthrough", "s", "≤ 60 (30)", (time.Since(start) - paused).Seconds())
+	for _, f := range env.Failures() {
+		r.add(fmt.Sprintf("%s: out of the healthy set", f.Mode), "s", "≤ 3 (1)", f.Detected.Seconds())
+	}
+	if d, ok := env.Failover(); ok {
+		r.add("leader crash: new leader", "s", "≤ 3", d.Seconds())
+	}
+	failed, total, err := env.CrashUnderLoad(ctx, scenes.ScaleHosts[0])
+	if err != nil {
+		return fmt.Errorf("crash under load: %w", err)
+	}
+	r.add("crash at 10 fetches/s over 30 s: fetches failed", "%", "≤ 5 (0)", 100*float64(failed)/float64(max(total, 1)))
 	if m, err := local.LabMemory(); err == nil {
 		r.add("whole lab with the mesh up, PSS", "MB", "", float64(m.PSS>>20))
 		r.add("whole lab with the mesh up, RSS", "MB", "≤ 600", float64(m.RSS>>20))

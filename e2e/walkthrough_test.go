@@ -68,6 +68,9 @@ func TestWalkthroughHeadless(t *testing.T) {
 		"rogue → fcs denied",
 		"every service carries an identity from the active root",
 		"fortunes flow through a CA rotation, with leaves from the new root",
+		"three fcs instances healthy",
+		"the consumer kept getting fortunes while instances failed",
+		"a new leader took over and the mesh kept serving",
 	} {
 		if !checks[want] {
 			t.Errorf("the walkthrough never checked %q", want)

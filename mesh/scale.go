@@ -110,3 +110,25 @@ func (c *Cluster) Leader(ctx context.Context) (string, error) {
 	}
 	return "", fmt.Errorf("no leader: %w", errors.Join(errs...))
 }
+
+// Rejoin has the agent on host join the servers again, as `consul join`
+// would: after a partition heals, serf on its own retries failed members
+// only every 30 s.
+func (c *Cluster) Rejoin(ctx context.Context, h infra.Host) error {
+	a, ok := c.agent(h.Name())
+	if !ok {
+		return nil
+	}
+	var errs []error
+	for _, s := range c.servers() {
+		if s.host.Name() == h.Name() || s.host.State() != infra.StateUp {
+			continue
+		}
+		if err := a.api.Agent().Join(s.host.Addr().String(), false); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return nil
+	}
+	return fmt.Errorf("%s could not rejoin: %w", h.Name(), errors.Join(errs...))
+}

@@ -15,6 +15,10 @@ const keyLastFortune = "last-fortune"
 // StartFortune (re)starts the fortune service on host, bound to bind:8181,
 // and waits until it listens. Every fortune it serves is recorded.
 func (e *Env) StartFortune(ctx context.Context, host, bind string) error {
+	return e.startFortuneSeed(ctx, host, bind, e.Seed)
+}
+
+func (e *Env) startFortuneSeed(ctx context.Context, host, bind string, seed int64) error {
 	h, err := e.Host(host)
 	if err != nil {
 		return err
@@ -29,7 +33,7 @@ func (e *Env) StartFortune(ctx context.Context, host, bind string) error {
 	listen := fmt.Sprintf("%s:%d", bind, FortunePort)
 	p, err := h.Start(ctx, infra.ProcSpec{
 		Name: "fortune",
-		Argv: []string{e.Self, "fortune", "serve", "--listen", listen, "--seed", fmt.Sprint(e.Seed)},
+		Argv: []string{e.Self, "fortune", "serve", "--listen", listen, "--seed", fmt.Sprint(seed)},
 		OnLine: func(line string) {
 			e.OnServed(line)
 		},

@@ -42,7 +42,7 @@ func Walkthrough() []Scene {
 		sceneMITM(),
 	}
 	s = append(s, meshScenes()...)
-	return append(s, sceneSummary())
+	return append(s, sceneResilience(), sceneSummary())
 }
 
 func sceneLab() Scene {
