@@ -4,6 +4,7 @@ BIN     := bin
 ZTLAB   := $(BIN)/zt-lab
 CONSUL  := $(BIN)/consul
 FUZZTIME ?= 10s
+RUNS    ?= 5
 export CGO_ENABLED := 0
 
 # Debian packages the lab's shells and tests use: nc for `nc fcs00 8181`
@@ -33,8 +34,8 @@ deps: ## install the Debian packages the lab and tests use (asks sudo if needed)
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-demo: build consul deps ## build what is needed and run the lab
-	./$(ZTLAB) up
+demo: build consul deps ## build what is needed and open the guided lab (sudo where user namespaces are restricted)
+	./$(ZTLAB)
 
 test: build consul deps ## vet, then every test for real (as root in CI), then bounded fuzzing
 	$(GO) vet ./...
@@ -49,8 +50,9 @@ fuzz: ## run every fuzz target for $(FUZZTIME)
 		done; \
 	done
 
-bench: build consul ## Go benchmarks of the hot paths and the lab
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: build consul deps ## Go benchmarks of the hot paths, then every figure of the lab (zt-lab bench)
+	$(GO) test -run '^$$' -bench . -benchmem ./sniffer ./tui ./fortune ./infra/local
+	./$(ZTLAB) bench --runs $(RUNS)
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

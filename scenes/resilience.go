@@ -153,20 +153,26 @@ func failInstances(ctx context.Context, env *Env) error {
 		if err != nil {
 			return err
 		}
+		// Time from a healthy instance only: one already out of the set
+		// would be "detected" at once.
 		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		if _, _, err := c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) }); err != nil {
+			cancel()
+			return fmt.Errorf("%s is not healthy before its %s: %w", f.Host, f.Mode, err)
+		}
 		start := time.Now()
 		if err := h.Fail(ctx, f.Mode); err != nil {
 			cancel()
 			return err
 		}
 		env.LabChanged()
-		_, took, err := c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return !slices.Contains(n, f.Host) })
+		_, _, err = c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return !slices.Contains(n, f.Host) })
 		cancel()
-		f.Detected = took
+		f.Detected = time.Since(start)
 		if err != nil {
 			return fmt.Errorf("%s %s: never left the healthy set: %w", f.Host, f.Mode, err)
 		}
-		env.Logf("%s %s: out of the healthy set after %s", f.Host, f.Mode, took.Round(time.Millisecond))
+		env.Logf("%s %s: out of the healthy set after %s", f.Host, f.Mode, f.Detected.Round(time.Millisecond))
 		time.Sleep(time.Second - time.Since(start)%time.Second) // the consumer carries on without it
 		if err := h.Recover(ctx); err != nil {
 			return err
@@ -178,7 +184,7 @@ func failInstances(ctx context.Context, env *Env) error {
 			}
 		}
 		wctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-		_, took, err = c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) })
+		_, took, err := c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) })
 		cancel()
 		f.Recovered = took
 		if err != nil {
