@@ -140,6 +140,8 @@ func startFortune(ctx context.Context, l *local.Lab, seed int64) error {
 func newUpCmd() *cobra.Command {
 	var f labFlags
 	var detach bool
+	var provider string
+	var metal equinixFlags
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "Build the five-host lab and hold it until Ctrl-C",
@@ -148,6 +150,13 @@ one private wire, with the plaintext fortune service on fcs00:8181.
 Other terminals use it with status, shell, exec, fail, recover and down.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch provider {
+			case "local":
+			case "equinix":
+				return metalUp(cmd, &metal)
+			default:
+				return usagef("--provider %q: use local (namespaces on this machine) or equinix (Equinix Metal)", provider)
+			}
 			if _, err := f.topology(); err != nil {
 				return err
 			}
@@ -162,7 +171,30 @@ Other terminals use it with status, shell, exec, fail, recover and down.`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run the lab in the background; end it with `zt-lab down`")
+	cmd.Flags().StringVar(&provider, "provider", "local", "where the hosts are: local (namespaces here) or equinix (Equinix Metal)")
+	metal.registerUp(cmd)
 	return cmd
+}
+
+// metalUp builds the lab's devices on Equinix Metal and returns: like
+// terraform apply, the devices stay (tagged with the lab id) until
+// `zt-lab down --provider equinix --lab ID`.
+func metalUp(cmd *cobra.Command, f *equinixFlags) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	lab, err := equinixUp(ctx, cmd, f)
+	if err != nil || lab == nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tROLE\tPUBLIC\tPRIVATE\tSSH")
+	for _, t := range lab.SSHTargets() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tssh -i %s %s@%s\n", t.Host, t.Role, t.Addr, t.Private, t.KeyFile, t.User, t.Addr)
+	}
+	tw.Flush()
+	fmt.Fprintln(out, "The guided walkthrough runs on the local lab only for now: running it on these hosts needs the SSH runner, which is not built yet.")
+	return nil
 }
 
 // holdLab is `up` inside the sandbox: build, show, wait, tear down.
@@ -312,11 +344,22 @@ func remote(err error) error {
 }
 
 func newDownCmd() *cobra.Command {
-	return &cobra.Command{
+	var provider string
+	var metal equinixFlags
+	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "End the running lab",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			switch provider {
+			case "local":
+			case "equinix":
+				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				return equinixDown(ctx, cmd, &metal)
+			default:
+				return usagef("--provider %q: use local or equinix", provider)
+			}
 			st, err := findLab()
 			if err != nil {
 				return err
@@ -331,6 +374,9 @@ func newDownCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&provider, "provider", "local", "local, or equinix to delete a Metal lab's devices and key by its tag")
+	metal.registerDown(cmd)
+	return cmd
 }
 
 func newStatusCmd() *cobra.Command {
