@@ -319,16 +319,11 @@ func rotateUnderLoad(ctx context.Context, env *Env) error {
 		return err
 	}
 	<-load.Done()
-	ok, failed := 0, 0
-	for _, l := range load.Tail(-1) {
-		f := strings.Fields(l)
-		if len(f) >= 2 && strings.HasPrefix(f[0], "#") {
-			if f[1] == "ok" {
-				ok++
-			} else {
-				failed++
-				env.Logf("%s", l)
-			}
+	lines := load.Tail(-1)
+	ok, failed := countAttempts(lines)
+	for _, l := range lines {
+		if f := strings.Fields(l); len(f) >= 2 && strings.HasPrefix(f[0], "#") && f[1] != "ok" {
+			env.Logf("%s", l)
 		}
 	}
 	env.Set(keyRotationLoad, fmt.Sprintf("%d ok, %d failed", ok, failed))
