@@ -72,7 +72,10 @@ func Enter() (int, error) {
 	}
 	cmd := exec.Command(self, os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(without(os.Environ(), envRole, envOuterPID), envRole+"="+roleInit, envOuterPID+"="+strconv.Itoa(os.Getpid()))
+	// Inside, every user is root: the runtime directory is chosen out here,
+	// by who the user really is, and handed in.
+	cmd.Env = append(without(os.Environ(), envRole, envOuterPID, envRuntimeDir),
+		envRole+"="+roleInit, envOuterPID+"="+strconv.Itoa(os.Getpid()), envRuntimeDir+"="+RuntimeDir())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	uid, gid := os.Getuid(), os.Getgid()
 	size := 1

@@ -44,11 +44,14 @@ func (e ErrLabRunning) Error() string {
 		e.State.ID, e.State.PID, e.State.Started.Format("15:04:05"))
 }
 
+// envRuntimeDir overrides where labs keep their state (tests use it).
+const envRuntimeDir = "ZTLAB_RUNTIME_DIR"
+
 // RuntimeDir is where this user's lab keeps its state: $ZTLAB_RUNTIME_DIR,
 // else $XDG_RUNTIME_DIR/zt-lab, else /run/zt-lab for root, else a directory
 // under the temporary directory.
 func RuntimeDir() string {
-	if d := os.Getenv("ZTLAB_RUNTIME_DIR"); d != "" {
+	if d := os.Getenv(envRuntimeDir); d != "" {
 		return d
 	}
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
