@@ -2,12 +2,14 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -96,4 +98,28 @@ func writePcapCmd(src labSource, path string) tea.Cmd {
 // shellCmd suspends the screen while a shell runs on host.
 func shellCmd(c *exec.Cmd, host string) tea.Cmd {
 	return tea.ExecProcess(c, func(err error) tea.Msg { return shellDoneMsg{host: host, err: err} })
+}
+
+// failCmd fails a host (or recovers it, with no mode) through the lab,
+// off the screen's goroutine.
+func failCmd(src labSource, host string, mode infra.FailMode) tea.Cmd {
+	return func() tea.Msg {
+		l := src.Lab()
+		if l == nil {
+			return failDoneMsg{host: host, mode: mode, err: errors.New("no lab")}
+		}
+		h, ok := l.Host(host)
+		if !ok {
+			return failDoneMsg{host: host, mode: mode, err: errors.New("no host " + host)}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		if mode == "" {
+			err = h.Recover(ctx)
+		} else {
+			err = h.Fail(ctx, mode)
+		}
+		return failDoneMsg{host: host, mode: mode, err: err}
+	}
 }

@@ -97,15 +97,38 @@ type fakeHost struct {
 	state infra.HostState
 }
 
-func (h *fakeHost) Name() string                  { return h.name }
-func (h *fakeHost) Role() infra.Role              { return h.role }
-func (h *fakeHost) Addr() netip.Addr              { return h.addr }
-func (h *fakeHost) State() infra.HostState        { return h.state }
-func (h *fakeHost) Procs() []infra.Proc           { return nil }
-func (h *fakeHost) DataDir() string               { return "/nonexistent" }
-func (h *fakeHost) Recover(context.Context) error { return nil }
-func (h *fakeHost) Fail(context.Context, infra.FailMode) error {
-	return errors.New("fake host")
+func (h *fakeHost) Name() string     { return h.name }
+func (h *fakeHost) Role() infra.Role { return h.role }
+func (h *fakeHost) Addr() netip.Addr { return h.addr }
+
+// fakeMu guards the fake hosts' state, which the screen reads while a
+// command changes it, as with real hosts.
+var fakeMu sync.Mutex
+
+func (h *fakeHost) State() infra.HostState {
+	fakeMu.Lock()
+	defer fakeMu.Unlock()
+	return h.state
+}
+func (h *fakeHost) Procs() []infra.Proc { return nil }
+func (h *fakeHost) DataDir() string     { return "/nonexistent" }
+func (h *fakeHost) Recover(context.Context) error {
+	fakeMu.Lock()
+	defer fakeMu.Unlock()
+	h.state = infra.StateUp
+	return nil
+}
+
+// Fail records the failure: the screen's x key is tested by it.
+func (h *fakeHost) Fail(_ context.Context, mode infra.FailMode) error {
+	states := map[infra.FailMode]infra.HostState{infra.Crash: infra.StateCrashed, infra.Partition: infra.StatePartitioned, infra.Freeze: infra.StateFrozen}
+	fakeMu.Lock()
+	defer fakeMu.Unlock()
+	if h.state != infra.StateUp {
+		return errors.New(h.name + " is already " + string(h.state))
+	}
+	h.state = states[mode]
+	return nil
 }
 func (h *fakeHost) Start(context.Context, infra.ProcSpec) (infra.Proc, error) {
 	return nil, errors.New("fake host")

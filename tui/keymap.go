@@ -9,6 +9,7 @@ type keyMap struct {
 	Reset          key.Binding
 	Notes          key.Binding
 	Shell          key.Binding
+	Fail           key.Binding
 	Pcap           key.Binding
 	Panel, Back    key.Binding // cycle the live panel; back to the scene's own
 	Frames         key.Binding // sniffer: frames with data only, or all
@@ -30,6 +31,7 @@ func newKeyMap() keyMap {
 		Reset:  key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reset")),
 		Notes:  key.NewBinding(key.WithKeys("N", "shift+n"), key.WithHelp("N", "notes")),
 		Shell:  key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "shell")),
+		Fail:   key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "fail host")),
 		Pcap:   key.NewBinding(key.WithKeys("w"), key.WithHelp("w", "pcap")),
 		Panel:  key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "other panel")),
 		Back:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "scene's panel")),
@@ -40,7 +42,7 @@ func newKeyMap() keyMap {
 		PageDn: key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn/space", "panel down")),
 		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Pick:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open shell")),
+		Pick:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
 		Cancel: key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "close")),
 	}
 }
@@ -82,7 +84,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 			long(k.Scene, "run the whole scene"), long(k.Reset, "reset the scene"), long(k.Notes, "speaker notes"),
 		},
 		{
-			long(k.Shell, "shell on a host"), long(k.Pcap, "write the capture to a pcap"), long(k.Panel, "show another panel"),
+			long(k.Shell, "shell on a host"), long(k.Fail, "fail or recover a host"), long(k.Pcap, "write the capture to a pcap"), long(k.Panel, "show another panel"),
 			long(k.Back, "back to the scene's panel"), long(k.Frames, "sniffer: data frames or all"),
 		},
 		{

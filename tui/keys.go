@@ -3,6 +3,8 @@ package tui
 import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/ztlab/zt-lab/infra"
+	"strings"
 
 	"github.com/ztlab/zt-lab/scenes"
 )
@@ -52,6 +54,8 @@ func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 		m.scroll = 0
 	case key.Matches(k, ks.Shell):
 		return m.openPicker()
+	case key.Matches(k, ks.Fail):
+		return m.openFailPicker()
 	case key.Matches(k, ks.Pcap):
 		path := pcapName(m.opts.PcapDir, m.now())
 		m.setStatus("writing "+path+" …", false)
@@ -117,10 +121,26 @@ func (m *Model) cyclePanel() {
 	m.panel, m.panelScroll = next, 0
 }
 
-// hostPicker chooses the host `s` opens a shell on.
-type hostPicker struct {
-	hosts []string
-	sel   int
+// picker is a short list to choose from: a host to open a shell on, a
+// host to fail or recover, a way for it to fail.
+type picker struct {
+	title, note string
+	items       []string
+	sel         int
+	choose      func(item string) tea.Cmd
+}
+
+// hostNames lists the lab's hosts, or says why there are none.
+func (m *Model) hostNames() ([]string, bool) {
+	if !m.snap.lab || len(m.snap.hosts) == 0 {
+		m.setStatus("no lab yet: run the first scene", true)
+		return nil, false
+	}
+	var names []string
+	for _, h := range m.snap.hosts {
+		names = append(names, h.name)
+	}
+	return names, true
 }
 
 func (m *Model) openPicker() tea.Cmd {
@@ -128,15 +148,48 @@ func (m *Model) openPicker() tea.Cmd {
 		m.setStatus("no shell here: the lab was started without one", true)
 		return nil
 	}
-	if !m.snap.lab || len(m.snap.hosts) == 0 {
-		m.setStatus("no lab yet: run the first scene", true)
+	hosts, ok := m.hostNames()
+	if !ok {
 		return nil
 	}
-	p := &hostPicker{}
-	for _, h := range m.snap.hosts {
-		p.hosts = append(p.hosts, h.name)
+	m.picker = &picker{title: "Open a shell on which host?", note: "The screen comes back when the shell exits.", items: hosts, choose: m.openShell}
+	return nil
+}
+
+// openFailPicker picks a host, then fails it one of three ways — or, for
+// a host that has failed, recovers it.
+func (m *Model) openFailPicker() tea.Cmd {
+	hosts, ok := m.hostNames()
+	if !ok {
+		return nil
 	}
-	m.picker = p
+	items := make([]string, len(hosts))
+	for i, h := range m.snap.hosts {
+		items[i] = hosts[i]
+		if h.state != infra.StateUp {
+			items[i] += " (" + string(h.state) + ": recover)"
+		}
+	}
+	m.picker = &picker{title: "Fail or recover which host?", note: "The mesh notices; watch the topology and the checks.", items: items,
+		choose: func(item string) tea.Cmd {
+			host, _, failed := strings.Cut(item, " ")
+			if failed {
+				m.picker = nil
+				m.setStatus("recovering "+host+" …", false)
+				return failCmd(m.src, host, "")
+			}
+			var modes []string
+			for _, f := range infra.FailModes {
+				modes = append(modes, string(f))
+			}
+			m.picker = &picker{title: "How does " + host + " fail?", note: "crash kills its processes, partition cuts its link, freeze stops them.", items: modes,
+				choose: func(mode string) tea.Cmd {
+					m.picker = nil
+					m.setStatus(host+": "+mode+" …", false)
+					return failCmd(m.src, host, infra.FailMode(mode))
+				}}
+			return nil
+		}}
 	return nil
 }
 
@@ -146,15 +199,15 @@ func (m *Model) pickerKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, m.keys.Cancel):
 		m.picker = nil
 	case key.Matches(k, m.keys.Up):
-		p.sel = (p.sel + len(p.hosts) - 1) % len(p.hosts)
+		p.sel = (p.sel + len(p.items) - 1) % len(p.items)
 	case key.Matches(k, m.keys.Down):
-		p.sel = (p.sel + 1) % len(p.hosts)
+		p.sel = (p.sel + 1) % len(p.items)
 	case key.Matches(k, m.keys.Pick):
-		return m.openShell(p.hosts[p.sel])
+		return p.choose(p.items[p.sel])
 	default:
 		if s := k.String(); len(s) == 1 && s[0] >= '1' && s[0] <= '9' {
-			if i := int(s[0] - '1'); i < len(p.hosts) {
-				return m.openShell(p.hosts[i])
+			if i := int(s[0] - '1'); i < len(p.items) {
+				return p.choose(p.items[i])
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"github.com/ztlab/zt-lab/infra"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -127,6 +128,37 @@ func TestShellOnAHostSuspendsAndComesBack(t *testing.T) {
 	s.wait("the shell's end", func(m *Model) bool { return strings.HasPrefix(m.status, "back from the shell on consul01") })
 	if len(asked) != 1 || asked[0] != "consul01" {
 		t.Errorf("shells asked for: %q", asked)
+	}
+}
+
+func TestXFailsAHostOneWayAndThenRecoversIt(t *testing.T) {
+	lab := newFakeLab()
+	s := start(t, &fakeSource{lab: lab}, Options{}, 80, 24)
+	s.wait("the hosts", func(m *Model) bool { return len(m.snap.hosts) == 5 })
+	s.keys("x")
+	s.wait("the host picker", func(m *Model) bool { return m.picker != nil && strings.Contains(m.picker.title, "which host") })
+	s.keys("4") // fcs00
+	s.wait("the modes", func(m *Model) bool { return m.picker != nil && strings.Contains(m.picker.title, "fcs00") })
+	s.keys("2") // partition
+	s.wait("the failure", func(m *Model) bool { return strings.HasPrefix(m.status, "fcs00: partition.") })
+	fcs, _ := lab.Host("fcs00")
+	if fcs.State() != infra.StatePartitioned {
+		t.Fatalf("fcs00 is %s after x 4 2, want partitioned", fcs.State())
+	}
+	s.wait("the partition on screen", func(m *Model) bool {
+		for _, h := range m.snap.hosts {
+			if h.name == "fcs00" {
+				return h.state == infra.StatePartitioned
+			}
+		}
+		return false
+	})
+	s.keys("x")
+	s.wait("the host picker", func(m *Model) bool { return m.picker != nil })
+	s.keys("4") // fcs00, failed: recover
+	s.wait("the recovery", func(m *Model) bool { return m.status == "fcs00 recovered" })
+	if fcs.State() != infra.StateUp {
+		t.Errorf("fcs00 is %s after recovering, want up", fcs.State())
 	}
 }
 

@@ -3,6 +3,8 @@ package tui
 import (
 	"time"
 
+	"github.com/ztlab/zt-lab/infra"
+
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -47,6 +49,13 @@ type meshTickMsg struct{}
 // pcapDoneMsg says the capture was written, or why not.
 type pcapDoneMsg struct {
 	path string
+	err  error
+}
+
+// failDoneMsg says a host failed (or, with no mode, recovered), or why not.
+type failDoneMsg struct {
+	host string
+	mode infra.FailMode
 	err  error
 }
 

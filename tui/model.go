@@ -154,7 +154,7 @@ type Model struct {
 	showNotes, showHelp bool
 	panel               scenes.Panel // chosen with tab; "" is the scene's own
 	dataOnly            bool
-	picker              *hostPicker
+	picker              *picker
 	status              string
 	statusErr           bool
 	failure             *failure
@@ -331,6 +331,15 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			m.setStatus("pcap: "+msg.err.Error(), true)
 		} else {
 			m.setStatus("capture written to "+msg.path, false)
+		}
+		return nil
+	case failDoneMsg:
+		if msg.err != nil {
+			m.setStatus(msg.err.Error(), true)
+		} else if msg.mode == "" {
+			m.setStatus(msg.host+" recovered", false)
+		} else {
+			m.setStatus(msg.host+": "+string(msg.mode)+". x again to recover it", false)
 		}
 		return nil
 	case shellDoneMsg:

@@ -102,15 +102,15 @@ func (m *Model) failureBox(w, h int) []string {
 
 func (m *Model) pickerBox(w, h int) []string {
 	st := m.st
-	lines := []string{" " + st.Title.Render("Open a shell on which host?"), ""}
-	for i, name := range m.picker.hosts {
+	lines := []string{" " + st.Title.Render(m.picker.title), ""}
+	for i, name := range m.picker.items {
 		row := "  " + itoa(i+1) + "  " + name
 		if i == m.picker.sel {
 			row = st.Cursor.Render("▶") + st.Current.Render(" "+itoa(i+1)+"  "+name+" ")
 		}
 		lines = append(lines, row)
 	}
-	lines = append(lines, "", " "+st.Dim.Render("The screen comes back when the shell exits."))
+	lines = append(lines, "", " "+st.Dim.Render(m.picker.note))
 	start := 0
 	if need := m.picker.sel + 3; need > h {
 		start = need - h
