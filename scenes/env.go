@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,6 +43,7 @@ type Env struct {
 	pumpDone chan struct{}
 	packets  []sniffer.Packet // the newest, for the screens
 	served   []string         // every fortune the service sent
+	servedBy []served         // the newest, with the instance that sent each
 	consumer []string         // the consumer's log, newest last
 	values   map[string]any   // what steps hand to later steps
 	// backstage counts frames of zt-lab's own API calls to the agents,
@@ -144,14 +146,28 @@ func (e *Env) Get(key string) any {
 	return e.values[key]
 }
 
-// OnServed is the fortune service's output handler: it records every
-// fortune sent, so the sniffer can look for exactly that text.
-func (e *Env) OnServed(line string) {
+// served is one fortune an instance sent.
+type served struct {
+	host, first string // the instance, and the fortune's first line
+}
+
+// maxServedBy bounds the record of who served what.
+const maxServedBy = 2000
+
+// OnServed is the output handler of the fortune service on host: it
+// records every fortune sent, so the sniffer can look for exactly that
+// text and the timeline can say which instance served a fetch.
+func (e *Env) OnServed(host, line string) {
 	_, text, ok := fortune.ParseServed(line)
 	if !ok {
 		return
 	}
+	first, _, _ := strings.Cut(text, "\n")
 	e.mu.Lock()
+	e.servedBy = append(e.servedBy, served{host, first})
+	if len(e.servedBy) > maxServedBy {
+		e.servedBy = slices.Delete(e.servedBy, 0, maxServedBy/10)
+	}
 	e.served = append(e.served, text)
 	a := e.analyzer
 	e.mu.Unlock()

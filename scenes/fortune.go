@@ -35,7 +35,7 @@ func (e *Env) startFortuneSeed(ctx context.Context, host, bind string, seed int6
 		Name: "fortune",
 		Argv: []string{e.Self, "fortune", "serve", "--listen", listen, "--seed", fmt.Sprint(seed)},
 		OnLine: func(line string) {
-			e.OnServed(line)
+			e.OnServed(host, line)
 		},
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ type Failure struct {
 }
 
 const (
+	keyServedBy = "served-by"
 	keyFailures = "failures"
 	keyLoad     = "resilience-load"
 	keyFailover = "failover"
@@ -132,12 +134,15 @@ func failInstances(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
+	byHost := &servedCount{n: map[string]int{}}
 	load, err := consumer.Start(ctx, infra.ProcSpec{
 		Name: "consumer",
 		Argv: []string{env.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "5m", "--timeout", "1s"},
 		OnLine: func(line string) {
 			if strings.HasPrefix(line, "#") {
+				line = env.attribute(line, byHost)
 				env.ConsumerLine(line)
+				env.Logf("%s", line)
 			}
 		},
 	})
@@ -197,8 +202,61 @@ func failInstances(ctx context.Context, env *Env) error {
 	env.Set(keyFailures, done)
 	ok, failed := countAttempts(load.Tail(-1))
 	env.Set(keyLoad, [2]int{ok, failed})
-	env.Logf("consumer through the failures: %d ok, %d failed", ok, failed)
+	env.Set(keyServedBy, byHost.String())
+	env.Logf("consumer through the failures: %d ok, %d failed; served by %s", ok, failed, byHost)
 	return nil
+}
+
+// servedCount counts the fetches each instance served.
+type servedCount struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *servedCount) add(host string) {
+	c.mu.Lock()
+	c.n[host]++
+	c.mu.Unlock()
+}
+
+func (c *servedCount) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var parts []string
+	for _, h := range slices.Sorted(maps.Keys(c.n)) {
+		parts = append(parts, fmt.Sprintf("%s %d", h, c.n[h]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// attribute adds to a consumer's "#12 ok 1.3ms <first line>" which
+// instance served that fortune, and counts it.
+func (e *Env) attribute(line string, by *servedCount) string {
+	f := strings.Fields(line)
+	if len(f) < 4 || f[1] != "ok" {
+		return line
+	}
+	first := strings.TrimSuffix(strings.Join(f[3:], " "), " ...")
+	// The line's spacing is the consumer's; compare words.
+	for i := range 20 { // the service's record may trail the consumer's line
+		e.mu.Lock()
+		var host string
+		for j := len(e.servedBy) - 1; j >= 0; j-- {
+			if strings.Join(strings.Fields(e.servedBy[j].first), " ") == first {
+				host = e.servedBy[j].host
+				break
+			}
+		}
+		e.mu.Unlock()
+		if host != "" {
+			by.add(host)
+			return line + "   <- " + host
+		}
+		if i < 19 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return line
 }
 
 // countAttempts counts the consumer's ok and failed lines.
@@ -236,6 +294,9 @@ func checkFailures(_ context.Context, env *Env) Check {
 	total := load[0] + load[1]
 	if total == 0 {
 		return Failf(name, "the consumer made no attempt")
+	}
+	if by, _ := env.Get(keyServedBy).(string); by != "" {
+		c.Evidence = append(c.Evidence, "fortunes served by "+by)
 	}
 	// The scene packs three failures into a few seconds; the target is
 	// stated for one failure in 30 s at 10 fetches/s.
