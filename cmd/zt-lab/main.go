@@ -67,13 +67,9 @@ func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "zt-lab",
 		Short: "An interactive zero-trust service-mesh lab",
-		Long: `zt-lab walks you, scene by scene, from a plaintext fortune service that
-anyone on the wire can read to a Consul service mesh that encrypts and
-authenticates it, on five real hosts built on this machine.
-
-With no command it opens the guided lab. Keys: n/p next/previous scene,
-enter run a step, a run the scene, N speaker notes, s shell on a host,
-w save the capture as pcap, ? help, q quit.`,
+		Long: `From a plaintext fortune service anyone on the wire can read to a Consul
+mesh that encrypts and authenticates it, on five real hosts built here.
+With no command: the guided lab (n/p scenes, enter step, ? help, q quit).`,
 		Args:          cobra.NoArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
