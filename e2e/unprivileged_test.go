@@ -24,11 +24,20 @@ func TestAnUnprivilegedUserRunsTheLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	// The lab's own user tears it down, whatever happened; only then may
+	// its runtime directory go (without it, down cannot find the lab).
+	u := &user{t: t, dir: dir}
+	t.Cleanup(func() {
+		for _, pid := range u.labPIDs() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		os.RemoveAll(dir)
+	})
 	if err := os.Chown(dir, nobody, nobody); err != nil {
 		t.Fatal(err)
 	}
 	runtime := filepath.Join(dir, "run")
+	u.dir = runtime // labPIDs finds the lab's processes by this marker
 	as := func(stdin string, args ...string) (string, int) {
 		cmd := exec.Command(ztlab, args...)
 		cmd.Dir = dir
