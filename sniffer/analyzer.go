@@ -210,6 +210,9 @@ type flow struct {
 	cls     *classifier
 	verdict Verdict
 	dirty   bool
+	// knownGen is the generation of the known fortunes the verdict was
+	// judged against: a fortune learnt later must be looked for too.
+	knownGen int
 }
 
 // maxDatagrams bounds the datagram lengths kept per UDP direction.
@@ -531,7 +534,8 @@ type FlowSummary struct {
 func (s FlowSummary) Direction(names Names, d int) string { return s.Key.direction(names, d) }
 
 func (a *Analyzer) summary(f *flow) FlowSummary {
-	if f.dirty {
+	if gen := a.known.generation(); f.dirty || f.knownGen != gen {
+		f.knownGen = gen
 		v := flowView{
 			key:       f.key,
 			data:      [2]*stream{&f.data[0], &f.data[1]},
