@@ -161,7 +161,9 @@ Other terminals use it with status, shell, exec, fail, recover and down.`,
 				return err
 			}
 			if !local.Sandboxed() {
-				if detach {
+				// The detached child runs up in the foreground, however the
+				// flag was spelled (--detach=1, -d=true ...).
+				if detach && os.Getenv(envDetached) == "" {
 					return detachUp()
 				}
 				return enterSandbox()
@@ -275,12 +277,7 @@ func detachUp() error {
 	if err != nil {
 		return err
 	}
-	var args []string
-	for _, a := range os.Args[1:] {
-		if a != "--detach" && a != "-d" && a != "--detach=true" {
-			args = append(args, a)
-		}
-	}
+	args := os.Args[1:]
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err

@@ -75,19 +75,37 @@ func lock(base string) (*os.File, error) {
 	if err := os.MkdirAll(base, 0o700); err != nil {
 		return nil, fmt.Errorf("create runtime directory: %w", err)
 	}
-	f, err := os.OpenFile(lockPath(base), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lab lock: %w", err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for {
+		f, err := os.OpenFile(lockPath(base), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open lab lock: %w", err)
+		}
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil && samePath(f, lockPath(base)) {
+			return f, nil
+		}
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		switch {
+		case err == nil:
+			// Stale files were cleaned up between our open and our
+			// lock: the file we hold is gone. Lock the one there now.
+		case !errors.Is(err, unix.EWOULDBLOCK):
+			return nil, fmt.Errorf("take lab lock: %w", err)
+		case time.Now().After(deadline):
 			st, _ := readState(base)
 			return nil, ErrLabRunning{st}
 		}
-		return nil, fmt.Errorf("take lab lock: %w", err)
+		// Another terminal's status probes the lock for a moment.
+		time.Sleep(10 * time.Millisecond)
 	}
-	return f, nil
+}
+
+// samePath reports whether f is still the file at path.
+func samePath(f *os.File, path string) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // running reports whether a lab holds the lock in base.
@@ -157,11 +175,18 @@ func writeState(base string, st State) error {
 }
 
 // removeStaleState removes the run files of a lab that is no longer
-// running: with no process holding the lock, every file there is stale.
+// running. It holds the lock while it does, so a lab starting meanwhile
+// either waits or finds the files gone: a lab's own files and lock are
+// never removed from under it.
 func removeStaleState() {
 	base := RuntimeDir()
-	if running(base) {
-		return
+	f, err := os.Open(lockPath(base))
+	if err != nil {
+		return // no lock file: no lab ever ran, or its Close cleaned up
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil || !samePath(f, lockPath(base)) {
+		return // a lab holds it, or it is not the file at the path
 	}
 	if st, err := readState(base); err == nil && st.Dir != "" && filepath.Dir(st.Dir) == base {
 		_ = os.RemoveAll(st.Dir)
