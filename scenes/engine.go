@@ -286,8 +286,9 @@ func (e *Engine) RunScene(ctx context.Context, i int) error {
 	return nil
 }
 
-// RunStep runs one step of scene i. Steps run in order: running step j
-// runs the steps before it first if they have not run.
+// RunStep runs one step of scene i; the screen runs them in order. The
+// scene's stage is reached once every one of its steps has run without an
+// error.
 func (e *Engine) RunStep(ctx context.Context, i, j int) error {
 	if j == 0 && !e.Scenes[i].AnyStage && e.Stage() != e.Scenes[i].Needs {
 		if err := e.Prepare(ctx, i); err != nil {
@@ -295,7 +296,7 @@ func (e *Engine) RunStep(ctx context.Context, i, j int) error {
 		}
 	}
 	ok, err := e.runStep(ctx, i, j)
-	if err == nil && j == len(e.Scenes[i].Steps)-1 && e.Scenes[i].Reaches > e.Stage() {
+	if err == nil && j == len(e.Scenes[i].Steps)-1 && e.Scenes[i].Reaches > e.Stage() && e.allRan(i) {
 		e.setStage(e.Scenes[i].Reaches)
 		e.emit(Event{Kind: SceneDone, Scene: i})
 	}
@@ -330,6 +331,18 @@ func (e *Engine) runStep(ctx context.Context, i, j int) (bool, error) {
 	e.record(r)
 	e.emit(Event{Kind: StepDone, Scene: i, Step: j, Took: r.Took})
 	return ok, nil
+}
+
+// allRan reports whether every step of scene i has run without an error.
+func (e *Engine) allRan(i int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for j := range e.Scenes[i].Steps {
+		if r, ok := e.results[[2]int{i, j}]; !ok || r.Err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *Engine) record(r Result) {

@@ -201,3 +201,18 @@ func TestCatchingUpGoesOnPastAFailedCheck(t *testing.T) {
 		t.Errorf("ran %v, failed %v: want d1 run and the failure kept", s.ran, e.Failed())
 	}
 }
+
+func TestListenersReadsTheKernelsSocketTable(t *testing.T) {
+	// /proc/net/tcp of a host with the service on every address, then on
+	// loopback, plus a connection that is not listening.
+	table := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:1FF5 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:1FF5 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 2 1 0000000000000000 100 0 0 10 0
+   2: 140012C6:1FF5 1E0012C6:9C40 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 20 4 30 10 -1
+   3: 0100007F:2382 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4 1 0000000000000000 100 0 0 10 0
+`
+	got := listeners(table, 8181)
+	if len(got) != 2 || got[0].String() != "0.0.0.0" || got[1].String() != "127.0.0.1" {
+		t.Errorf("listeners on 8181: %v, want [0.0.0.0 127.0.0.1]", got)
+	}
+}

@@ -119,7 +119,8 @@ func (e *Env) Close(ctx context.Context) {
 	e.mu.Lock()
 	l, c := e.lab, e.cluster
 	e.lab, e.cluster = nil, nil
-	e.packets, e.served, e.consumer = nil, nil, nil
+	e.packets, e.served, e.servedBy, e.consumer = nil, nil, nil, nil
+	e.analyzer, e.backstage = nil, 0
 	e.mu.Unlock()
 	if c != nil {
 		c.Close(ctx)

@@ -3,6 +3,8 @@ package scenes
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,23 +71,52 @@ func listeningLine(p infra.Proc) string {
 	return ""
 }
 
-// checkListening proves the fortune service says it listens on bind.
-func (e *Env) checkListening(_ context.Context, host, bind string) Check {
+// checkListening proves the fortune service listens on bind:8181 and
+// nowhere else, from the kernel's own table of sockets in the host's
+// network namespace (/proc/net/tcp read by a process on the host).
+func (e *Env) checkListening(ctx context.Context, host, bind string) Check {
 	name := fmt.Sprintf("fortune service listens on %s:%d", bind, FortunePort)
 	h, err := e.Host(host)
 	if err != nil {
 		return Failf(name, "%v", err)
 	}
+	out, err := h.Run(ctx, "cat", "/proc/net/tcp")
+	if err != nil {
+		return Failf(name, "read the sockets of %s: %v", host, err)
+	}
+	listening := listeners(string(out), FortunePort)
+	want := netip.MustParseAddr(bind)
+	if len(listening) != 1 || listening[0] != want {
+		return Failf(name, "%s listens on port %d at %v, want %s only", host, FortunePort, listening, bind)
+	}
+	c := Passf(name, "%s's kernel: a socket in LISTEN on %s:%d and on no other address", host, bind, FortunePort)
 	for _, p := range h.Procs() {
-		if p.Name() != "fortune" {
+		if p.Name() == "fortune" {
+			c.Evidence = append(c.Evidence, fmt.Sprintf("the service (pid %d) says: %s", p.PID(), listeningLine(p)))
+		}
+	}
+	return c
+}
+
+// listeners parses /proc/net/tcp and returns the local addresses that
+// listen on port.
+func listeners(table string, port uint16) []netip.Addr {
+	var out []netip.Addr
+	for _, line := range strings.Split(table, "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 4 || f[3] != "0A" { // TCP_LISTEN
 			continue
 		}
-		if l := listeningLine(p); strings.Contains(l, fmt.Sprintf(" %s:%d", bind, FortunePort)) {
-			return Passf(name, "%s (pid %d): %s", host, p.PID(), l)
+		hexAddr, hexPort, ok := strings.Cut(f[1], ":")
+		p, err1 := strconv.ParseUint(hexPort, 16, 16)
+		a, err2 := strconv.ParseUint(hexAddr, 16, 32)
+		if !ok || err1 != nil || err2 != nil || uint16(p) != port {
+			continue
 		}
-		return Failf(name, "%s: the service said: %s", host, strings.Join(p.Tail(3), " | "))
+		// The kernel prints the address as a host-order (little-endian) word.
+		out = append(out, netip.AddrFrom4([4]byte{byte(a), byte(a >> 8), byte(a >> 16), byte(a >> 24)}))
 	}
-	return Failf(name, "no fortune service runs on %s", host)
+	return out
 }
 
 // Consume runs the consumer once on host against addr, as `nc fcs00 8181`

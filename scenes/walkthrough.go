@@ -131,6 +131,9 @@ func checkConsumerGotServed(ctx context.Context, env *Env) Check {
 	if got == "" {
 		return Failf(name, "the consumer printed nothing")
 	}
+	// The service reports what it sent a moment after sending it.
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	if err := waitUntil(ctx, 10*time.Millisecond, func() bool { return slices.Contains(env.Served(), got) }); err != nil {
 		return Failf(name, "the consumer printed %q, which the service never served", firstLine(got))
 	}
@@ -182,12 +185,46 @@ func sceneSummary() Scene {
 func (e *Env) checkWire(ctx context.Context, name, from, to string, port uint16, want sniffer.Kind) Check {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	var c Check
+	if want == sniffer.Plaintext {
+		// A positive claim: one sighting of the fortune proves it.
+		var c Check
+		_ = waitUntil(ctx, 20*time.Millisecond, func() bool {
+			c = e.measureWire(name, from, to, port, want)
+			return c.Pass
+		})
+		return c
+	}
+	// A negative claim is measured once, on all the evidence: when the
+	// service has reported the consumer's fortune and every flow to the
+	// port has closed.
+	got, _ := e.Get(keyLastFortune).(string)
 	_ = waitUntil(ctx, 20*time.Millisecond, func() bool {
-		c = e.measureWire(name, from, to, port, want)
-		return c.Pass
+		if got != "" && !slices.Contains(e.Served(), got) {
+			return false
+		}
+		return e.flowsClosed(to, port)
 	})
-	return c
+	return e.measureWire(name, from, to, port, want)
+}
+
+// flowsClosed reports whether every captured flow to host:port has seen
+// its FIN or RST.
+func (e *Env) flowsClosed(to string, port uint16) bool {
+	a := e.Analyzer()
+	h, err := e.Host(to)
+	if a == nil || err != nil {
+		return false
+	}
+	n := 0
+	for _, f := range a.Flows() {
+		if f.Key.Server.Addr() == h.Addr() && f.Key.Server.Port() == port {
+			n++
+			if !f.Closed {
+				return false
+			}
+		}
+	}
+	return n > 0
 }
 
 func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind) Check {
@@ -236,12 +273,21 @@ func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind)
 	case want == sniffer.Plaintext:
 		ev = append(ev, "the stolen fortune, read off the wire:")
 		ev = append(ev, indent(got)...)
-	case pass:
-		scanned := 0
-		for _, f := range flows {
+	default:
+		// Nothing of a fortune anywhere on the wire, not only on this port.
+		known, scanned := 0, 0
+		for _, f := range a.Flows() {
+			known += f.Verdict.KnownBytes
 			scanned += f.Verdict.ScannedBytes
+			if f.Verdict.KnownBytes > 0 {
+				ev = append(ev, fmt.Sprintf("%s carries %d bytes of served fortunes", f.Direction(a.Names(), 0), f.Verdict.KnownBytes))
+			}
 		}
-		ev = append(ev, fmt.Sprintf("0 bytes of %d served fortunes in %d payload bytes", len(e.Served()), scanned))
+		if known > 0 {
+			pass = false
+		} else if pass {
+			ev = append(ev, fmt.Sprintf("0 bytes of %d served fortunes in %d payload bytes on the whole wire", len(e.Served()), scanned))
+		}
 	}
 	return Check{Name: name, Pass: pass, Evidence: ev}
 }
