@@ -34,6 +34,9 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 			if runs < 1 || runs > 100 {
 				return usagef("--runs %d: use 1 to 100", runs)
 			}
+			if err := writable(jsonPath); err != nil {
+				return err
+			}
 			if !local.Sandboxed() {
 				return enterSandbox()
 			}

@@ -14,6 +14,9 @@ import (
 
 	"github.com/creack/pty"
 	"github.com/spf13/cobra"
+
+	"github.com/ztlab/zt-lab/infra/local"
+	"github.com/ztlab/zt-lab/mesh"
 )
 
 func newRecordCmd() *cobra.Command {
@@ -40,6 +43,14 @@ repeatable. assets/demo.tape does the same for VHS.`,
 			if err := checkLinux(); err != nil {
 				return err
 			}
+			// What would make the autoplay fail at once is said here, not
+			// buried in the cast.
+			if _, err := mesh.FindConsul(cmd.Context(), ""); err != nil {
+				return usage(err)
+			}
+			if st, err := local.FindLab(); err == nil {
+				return usage(local.ErrLabRunning{State: st})
+			}
 			out, err := os.Create(cast)
 			if err != nil {
 				return usage(fmt.Errorf("--cast %s: %w", cast, err))
@@ -53,11 +64,14 @@ repeatable. assets/demo.tape does the same for VHS.`,
 			play.Env = append(envWithout(os.Environ(), "NO_COLOR"), "TERM=xterm-256color")
 			fmt.Fprintf(cmd.ErrOrStderr(), "Recording the walkthrough to %s (%dx%d) ...\n", cast, cols, rows)
 			err = recordCast(play, out, cols, rows)
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				return exitCode(ee.ExitCode())
-			}
 			if err != nil {
+				out.Close()
+				os.Remove(cast)
+				fmt.Fprintf(cmd.ErrOrStderr(), "zt-lab: the walkthrough did not finish; %s removed. Run `zt-lab run` to see which step fails.\n", cast)
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					return exitCode(ee.ExitCode())
+				}
 				return err
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "Wrote %s. Play it with: asciinema play %s\n", cast, cast)

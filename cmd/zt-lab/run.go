@@ -87,6 +87,9 @@ evidence. Exits 1 if any check fails.`,
 					return usagef("--scene %d: the walkthrough has scenes 1 to %d", s, n)
 				}
 			}
+			if err := writable(jsonPath); err != nil {
+				return err
+			}
 			if !local.Sandboxed() {
 				return enterSandbox()
 			}
@@ -110,17 +113,33 @@ evidence. Exits 1 if any check fails.`,
 					return jerr
 				}
 			}
-			if errors.Is(err, scenes.ErrCheckFailed) {
+			var ue usageError
+			switch {
+			case err == nil:
+				return nil
+			case errors.As(labError(err), &ue):
+				return ue
+			default:
+				// The step's error and the report card said it already.
 				return exitCode(1)
 			}
-			if err != nil {
-				return fmt.Errorf("walkthrough stopped: %w", labError(err))
-			}
-			return nil
 		},
 	}
 	f.register(cmd)
 	cmd.Flags().IntSliceVar(&only, "scene", nil, "run only these scenes (1-based; repeat or comma-separate)")
 	cmd.Flags().StringVar(&jsonPath, "json", "", "also write every result as JSON to this file")
 	return cmd
+}
+
+// writable checks, before minutes of work, that a report can be written
+// at path ("" is fine: no report).
+func writable(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return usagef("--json %v", err)
+	}
+	return f.Close()
 }

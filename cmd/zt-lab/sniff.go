@@ -49,14 +49,21 @@ func newSniffCmd() *cobra.Command {
 				if a.Host, err = resolveHost(st, host); err != nil {
 					return err
 				}
+				if !st.Subnet.Contains(a.Host) {
+					return usagef("--host %s is not in the lab (%s): name a lab host, e.g. --host fcs00", host, st.Subnet)
+				}
 			}
 			if a.Write != "" {
 				if a.Write, err = filepath.Abs(a.Write); err != nil {
 					return usage(err)
 				}
-				if _, err := os.Stat(filepath.Dir(a.Write)); err != nil {
-					return usagef("--write %s: no such directory", a.Write)
+				// Find out here, not in the lab's stream, if it cannot be
+				// written: the lab writes it as this user.
+				f, err := os.Create(a.Write)
+				if err != nil {
+					return usagef("--write %v", err)
 				}
+				f.Close()
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
