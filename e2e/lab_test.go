@@ -277,6 +277,7 @@ func (u *user) labNetns() string {
 
 func TestConsumerFetchesFortunesAcrossTheWireUntilPartitioned(t *testing.T) {
 	u := newUser(t)
+	before := u.footprint() // the machine before any lab
 	out := u.must("up", "--detach")
 	if !strings.Contains(out, "up in the background") {
 		t.Errorf("up --detach said %q", out)
@@ -308,10 +309,8 @@ func TestConsumerFetchesFortunesAcrossTheWireUntilPartitioned(t *testing.T) {
 	u.must("recover", "fcs00")
 	u.must("exec", "fcc00", "--", ztlab, "fortune", "get", "fcs00:8181")
 
-	before := u.footprint()
 	ns := u.labNetns()
 	u.must("down")
-	before.procs, before.files = nil, nil
 	u.assertNothingLeft(before, ns)
 }
 
@@ -407,8 +406,19 @@ func TestBadInputIsOneLineAndExitTwo(t *testing.T) {
 	if r.code != 2 || !strings.Contains(r.stderr, "recover it first") {
 		t.Errorf("exec on a crashed host: exit %d %q", r.code, r.stderr)
 	}
-	// The port of the fortune service is taken on fcs00 once recovered.
+	// The port of the fortune service is taken on fcs00 once recovered:
+	// wait until the restarted service answers, then try a second one.
 	u.must("recover", "fcs00")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if r, _ := u.run("exec", "fcc00", "--", ztlab, "fortune", "get", "fcs00:8181", "--timeout", "1s"); r.code == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the fortune service did not come back after recover")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	r, _ = u.run("exec", "fcs00", "--", ztlab, "fortune", "serve", "--listen", "0.0.0.0:8181")
 	if r.code != 2 || !strings.Contains(r.stderr, "already in use") {
 		t.Errorf("a second fortune service on 8181: exit %d %q", r.code, r.stderr)

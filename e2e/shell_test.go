@@ -58,18 +58,45 @@ func TestShellOnAHostInATerminal(t *testing.T) {
 	sc.waitFor(t, "(zt-lab) fcc00:")
 	io.WriteString(tty, "nc fcs00 8181; echo fetched-$?\r")
 	sc.waitFor(t, "fetched-0")
-	// The fortune came through, between the command and its status.
+	// The fortune came through, between the command's echo and its
+	// status: at least one line of text of its own.
 	out := sc.String()
-	fortune := out[strings.LastIndex(out, "8181; echo"):]
-	if strings.Count(fortune, "\n") < 2 {
+	cmdAt := strings.LastIndex(out, "8181; echo fetched-$?")
+	statusAt := strings.LastIndex(out, "fetched-0")
+	between := ""
+	if cmdAt >= 0 && statusAt > cmdAt {
+		between = out[cmdAt+len("8181; echo fetched-$?") : statusAt]
+	}
+	if len(strings.TrimSpace(stripEscapes(between))) < 5 {
 		t.Errorf("no fortune between the command and its status:\n%s", out)
 	}
 	// The window size reached the shell.
 	io.WriteString(tty, "stty size\r")
 	sc.waitFor(t, "24 80")
 	io.WriteString(tty, "exit 3\r")
-	err = cmd.Wait()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the shell did not exit")
+	}
 	if cmd.ProcessState.ExitCode() != 3 {
 		t.Errorf("shell exit: %v (code %d), want 3", err, cmd.ProcessState.ExitCode())
 	}
+}
+
+// stripEscapes drops terminal escape sequences (bash's bracketed paste).
+func stripEscapes(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0x1b {
+			for i++; i < len(s) && !(s[i] >= '@' && s[i] <= '~' && s[i] != '['); i++ {
+			}
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -71,7 +71,7 @@ func TestTheGuidedLabInATerminal(t *testing.T) {
 	m.waitFor("scene 2", 20*time.Second, "consumer received a fortune")
 	m.keys("n")
 	m.keys("a")
-	m.waitFor("scene 3", 20*time.Second, "the sniffer read the fortune in the clear", "PLAINTEXT")
+	m.waitFor("scene 3", 20*time.Second, "the sniffer read the fortune in the clear", "PLAINTEXT fcc00.")
 	if s := m.screen(); strings.Contains(s, "✗") {
 		t.Errorf("a check failed on screen:\n%s", s)
 	}
