@@ -52,7 +52,7 @@ func inNetns(ns netns.NsHandle, fn func() error) error {
 	ch := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		orig, err := netns.Get()
+		orig, err := threadNetns()
 		if err != nil {
 			runtime.UnlockOSThread()
 			ch <- err

@@ -364,7 +364,7 @@ func newNetns() (netns.NsHandle, error) {
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		orig, err := netns.Get()
+		orig, err := threadNetns()
 		if err != nil {
 			runtime.UnlockOSThread()
 			ch <- result{-1, err}
@@ -373,7 +373,11 @@ func newNetns() (netns.NsHandle, error) {
 		defer orig.Close()
 		ns, err := netns.New()
 		if err != nil {
-			runtime.UnlockOSThread()
+			// New may fail after its unshare: move back before the
+			// thread goes back to the pool, or let it die locked.
+			if netns.Set(orig) == nil {
+				runtime.UnlockOSThread()
+			}
 			ch <- result{-1, err}
 			return
 		}
@@ -401,4 +405,11 @@ func startIn(ns netns.NsHandle, cmd *exec.Cmd) error {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// threadNetns opens the calling thread's network namespace through
+// /proc/thread-self, which the kernel resolves for the caller's own PID
+// namespace even when /proc is the machine's.
+func threadNetns() (netns.NsHandle, error) {
+	return netns.GetFromPath("/proc/thread-self/ns/net")
 }

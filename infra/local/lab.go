@@ -46,6 +46,8 @@ type Lab struct {
 	ctl     *controlServer
 	// toolsDir comes first on every host's PATH.
 	toolsDir string
+	// hostsBound says /etc/hosts is ours to unmount.
+	hostsBound bool
 
 	mu     sync.Mutex
 	hosts  []*host
@@ -240,6 +242,7 @@ func (l *Lab) writeHosts(first bool) error {
 		if err := unix.Mount(path, "/etc/hosts", "", unix.MS_BIND, ""); err != nil {
 			return fmt.Errorf("bind hosts file over /etc/hosts: %w", err)
 		}
+		l.hostsBound = true
 	}
 	return nil
 }
@@ -321,6 +324,12 @@ func (l *Lab) unknown(name string) error {
 
 // AddHost adds a host to the running lab.
 func (l *Lab) AddHost(ctx context.Context, spec infra.HostSpec) (infra.Host, error) {
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return nil, errors.New("the lab has ended")
+	}
 	if spec.Role == "" {
 		spec.Role = infra.RoleOf(spec.Name)
 	}
@@ -403,7 +412,9 @@ func (l *Lab) Close(ctx context.Context) error {
 	if l.bridge != nil {
 		_ = netlink.LinkDel(l.bridge)
 	}
-	_ = unix.Unmount("/etc/hosts", unix.MNT_DETACH)
+	if l.hostsBound {
+		_ = unix.Unmount("/etc/hosts", unix.MNT_DETACH)
+	}
 	_ = os.RemoveAll(l.dir)
 	_ = os.Remove(statePath(l.base))
 	_ = os.Remove(lockPath(l.base))

@@ -14,6 +14,7 @@ package local
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -77,6 +78,15 @@ func Enter() (int, error) {
 	cmd.Env = append(without(os.Environ(), envRole, envOuterPID, envRuntimeDir),
 		envRole+"="+roleInit, envOuterPID+"="+strconv.Itoa(os.Getpid()), envRuntimeDir+"="+RuntimeDir())
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	// A lifeline: init reads it and ends the lab at EOF, which comes when
+	// this process dies however it dies. Unlike a parent-death signal it
+	// cannot arrive before init is ready to hear it.
+	lifeline, keep, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer keep.Close()
+	cmd.ExtraFiles = []*os.File{lifeline}
 	uid, gid := os.Getuid(), os.Getgid()
 	size := 1
 	if uid == 0 {
@@ -107,7 +117,9 @@ func Enter() (int, error) {
 		started <- nil
 		exited <- cmd.Wait()
 	}()
-	if err := <-started; err != nil {
+	err = <-started
+	lifeline.Close()
+	if err != nil {
 		return 0, sandboxStartError(err)
 	}
 
@@ -205,6 +217,11 @@ func runInit() int {
 		fmt.Fprintln(os.Stderr, "zt-lab init: start lab:", err)
 		return 1
 	}
+	go func() {
+		// fd 3 is the lifeline from zt-lab outside (see Enter).
+		_, _ = io.Copy(io.Discard, os.NewFile(3, "lifeline"))
+		sigs <- unix.SIGTERM
+	}()
 	for s := range sigs {
 		if s != unix.SIGCHLD {
 			_ = proc.Signal(s)
