@@ -32,7 +32,8 @@ type host struct {
 	link string // the veth end on the bridge
 	dir  string
 
-	mu      sync.Mutex
+	op      sync.Mutex // Fail and Recover take turns
+	mu      sync.Mutex // guards what follows
 	state   infra.HostState
 	procs   []*proc
 	crashed []infra.ProcSpec // what a crash killed, started again on recover
@@ -185,36 +186,46 @@ func (h *host) WriteFile(_ context.Context, name string, data []byte, perm os.Fi
 	return path, nil
 }
 
-// Fail injects a failure.
+// Fail injects a failure. Failures and recoveries of one host take turns
+// (op); the state lock (mu) is held only briefly, so status and screens
+// never wait for processes to die.
 func (h *host) Fail(ctx context.Context, mode infra.FailMode) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.state != infra.StateUp {
-		return fmt.Errorf("host %s is already %s: recover it first", h.spec.Name, h.state)
+	h.op.Lock()
+	defer h.op.Unlock()
+	if s := h.State(); s != infra.StateUp {
+		return fmt.Errorf("host %s is already %s: recover it first", h.spec.Name, s)
 	}
+	h.mu.Lock()
+	procs := slices.DeleteFunc(slices.Clone(h.procs), isDone)
+	h.mu.Unlock()
 	switch mode {
 	case infra.Crash:
-		h.crashed = nil
-		for _, p := range h.procs {
-			if !isDone(p) {
-				h.crashed = append(h.crashed, p.spec)
-				p.kill()
-			}
+		var specs []infra.ProcSpec
+		for _, p := range procs {
+			specs = append(specs, p.spec)
 		}
-		h.procs = nil
-		h.state = infra.StateCrashed
+		h.setState(infra.StateCrashed, func() { h.procs, h.crashed = nil, specs })
+		var wg sync.WaitGroup
+		for _, p := range procs {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.kill() }()
+		}
+		wg.Wait()
 	case infra.Partition:
 		if err := h.setLink(false); err != nil {
 			return err
 		}
-		h.state = infra.StatePartitioned
+		h.setState(infra.StatePartitioned, nil)
 	case infra.Freeze:
-		for _, p := range h.procs {
+		for i, p := range procs {
 			if err := p.signal(unix.SIGSTOP); err != nil {
+				for _, q := range procs[:i] {
+					_ = q.signal(unix.SIGCONT)
+				}
 				return fmt.Errorf("freeze %s on %s: %w", p.spec.Name, h.spec.Name, err)
 			}
 		}
-		h.state = infra.StateFrozen
+		h.setState(infra.StateFrozen, nil)
 	default:
 		return fmt.Errorf("unknown failure mode %q", mode)
 	}
@@ -222,15 +233,27 @@ func (h *host) Fail(ctx context.Context, mode infra.FailMode) error {
 	return nil
 }
 
+// setState changes the host's state, and with it whatever also must
+// change under the same lock.
+func (h *host) setState(s infra.HostState, also func()) {
+	h.mu.Lock()
+	h.state = s
+	if also != nil {
+		also()
+	}
+	h.mu.Unlock()
+}
+
 // Recover undoes the host's failure: a crashed host starts again what the
 // crash killed, a partitioned host gets its link back, a frozen one runs.
 func (h *host) Recover(ctx context.Context) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	switch h.state {
+	h.op.Lock()
+	defer h.op.Unlock()
+	switch h.State() {
 	case infra.StateUp:
 		return nil
 	case infra.StateCrashed:
+		h.mu.Lock()
 		specs := h.crashed
 		h.crashed = nil
 		h.state = infra.StateUp
@@ -241,7 +264,6 @@ func (h *host) Recover(ctx context.Context) error {
 				errs = append(errs, err)
 			}
 		}
-		h.mu.Lock()
 		if err := errors.Join(errs...); err != nil {
 			return fmt.Errorf("recover %s: %w", h.spec.Name, err)
 		}
@@ -249,14 +271,17 @@ func (h *host) Recover(ctx context.Context) error {
 		if err := h.setLink(true); err != nil {
 			return err
 		}
-		h.state = infra.StateUp
+		h.setState(infra.StateUp, nil)
 	case infra.StateFrozen:
-		for _, p := range h.procs {
+		h.mu.Lock()
+		procs := slices.Clone(h.procs)
+		h.mu.Unlock()
+		for _, p := range procs {
 			_ = p.signal(unix.SIGCONT)
 		}
-		h.state = infra.StateUp
+		h.setState(infra.StateUp, nil)
 	default:
-		return fmt.Errorf("host %s is %s and cannot recover", h.spec.Name, h.state)
+		return fmt.Errorf("host %s is %s and cannot recover", h.spec.Name, h.State())
 	}
 	h.lab.changed()
 	return nil
