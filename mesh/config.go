@@ -67,7 +67,7 @@ type agentConfig struct {
 // gossipLAN is serf's failure detection, tuned for a lab on one wire.
 // Consul's defaults (probe every 1 s, suspicion ×4) suit a data centre and
 // take 4-6 s to give up on a node; here a node is probed every 200 ms and
-// declared failed after a suspicion of 2 × 200 ms × log10(nodes) (shrinking
+// declared failed after a suspicion of 3 × 200 ms × log10(nodes) (shrinking
 // as other nodes confirm it). The trade-off, told in the resilience scene:
 // a faster verdict is a less patient one, and on a busy machine a slow
 // node can be called failed and then come back.
@@ -80,7 +80,7 @@ type gossipLAN struct {
 }
 
 // labGossip is the lab's gossip tuning.
-var labGossip = gossipLAN{ProbeInterval: "200ms", ProbeTimeout: "100ms", SuspicionMult: 2, GossipInterval: "100ms", RetransmitMult: 2}
+var labGossip = gossipLAN{ProbeInterval: "200ms", ProbeTimeout: "100ms", SuspicionMult: 3, GossipInterval: "100ms", RetransmitMult: 3}
 
 type performance struct {
 	RaftMultiplier int `json:"raft_multiplier"`

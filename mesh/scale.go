@@ -72,12 +72,19 @@ func (c *Cluster) Healthy(ctx context.Context, consumer, service string, index u
 func (c *Cluster) WaitHealthy(ctx context.Context, consumer, service string, ok func([]string) bool) ([]string, time.Duration, error) {
 	start := time.Now()
 	var index uint64
+	var last error
 	for {
 		nodes, next, err := c.Healthy(ctx, consumer, service, index, 2*time.Second)
 		if err == nil && ok(nodes) {
 			return nodes, time.Since(start), nil
 		}
+		if err != nil && ctx.Err() == nil {
+			last = err
+		}
 		if ctx.Err() != nil {
+			if last != nil {
+				return nodes, time.Since(start), fmt.Errorf("healthy instances of %s are %v (last error: %v): %w", service, nodes, last, ctx.Err())
+			}
 			return nodes, time.Since(start), fmt.Errorf("healthy instances of %s are %v: %w", service, nodes, ctx.Err())
 		}
 		if err != nil || next < index {
@@ -131,4 +138,30 @@ func (c *Cluster) Rejoin(ctx context.Context, h infra.Host) error {
 		return nil
 	}
 	return fmt.Errorf("%s could not rejoin: %w", h.Name(), errors.Join(errs...))
+}
+
+// WaitAlive waits until host's agent is alive in serf as a server that is
+// up (not host itself) sees it: a recovered node has rejoined.
+func (c *Cluster) WaitAlive(ctx context.Context, host string) error {
+	for {
+		for _, a := range c.servers() {
+			if a.host.Name() == host || a.host.State() != infra.StateUp {
+				continue
+			}
+			members, err := a.api.Agent().Members(false)
+			if err != nil {
+				continue
+			}
+			for _, m := range members {
+				if m.Name == host && m.Status == 1 { // serf: alive
+					return nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s is not alive again: %w", host, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

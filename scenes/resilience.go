@@ -397,7 +397,11 @@ func killLeader(ctx context.Context, env *Env) error {
 	env.LabChanged()
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer rcancel()
-	fo.Back = waitUntil(rctx, 100*time.Millisecond, func() bool { return c.CheckMembers(rctx).Pass }) == nil
+	if err := c.WaitAlive(rctx, old); err != nil {
+		env.Logf("%v", err)
+	} else {
+		fo.Back = true
+	}
 	env.Logf("%s back in the cluster: %v", old, fo.Back)
 	mu.Lock()
 	for _, a := range attempts {
