@@ -424,3 +424,21 @@ func TestBadInputIsOneLineAndExitTwo(t *testing.T) {
 		t.Errorf("a second fortune service on 8181: exit %d %q", r.code, r.stderr)
 	}
 }
+
+// TestRefusedUserNamespacesAreOneLineWithWhatToDo refuses user namespaces
+// inside a throwaway user namespace of the test's own (the limit is per
+// namespace), so the machine's own setting is never touched.
+func TestRefusedUserNamespacesAreOneLineWithWhatToDo(t *testing.T) {
+	u := newUser(t)
+	cmd := exec.Command("unshare", "-Ur", "sh", "-c", `echo 0 > /proc/sys/user/max_user_namespaces && exec "$0" up`, ztlab)
+	cmd.Env = u.env()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	msg := strings.TrimSpace(stderr.String())
+	if err == nil || code != 2 || strings.Count(msg, "\n") != 0 ||
+		!strings.Contains(msg, "user namespaces are not available") || !strings.Contains(msg, "sudo") {
+		t.Fatalf("zt-lab up without user namespaces: exit %d, stderr %q; want exit 2 and one line saying what to do", code, msg)
+	}
+}
