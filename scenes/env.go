@@ -46,9 +46,6 @@ type Env struct {
 	servedBy []served         // the newest, with the instance that sent each
 	consumer []string         // the consumer's log, newest last
 	values   map[string]any   // what steps hand to later steps
-	// backstage counts frames of zt-lab's own API calls to the agents,
-	// kept out of the story's views (they are in a pcap export).
-	backstage uint64
 }
 
 // maxPackets and maxLines bound what the screens can be shown.
@@ -120,7 +117,7 @@ func (e *Env) Close(ctx context.Context) {
 	l, c := e.lab, e.cluster
 	e.lab, e.cluster = nil, nil
 	e.packets, e.served, e.servedBy, e.consumer = nil, nil, nil, nil
-	e.analyzer, e.backstage = nil, 0
+	e.analyzer = nil
 	e.mu.Unlock()
 	if c != nil {
 		c.Close(ctx)
@@ -224,7 +221,7 @@ func (e *Env) StartSniffer() error {
 		a.AddKnown(f)
 	}
 	e.capture, e.analyzer = c, a
-	e.packets, e.backstage = nil, 0
+	e.packets = nil
 	done := make(chan struct{})
 	e.pumpDone = done
 	e.mu.Unlock()
@@ -238,10 +235,7 @@ func (e *Env) pump(c *sniffer.Capture, a *sniffer.Analyzer, backstage netip.Addr
 	defer close(done)
 	for p := range c.Packets() {
 		if backstage.IsValid() && touches(p.Data, backstage) {
-			e.mu.Lock()
-			e.backstage++
-			e.mu.Unlock()
-			continue
+			continue // zt-lab's own API calls: in a pcap export, not in the story
 		}
 		a.Feed(p)
 		e.mu.Lock()
@@ -260,14 +254,6 @@ func touches(frame []byte, a netip.Addr) bool {
 	}
 	b := a.As4()
 	return [4]byte(frame[26:30]) == b || [4]byte(frame[30:34]) == b
-}
-
-// Backstage counts the frames of zt-lab's own traffic that the views
-// leave out.
-func (e *Env) Backstage() uint64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.backstage
 }
 
 // StopSniffer ends the capture, if any.

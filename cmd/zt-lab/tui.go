@@ -63,7 +63,7 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) error {
 			// The lab serves shells through its control socket, from this
 			// very process; `zt-lab shell` is its ordinary client.
 			c := exec.Command(self, "shell", host)
-			c.Env = envWithout(os.Environ(), "ZTLAB_SANDBOX", "ZTLAB_OUTER_PID")
+			c.Env = local.ClientEnv()
 			return c
 		},
 		Mesh: func(ctx context.Context) (tui.MeshView, error) { return meshView(ctx, e.Env().Cluster()) },

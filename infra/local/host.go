@@ -88,7 +88,7 @@ func (h *host) usable() error {
 // env is the environment of every process on the host: the lab's, without
 // the sandbox roles, plus the host's name.
 func (h *host) env() []string {
-	env := without(os.Environ(), envRole, envOuterPID, "PATH")
+	env := without(ClientEnv(), "PATH")
 	return append(env, "ZTLAB_HOST="+h.spec.Name, "PATH="+h.lab.toolsDir+":"+os.Getenv("PATH"))
 }
 
@@ -229,7 +229,6 @@ func (h *host) Fail(ctx context.Context, mode infra.FailMode) error {
 	default:
 		return fmt.Errorf("unknown failure mode %q", mode)
 	}
-	h.lab.changed()
 	return nil
 }
 
@@ -283,7 +282,6 @@ func (h *host) Recover(ctx context.Context) error {
 	default:
 		return fmt.Errorf("host %s is %s and cannot recover", h.spec.Name, h.State())
 	}
-	h.lab.changed()
 	return nil
 }
 

@@ -52,7 +52,6 @@ type Lab struct {
 	mu     sync.Mutex
 	hosts  []*host
 	closed bool
-	watch  []chan struct{}
 }
 
 var _ infra.Lab = (*Lab)(nil)
@@ -352,7 +351,6 @@ func (l *Lab) AddHost(ctx context.Context, spec infra.HostSpec) (infra.Host, err
 	if err := l.saveState(); err != nil {
 		return nil, err
 	}
-	l.changed()
 	return h, nil
 }
 
@@ -363,28 +361,6 @@ func (l *Lab) Wire() infra.WireTap {
 		names[h.Addr()] = h.Name()
 	}
 	return infra.WireTap{Interface: WireName, Names: names, Backstage: l.topo.WireAddr()}
-}
-
-// Changes returns a channel that receives a value whenever a host is
-// added, fails or recovers. Sends never block: a slow reader sees one
-// value for several changes.
-func (l *Lab) Changes() <-chan struct{} {
-	ch := make(chan struct{}, 1)
-	l.mu.Lock()
-	l.watch = append(l.watch, ch)
-	l.mu.Unlock()
-	return ch
-}
-
-func (l *Lab) changed() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, ch := range l.watch {
-		select {
-		case ch <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // Close kills every process, removes every host, the wire and the run

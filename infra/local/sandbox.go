@@ -256,6 +256,11 @@ func prepareMounts() error {
 	return nil
 }
 
+// ClientEnv is the environment for a zt-lab that the lab process starts
+// as an ordinary client of itself (a shell from the TUI): without the
+// sandbox's roles, which would make it act as part of the sandbox.
+func ClientEnv() []string { return without(os.Environ(), envRole, envOuterPID) }
+
 // without drops the named variables from env: the sandbox's variables are
 // set once, never inherited twice (os.StartProcess keeps duplicates, and
 // getenv reads the first).
