@@ -25,25 +25,38 @@ func (e *Env) startFortuneSeed(ctx context.Context, host, bind string, seed int6
 	if err != nil {
 		return err
 	}
+	e.Logf("%s: zt-lab fortune serve --listen %s:%d", host, bind, FortunePort)
+	line, err := RunFortune(ctx, h, e.Self, bind, seed, func(l string) { e.OnServed(host, l) })
+	if err != nil {
+		return err
+	}
+	e.Logf("%s: %s", host, line)
+	return nil
+}
+
+// RunFortune (re)starts `zt-lab fortune serve` on h, bound to bind:8181,
+// and returns once it says it listens, with that line. It waits for the
+// service's word rather than probing: a probe would take a fortune from
+// the seeded sequence. onLine, if set, sees every line it writes.
+func RunFortune(ctx context.Context, h infra.Host, self, bind string, seed int64, onLine func(string)) (string, error) {
 	for _, p := range h.Procs() {
 		if p.Name() == "fortune" {
 			if err := p.Stop(ctx, time.Second); err != nil {
-				return err
+				return "", err
 			}
 		}
 	}
 	listen := fmt.Sprintf("%s:%d", bind, FortunePort)
 	p, err := h.Start(ctx, infra.ProcSpec{
-		Name: "fortune",
-		Argv: []string{e.Self, "fortune", "serve", "--listen", listen, "--seed", fmt.Sprint(seed)},
-		OnLine: func(line string) {
-			e.OnServed(host, line)
-		},
+		Name:   "fortune",
+		Argv:   []string{self, "fortune", "serve", "--listen", listen, "--seed", fmt.Sprint(seed)},
+		OnLine: onLine,
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
-	e.Logf("%s: zt-lab fortune serve --listen %s", host, listen)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	err = waitUntil(ctx, 5*time.Millisecond, func() bool {
 		select {
 		case <-p.Done():
@@ -53,13 +66,12 @@ func (e *Env) startFortuneSeed(ctx context.Context, host, bind string, seed int6
 		return listeningLine(p) != ""
 	})
 	if l := listeningLine(p); l != "" {
-		e.Logf("%s: %s", host, l)
-		return nil
+		return l, nil
 	}
 	if err != nil {
-		return fmt.Errorf("the fortune service on %s did not start: %w", host, err)
+		return "", fmt.Errorf("the fortune service on %s did not start listening: %w", h.Name(), err)
 	}
-	return fmt.Errorf("the fortune service on %s exited: %s", host, strings.Join(p.Tail(5), " | "))
+	return "", fmt.Errorf("the fortune service on %s exited: %s", h.Name(), strings.Join(p.Tail(5), " | "))
 }
 
 func listeningLine(p infra.Proc) string {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/local"
+	"github.com/ztlab/zt-lab/scenes"
 )
 
 // labFlags are the flags of every command that builds a local lab.
@@ -106,7 +107,7 @@ func upLab(ctx context.Context, f *labFlags, progress func(infra.Event)) (*local
 // startFortune runs `zt-lab fortune serve` on fcs00:8181, bound to every
 // address, like the seeds' socat line.
 func startFortune(ctx context.Context, l *local.Lab, seed int64) error {
-	h, ok := l.Host("fcs00")
+	h, ok := l.Host(scenes.ServiceHost)
 	if !ok {
 		return nil
 	}
@@ -114,27 +115,8 @@ func startFortune(ctx context.Context, l *local.Lab, seed int64) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.Start(ctx, infra.ProcSpec{Name: "fortune", Argv: []string{self, "fortune", "serve", "--listen", "0.0.0.0:8181", "--seed", fmt.Sprint(seed)}})
-	if err != nil {
-		return err
-	}
-	// Wait until it listens, so the lab is ready when `up` says so. It
-	// says so itself: a probe connection would take a fortune from the
-	// seeded sequence.
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		for _, line := range p.Tail(10) {
-			if strings.HasPrefix(line, "serving ") {
-				return nil
-			}
-		}
-		select {
-		case <-p.Done():
-			return fmt.Errorf("the fortune service on fcs00 exited: %s", strings.Join(p.Tail(5), " | "))
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
-	return errors.New("the fortune service on fcs00 did not start listening within 5s")
+	_, err = scenes.RunFortune(ctx, h, self, "0.0.0.0", seed, nil)
+	return err
 }
 
 func newUpCmd() *cobra.Command {
