@@ -140,9 +140,9 @@ func (c *Cluster) Rejoin(ctx context.Context, h infra.Host) error {
 	return fmt.Errorf("%s could not rejoin: %w", h.Name(), errors.Join(errs...))
 }
 
-// WaitAlive waits until host's agent is alive in serf as a server that is
+// WaitRejoined waits until host's agent is alive in serf as a server that is
 // up (not host itself) sees it: a recovered node has rejoined.
-func (c *Cluster) WaitAlive(ctx context.Context, host string) error {
+func (c *Cluster) WaitRejoined(ctx context.Context, host string) error {
 	for {
 		for _, a := range c.servers() {
 			if a.host.Name() == host || a.host.State() != infra.StateUp {

@@ -300,9 +300,16 @@ func rotateUnderLoad(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
+	var tally attempts
 	load, err := h.Start(ctx, infra.ProcSpec{
 		Name: "consumer",
 		Argv: []string{env.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "60s", "--timeout", "2s"},
+		OnLine: func(line string) {
+			tally.add(line)
+			if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "#") && f[1] != "ok" {
+				env.Logf("%s", line)
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -319,13 +326,7 @@ func rotateUnderLoad(ctx context.Context, env *Env) error {
 		return err
 	}
 	<-load.Done()
-	lines := load.Tail(-1)
-	ok, failed := countAttempts(lines)
-	for _, l := range lines {
-		if f := strings.Fields(l); len(f) >= 2 && strings.HasPrefix(f[0], "#") && f[1] != "ok" {
-			env.Logf("%s", l)
-		}
-	}
+	ok, failed := tally.counts()
 	env.Set(keyRotationLoad, fmt.Sprintf("%d ok, %d failed", ok, failed))
 	env.Set(keyRotationFailed, failed)
 	env.Logf("consumer during the rotation: %d ok, %d failed", ok, failed)

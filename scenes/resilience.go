@@ -397,7 +397,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	env.LabChanged()
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer rcancel()
-	if err := c.WaitAlive(rctx, old); err != nil {
+	if err := c.WaitRejoined(rctx, old); err != nil {
 		env.Logf("%v", err)
 	} else {
 		fo.Back = true
