@@ -6,6 +6,8 @@ package infra
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/netip"
 	"os"
 	"time"
@@ -43,6 +45,18 @@ type WireTap struct {
 	// Backstage is the address zt-lab itself uses on the wire, to drive
 	// the agents' APIs: its traffic is the lab's machinery, not the story.
 	Backstage netip.Addr
+	// Open, when set, starts a capture on one of the lab's hosts (Interface
+	// is then empty: no interface here carries the lab's frames). It says
+	// where it captures and returns the frames as a pcap stream; closing
+	// the stream ends the capture.
+	Open func(ctx context.Context) (where string, frames io.ReadCloser, err error)
+}
+
+// Dialer is a lab whose hosts' addresses are not reachable from this
+// machine directly (remote hosts): zt-lab connects to the agents' APIs and
+// the hosts' listeners through it.
+type Dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Host is one machine of the lab.

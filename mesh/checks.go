@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -269,9 +268,8 @@ func (c *Cluster) CheckPlaintextRefused(ctx context.Context) Check {
 		ch.seen("  %s", oneLine(err.Error()))
 	}
 	addr := netip.AddrPortFrom(s.Addr(), FortunePort).String()
-	var d net.Dialer
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	conn, derr := d.DialContext(dctx, "tcp", addr)
+	conn, derr := c.dial(dctx, "tcp", addr)
 	cancel()
 	fromWire := errors.Is(derr, syscall.ECONNREFUSED)
 	if conn != nil {

@@ -112,7 +112,8 @@ func New(lab infra.Lab, bin Binary, opts Options) (*Cluster, error) {
 	if bin.Path == "" {
 		return nil, fmt.Errorf("%w: %s", ErrNoConsul, howToGet)
 	}
-	c := &Cluster{lab: lab, bin: bin, opts: opts, agents: map[string]*agent{}, sidecars: map[string]*sidecar{}, portsFree: checkPortsFree}
+	c := &Cluster{lab: lab, bin: bin, opts: opts, agents: map[string]*agent{}, sidecars: map[string]*sidecar{}}
+	c.portsFree = c.checkPortsFree
 	if n := len(c.hosts(infra.RoleConsul)); n == 0 {
 		return nil, errors.New("the lab has no consul hosts to run servers on")
 	}
@@ -210,16 +211,29 @@ func refs(as []*agent) []procRef {
 
 // newAPI returns a client for the agent at addr. It never goes through an
 // HTTP proxy from the environment: the lab's addresses are only reachable
-// from the sandbox itself.
-func newAPI(addr netip.Addr) (*api.Client, error) {
+// from the sandbox itself, or through the lab (Cluster.dial).
+func (c *Cluster) newAPI(addr netip.Addr) (*api.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
+	t.DialContext = c.dial
 	t.MaxIdleConnsPerHost = 8
 	return api.NewClient(&api.Config{
 		Address:   netip.AddrPortFrom(addr, HTTPPort).String(),
 		Scheme:    "http",
 		Transport: t,
 	})
+}
+
+// dial connects to a lab address: directly when this process is on the
+// lab's wire (the local lab), else through the lab (remote hosts, where it
+// connects from the host that has the address, so zt-lab's own API calls
+// never show on the wire the scenes sniff).
+func (c *Cluster) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d, ok := c.lab.(infra.Dialer); ok {
+		return d.DialContext(ctx, network, addr)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
 }
 
 // Up starts the servers, waits for a leader and the Connect CA's first
@@ -285,7 +299,7 @@ func (c *Cluster) startAgent(ctx context.Context, h infra.Host, server bool) err
 	if err != nil {
 		return err
 	}
-	client, err := newAPI(h.Addr())
+	client, err := c.newAPI(h.Addr())
 	if err != nil {
 		return err
 	}
@@ -322,15 +336,14 @@ func (c *Cluster) startAgent(ctx context.Context, h infra.Host, server bool) err
 // host already listens on, before consul fails on it: the lab process on
 // the wire can dial the host's address. (Loopback is the host's own; a
 // conflict there shows in the agent's log instead.)
-func checkPortsFree(ctx context.Context, h infra.Host, server bool) error {
+func (c *Cluster) checkPortsFree(ctx context.Context, h infra.Host, server bool) error {
 	ports := []int{HTTPPort, GRPCPort, SerfPort}
 	if server {
 		ports = append(ports, ServerPort)
 	}
-	var d net.Dialer
 	for _, p := range ports {
 		dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		conn, err := d.DialContext(dctx, "tcp", netip.AddrPortFrom(h.Addr(), uint16(p)).String())
+		conn, err := c.dial(dctx, "tcp", netip.AddrPortFrom(h.Addr(), uint16(p)).String())
 		cancel()
 		if err == nil {
 			conn.Close()

@@ -183,7 +183,7 @@ func (c *Cluster) Probe(ctx context.Context, service string, listener netip.Addr
 		return Probe{}, err
 	}
 	var chain []*x509.Certificate
-	d := tls.Dialer{Config: &tls.Config{
+	cfg := &tls.Config{
 		InsecureSkipVerify: true, // only to see the certificate: verified below against the CA's roots
 		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
 			for _, b := range raw {
@@ -195,10 +195,18 @@ func (c *Cluster) Probe(ctx context.Context, service string, listener netip.Addr
 			}
 			return nil
 		},
-	}}
+	}
 	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	conn, err := d.DialContext(dctx, "tcp", listener.String())
+	var conn *tls.Conn
+	raw, err := c.dial(dctx, "tcp", listener.String())
+	if err == nil {
+		conn = tls.Client(raw, cfg)
+		if err = conn.HandshakeContext(dctx); err != nil {
+			conn.Close()
+			conn = nil
+		}
+	}
 	var p Probe
 	if conn != nil {
 		conn.SetReadDeadline(time.Now().Add(2 * time.Second))

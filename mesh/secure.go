@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -333,11 +332,10 @@ func (c *Cluster) handOverOne(ctx context.Context, s *sidecar) error {
 		procs: []procRef{{s.host.Name(), s.proc}, {a.host.Name(), a.proc}},
 		limit: 30 * time.Second,
 	}
-	var d net.Dialer
 	err = poll(ctx, w, 25*time.Millisecond, func(ctx context.Context) (bool, string, error) {
 		dctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		conn, err := d.DialContext(dctx, "tcp", s.listener.String())
+		conn, err := c.dial(dctx, "tcp", s.listener.String())
 		if err != nil {
 			return false, "no listener yet", err
 		}
