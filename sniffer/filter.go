@@ -21,10 +21,17 @@ type Filter struct {
 	Port uint16
 	// Proto keeps only TCP or only UDP. With a Port it narrows the port.
 	Proto Proto
+	// NotPort drops TCP and UDP packets from or to this port, and keeps
+	// everything else (tcpdump's "not port"): a capture over SSH uses it
+	// not to capture the connection that carries it. IPv4 fragments after
+	// the first carry no port and are kept.
+	NotPort uint16
 }
 
 // IsZero reports whether f keeps everything.
-func (f Filter) IsZero() bool { return !f.Host.IsValid() && f.Port == 0 && f.Proto == AnyProto }
+func (f Filter) IsZero() bool {
+	return !f.Host.IsValid() && f.Port == 0 && f.Proto == AnyProto && f.NotPort == 0
+}
 
 // String says f the way tcpdump would.
 func (f Filter) String() string {
@@ -38,6 +45,9 @@ func (f Filter) String() string {
 	if f.Port != 0 {
 		parts = append(parts, fmt.Sprintf("port %d", f.Port))
 	}
+	if f.NotPort != 0 {
+		parts = append(parts, fmt.Sprintf("not port %d", f.NotPort))
+	}
 	if len(parts) == 0 {
 		return "all"
 	}
@@ -50,6 +60,10 @@ func (f Filter) check() error {
 	}
 	if f.Host.IsValid() && f.Host.Zone() != "" {
 		return errors.New("filter: host " + f.Host.String() + ": zones cannot be filtered")
+	}
+	if f.Port != 0 && f.Port == f.NotPort {
+		// Every packet on the port is dropped: nothing would be kept.
+		return fmt.Errorf("filter: port %d and not port %d keeps nothing: drop one of them", f.Port, f.NotPort)
 	}
 	return nil
 }
@@ -110,15 +124,22 @@ func (f Filter) Program(snaplen uint32) ([]bpf.Instruction, error) {
 			p.jumpEq(v, "ip4host", "reject")
 			p.label("ip4host")
 		}
+		if f.NotPort != 0 {
+			if f.Port == 0 && f.Proto == AnyProto {
+				p.tcpOrUDP(ip4ProtoOff, "ip4kept")
+			}
+			p.emit(bpf.LoadAbsolute{Off: ip4FragOff, Size: 2})
+			p.jumpSet(0x1fff, "ip4kept", "")
+			p.emit(bpf.LoadMemShift{Off: ethHdrLen})
+			p.ports4(f.NotPort, "reject", "ip4kept")
+			p.label("ip4kept")
+		}
 		if f.Port != 0 {
 			// Only a first fragment carries the transport header.
 			p.emit(bpf.LoadAbsolute{Off: ip4FragOff, Size: 2})
 			p.jumpSet(0x1fff, "reject", "")
 			p.emit(bpf.LoadMemShift{Off: ethHdrLen})
-			p.emit(bpf.LoadIndirect{Off: ethHdrLen, Size: 2})
-			p.jumpEq(uint32(f.Port), "accept", "")
-			p.emit(bpf.LoadIndirect{Off: ethHdrLen + 2, Size: 2})
-			p.jumpEq(uint32(f.Port), "accept", "reject")
+			p.ports4(f.Port, "accept", "reject")
 		} else {
 			p.jump("accept")
 		}
@@ -133,12 +154,16 @@ func (f Filter) Program(snaplen uint32) ([]bpf.Instruction, error) {
 			p.match16(ip6DstOff, h, "ip6host", "reject")
 			p.label("ip6host")
 		}
+		// Like tcpdump's "port", extension headers are not followed.
+		if f.NotPort != 0 {
+			if f.Port == 0 && f.Proto == AnyProto {
+				p.tcpOrUDP(ip6NextOff, "ip6kept")
+			}
+			p.ports6(f.NotPort, "reject", "ip6kept")
+			p.label("ip6kept")
+		}
 		if f.Port != 0 {
-			// Like tcpdump's "port", extension headers are not followed.
-			p.emit(bpf.LoadAbsolute{Off: ethHdrLen + ip6HdrLen, Size: 2})
-			p.jumpEq(uint32(f.Port), "accept", "")
-			p.emit(bpf.LoadAbsolute{Off: ethHdrLen + ip6HdrLen + 2, Size: 2})
-			p.jumpEq(uint32(f.Port), "accept", "reject")
+			p.ports6(f.Port, "accept", "reject")
 		} else {
 			p.jump("accept")
 		}
@@ -170,14 +195,38 @@ func (f Filter) protoTest(p *program, off uint32) {
 		p.emit(bpf.LoadAbsolute{Off: off, Size: 1})
 		p.jumpEq(uint32(f.Proto), "", "reject")
 	case f.Port != 0:
-		p.emit(bpf.LoadAbsolute{Off: off, Size: 1})
-		p.jumpEq(uint32(TCP), "proto"+itoa32(off), "")
-		p.jumpEq(uint32(UDP), "", "reject")
-		p.label("proto" + itoa32(off))
+		p.tcpOrUDP(off, "reject")
 	}
 }
 
-func itoa32(v uint32) string { return fmt.Sprint(v) }
+// tcpOrUDP emits a test of the protocol byte at off that goes on for TCP
+// and UDP and jumps to other for anything else.
+func (p *program) tcpOrUDP(off uint32, other string) {
+	in := fmt.Sprintf("tcpudp%d", len(p.ins))
+	p.emit(bpf.LoadAbsolute{Off: off, Size: 1})
+	p.jumpEq(uint32(TCP), in, "")
+	p.jumpEq(uint32(UDP), "", other)
+	p.label(in)
+}
+
+// ports4 emits a test of an IPv4 packet's transport ports, its header
+// length in X (LoadMemShift): it jumps to match when either is port, to
+// mismatch otherwise.
+func (p *program) ports4(port uint16, match, mismatch string) {
+	p.emit(bpf.LoadIndirect{Off: ethHdrLen, Size: 2})
+	p.jumpEq(uint32(port), match, "")
+	p.emit(bpf.LoadIndirect{Off: ethHdrLen + 2, Size: 2})
+	p.jumpEq(uint32(port), match, mismatch)
+}
+
+// ports6 is ports4 for an IPv6 packet whose transport header follows the
+// fixed header.
+func (p *program) ports6(port uint16, match, mismatch string) {
+	p.emit(bpf.LoadAbsolute{Off: ethHdrLen + ip6HdrLen, Size: 2})
+	p.jumpEq(uint32(port), match, "")
+	p.emit(bpf.LoadAbsolute{Off: ethHdrLen + ip6HdrLen + 2, Size: 2})
+	p.jumpEq(uint32(port), match, mismatch)
+}
 
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])

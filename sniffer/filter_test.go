@@ -3,6 +3,7 @@ package sniffer
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -32,16 +33,54 @@ func refMatch(f Filter, b []byte) bool {
 		}
 		return b[off : off+n], true
 	}
-	ports := func(off int) bool {
+	// onPort says whether the transport header at off is from or to
+	// port, and whether its ports could be read at all.
+	onPort := func(off int, port uint16) (on, ok bool) {
 		sp, ok := u16(off)
+		if !ok {
+			return false, false
+		}
+		if sp == int(port) {
+			return true, true
+		}
+		dp, ok := u16(off + 2)
+		return ok && dp == int(port), ok
+	}
+	ports := func(off int) bool {
+		on, _ := onPort(off, f.Port)
+		return on
+	}
+	// notPort says whether the packet survives "not port", the protocol
+	// at protoOff, its transport header at off (unless it is a later
+	// IPv4 fragment).
+	notPort := func(protoOff int, v4 bool) bool {
+		if f.NotPort == 0 {
+			return true
+		}
+		p, ok := u8(protoOff)
 		if !ok {
 			return false
 		}
-		if sp == int(f.Port) {
+		if p != 6 && p != 17 {
 			return true
 		}
-		dp, ok := u16(off + 2)
-		return ok && dp == int(f.Port)
+		off := ethHdrLen + ip6HdrLen
+		if v4 {
+			frag, ok := u16(ip4FragOff)
+			if !ok {
+				return false
+			}
+			if frag&0x1fff != 0 {
+				return true
+			}
+			vihl, ok := u8(ethHdrLen)
+			if !ok {
+				return false
+			}
+			off = ethHdrLen + 4*(vihl&0xf)
+		}
+		on, ok := onPort(off, f.NotPort)
+		return ok && !on
 	}
 	protoOK := func(p int) bool {
 		if f.Proto != AnyProto {
@@ -77,6 +116,9 @@ func refMatch(f Filter, b []byte) bool {
 				}
 			}
 		}
+		if !notPort(ip4ProtoOff, true) {
+			return false
+		}
 		if f.Port == 0 {
 			return true
 		}
@@ -109,6 +151,9 @@ func refMatch(f Filter, b []byte) bool {
 					return false
 				}
 			}
+		}
+		if !notPort(ip6NextOff, false) {
+			return false
 		}
 		return f.Port == 0 || ports(ethHdrLen+ip6HdrLen)
 	case 0x0806:
@@ -178,6 +223,24 @@ func filterFrames(t testing.TB) map[string][]byte {
 	frag := ip4(labFCC, labFCS, layers.IPProtocolTCP)
 	frag.FragOffset = 10
 	frames["tcp4 later fragment"] = serialize(t, eth(layers.EthernetTypeIPv4), frag, gopacket.Payload([]byte{0x1f, 0xf5, 0x1f, 0xf5, 0, 0, 0, 0}))
+
+	// SSH, which a remote capture leaves out.
+	frames["tcp4 ssh fcc>fcs:22"] = serialize(t, eth(layers.EthernetTypeIPv4), ip4(labFCC, labFCS, layers.IPProtocolTCP),
+		&layers.TCP{SrcPort: 40022, DstPort: 22, ACK: true}, gopacket.Payload("SSH-2.0-OpenSSH_9.6"))
+	frames["tcp4 options ssh fcs:22>fcc"] = serialize(t, eth(layers.EthernetTypeIPv4), longHdr,
+		&layers.TCP{SrcPort: 22, DstPort: 40022, ACK: true})
+	// Port 22 where the ports would be without the IPv4 options: only a
+	// filter that skips the whole header gets this one right.
+	decoy := serialize(t, eth(layers.EthernetTypeIPv4), longHdr, &layers.TCP{SrcPort: 40000, DstPort: 8181, ACK: true})
+	copy(decoy[ethHdrLen+20:], []byte{0, 22, 0, 22})
+	frames["tcp4 options, 22 in the options"] = decoy
+	frames["udp4 22"] = serialize(t, eth(layers.EthernetTypeIPv4), ip4(labFCC, labFCS, layers.IPProtocolUDP),
+		&layers.UDP{SrcPort: 22, DstPort: 40001}, gopacket.Payload("x"))
+	frames["tcp6 ssh fcc>fcs:22"] = serialize(t, eth(layers.EthernetTypeIPv6), ip6(labFCC6, labFCS6, layers.IPProtocolTCP),
+		&layers.TCP{SrcPort: 40022, DstPort: 22, ACK: true})
+	// An IPv4 header and no transport header: its ports cannot be read.
+	cut := serialize(t, eth(layers.EthernetTypeIPv4), ip4(labFCC, labFCS, layers.IPProtocolTCP))
+	frames["tcp4 cut after the IP header"] = cut[:ethHdrLen+20] // no Ethernet padding either
 	return frames
 }
 
@@ -195,6 +258,14 @@ func TestFilterProgramsAgreeWithGo(t *testing.T) {
 		{Host: labFCS, Port: 8181, Proto: TCP},
 		{Host: labC0, Port: 8301},
 		{Host: labFCS6, Port: 8181},
+		{NotPort: 22},
+		{NotPort: 8181},
+		{Host: labFCS, NotPort: 22},
+		{Host: labFCS6, NotPort: 22},
+		{Port: 8181, NotPort: 22},
+		{Port: 8301, Proto: UDP, NotPort: 40000},
+		{Proto: TCP, NotPort: 22},
+		{Host: labFCS, Port: 8181, Proto: TCP, NotPort: 40000},
 	}
 	for _, f := range filters {
 		for name, frame := range frames {
@@ -232,6 +303,34 @@ func TestFilterKeepsWhatItSays(t *testing.T) {
 		{Filter{Proto: UDP}, "udp6 8301", true},
 		{Filter{Proto: UDP}, "tcp4 fcs:8181>fcc", false},
 		{Filter{Host: labC1, Port: 8301, Proto: UDP}, "udp4 gossip", true},
+
+		{Filter{NotPort: 22}, "tcp4 ssh fcc>fcs:22", false},
+		{Filter{NotPort: 22}, "tcp4 options ssh fcs:22>fcc", false},
+		{Filter{NotPort: 22}, "tcp4 options, 22 in the options", true},
+		{Filter{NotPort: 22}, "udp4 22", false},
+		{Filter{NotPort: 22}, "tcp6 ssh fcc>fcs:22", false},
+		{Filter{NotPort: 22}, "tcp4 fcc>fcs:8181", true},
+		{Filter{NotPort: 22}, "tcp6 fcs:8181>fcc", true},
+		{Filter{NotPort: 22}, "udp4 gossip", true},
+		{Filter{NotPort: 22}, "icmp4", true},
+		{Filter{NotPort: 22}, "arp who-has fcs", true},
+		{Filter{NotPort: 22}, "tcp4 cut after the IP header", false},
+		{Filter{NotPort: 8181}, "tcp4 later fragment", true},
+		{Filter{NotPort: 8181}, "tcp4 fcs:8181>fcc", false},
+		{Filter{NotPort: 8181}, "udp4 8181", false},
+		{Filter{NotPort: 8181}, "tcp6 fcs:8181>fcc", false},
+		{Filter{Host: labFCS, NotPort: 22}, "tcp4 ssh fcc>fcs:22", false},
+		{Filter{Host: labFCS, NotPort: 22}, "tcp4 fcc>fcs:8181", true},
+		{Filter{Host: labFCS, NotPort: 22}, "udp4 gossip", false},
+		{Filter{Host: labFCS, NotPort: 22}, "arp who-has fcs", true},
+		{Filter{Port: 8181, NotPort: 22}, "tcp4 fcc>fcs:8181", true},
+		{Filter{Port: 8181, NotPort: 22}, "tcp4 ssh fcc>fcs:22", false},
+		{Filter{Port: 8181, NotPort: 40000}, "tcp4 fcc>fcs:8181", false},
+		{Filter{Port: 8181, NotPort: 40000}, "udp4 8181", true},
+		{Filter{Proto: TCP, NotPort: 22}, "tcp4 fcs:8181>fcc", true},
+		{Filter{Proto: TCP, NotPort: 22}, "udp4 gossip", false},
+		{Filter{Proto: UDP, NotPort: 22}, "udp4 22", false},
+		{Filter{Port: 8301, Proto: UDP, NotPort: 40000}, "udp6 8301", false},
 	} {
 		if got := runFilter(t, tc.f, frames[tc.frame]); got != tc.keep {
 			t.Errorf("filter %q keeps %s = %v, want %v", tc.f, tc.frame, got, tc.keep)
@@ -240,7 +339,8 @@ func TestFilterKeepsWhatItSays(t *testing.T) {
 }
 
 func TestFilterProgramsAssemble(t *testing.T) {
-	for _, f := range []Filter{{}, {Host: labFCS6, Port: 8181, Proto: TCP}, {Host: labFCS}} {
+	for _, f := range []Filter{{}, {Host: labFCS6, Port: 8181, Proto: TCP}, {Host: labFCS}, {NotPort: 22},
+		{Host: labFCS6, Port: 8181, Proto: TCP, NotPort: 22}, {Host: labFCS, NotPort: 22}} {
 		prog, err := f.Program(262144)
 		if err != nil {
 			t.Fatal(err)
@@ -259,6 +359,9 @@ func TestFilterProgramsAssemble(t *testing.T) {
 	if _, err := (Filter{Proto: 1}).Program(100); err == nil {
 		t.Error("filtering ICMP by number should be refused")
 	}
+	if _, err := (Filter{Port: 22, NotPort: 22}).Program(100); err == nil || !strings.Contains(err.Error(), "keeps nothing") {
+		t.Errorf("port 22 and not port 22: %v, want a filter that keeps nothing refused", err)
+	}
 }
 
 func TestFilterString(t *testing.T) {
@@ -266,6 +369,9 @@ func TestFilterString(t *testing.T) {
 		{}:                                     "all",
 		{Host: labFCS, Port: 8181, Proto: TCP}: "host 198.18.0.11 and tcp and port 8181",
 		{Port: 8301}:                           "port 8301",
+		{Host: netip.MustParseAddr("10.0.0.1"), NotPort: 22}: "host 10.0.0.1 and not port 22",
+		{Host: labFCS, Port: 8181, Proto: TCP, NotPort: 22}:  "host 198.18.0.11 and tcp and port 8181 and not port 22",
+		{NotPort: 22}: "not port 22",
 	} {
 		if got := f.String(); got != want {
 			t.Errorf("%#v.String() = %q, want %q", f, got, want)
@@ -275,17 +381,25 @@ func TestFilterString(t *testing.T) {
 
 func FuzzFilter(f *testing.F) {
 	for _, frame := range filterFrames(f) {
-		f.Add(frame, uint8(1), uint16(8181), uint8(0))
-		f.Add(frame, uint8(3), uint16(0), uint8(6))
+		f.Add(frame, uint8(1), uint16(8181), uint8(0), uint16(0))
+		f.Add(frame, uint8(3), uint16(0), uint8(6), uint16(0))
+		f.Add(frame, uint8(0), uint16(0), uint8(0), uint16(22))
+		f.Add(frame, uint8(1), uint16(8181), uint8(1), uint16(22))
 	}
 	hosts := []netip.Addr{{}, labFCS, labFCC, labFCS6, labC0}
-	f.Fuzz(func(t *testing.T, frame []byte, host uint8, port uint16, proto uint8) {
-		fl := Filter{Host: hosts[int(host)%len(hosts)], Port: port}
+	f.Fuzz(func(t *testing.T, frame []byte, host uint8, port uint16, proto uint8, notPort uint16) {
+		fl := Filter{Host: hosts[int(host)%len(hosts)], Port: port, NotPort: notPort}
 		switch proto % 3 {
 		case 1:
 			fl.Proto = TCP
 		case 2:
 			fl.Proto = UDP
+		}
+		if port != 0 && port == notPort {
+			if _, err := fl.Program(65535); err == nil {
+				t.Fatalf("filter %q keeps nothing but compiles", fl)
+			}
+			return
 		}
 		if got, want := runFilter(t, fl, frame), refMatch(fl, frame); got != want {
 			t.Fatalf("filter %q on %x: BPF says %v, Go says %v", fl, frame, got, want)
