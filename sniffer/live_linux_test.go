@@ -456,6 +456,65 @@ func TestLiveCapture(t *testing.T) {
 		}
 	})
 
+	t.Run("a capture streamed over a pipe shows the fortune, not its own connection", func(t *testing.T) {
+		ln := w.listen(t, "fcs00", 8186)
+		go serve(ln, seedFortune, 1, nil)
+		carrier := w.listen(t, "fcs00", 2222) // what SSH would be
+		go serve(carrier, strings.Repeat("SSH-2.0-OpenSSH_9.6\r\n", 100), 10, nil)
+		wire, out, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What zt-lab runs on the remote host, writing to its stdout.
+		remote, err := Open(w.bridge, Options{Filter: Filter{NotPort: 2222}, Write: out, FlushEvery: 20 * time.Millisecond, Buffer: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer remote.Close()
+		local, err := OpenStream("ssh:br0", wire, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer local.Close()
+
+		ssh, err := w.dial("fcc00", carrier.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(ssh)
+		ssh.Close()
+		conn, err := w.dial("fcc00", ln.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(conn)
+		conn.Close()
+		a := NewAnalyzer(w.names)
+		a.AddKnown(seedFortune)
+		feed(t, local, a, func() bool {
+			f, ok := flowOf(a, conn.LocalAddr(), ln.Addr())
+			return ok && f.Closed && f.Verdict.Kind == Plaintext
+		})
+		if _, ok := flowOf(a, ssh.LocalAddr(), carrier.Addr()); ok {
+			t.Error("the capture carried its own connection")
+		}
+
+		if err := remote.Close(); err != nil {
+			t.Fatal(err)
+		}
+		out.Close()
+		for range local.Packets() {
+		}
+		if err := local.Err(); err != nil {
+			t.Errorf("the end of the stream is an error: %v", err)
+		}
+		rs, ls := remote.Stats(), local.Stats()
+		t.Logf("remote %+v, local %+v", rs, ls)
+		if ls.Seen != rs.Seen || ls.KernelDrops != 0 {
+			t.Errorf("the remote captured %d frames, the local side read %d", rs.Seen, ls.Seen)
+		}
+	})
+
 	t.Run("loopback frames are seen once", func(t *testing.T) {
 		if err := netlink.LinkSetUp(&netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: "lo"}}); err != nil {
 			t.Fatal(err)
