@@ -3,9 +3,11 @@ package sniffer
 import (
 	"bytes"
 	"crypto/tls"
+	"io"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzDecode feeds arbitrary frames to every consumer of the decoder: the
@@ -107,6 +109,85 @@ func FuzzClassify(f *testing.F) {
 			t.Fatalf("at once: %v %s known=%d; in two steps: %v %s known=%d\n%s\n--\n%s",
 				whole.Kind, whole.Protocol, whole.KnownBytes, stepped.Kind, stepped.Protocol, stepped.KnownBytes,
 				evidence(whole), evidence(stepped))
+		}
+	})
+}
+
+// FuzzOpenStream reads arbitrary bytes as a pcap stream: whole, where the
+// stream's end ends the capture, or after a valid header on a pipe that
+// stays open, where Close must end it. Either way Close returns, the
+// goroutine ends, the counters add up, and a stream read to its end
+// agrees with ReadPcap.
+func FuzzOpenStream(f *testing.F) {
+	pkts := capturedConversation(&testing.T{})
+	var seed bytes.Buffer
+	if err := WritePcap(&seed, pkts[len(pkts)-3:], 65535); err != nil {
+		f.Fatal(err)
+	}
+	header := seed.Bytes()[:24]
+	f.Add(seed.Bytes(), false)
+	f.Add(seed.Bytes()[:seed.Len()-7], false)
+	f.Add(seed.Bytes()[24:], true)
+	f.Add([]byte(nil), false)
+	f.Fuzz(func(t *testing.T, data []byte, held bool) {
+		var r io.ReadCloser = io.NopCloser(bytes.NewReader(data))
+		if held {
+			pr, pw := io.Pipe()
+			go func() {
+				// Blocks until read, then fails once Close closed pr.
+				if _, err := pw.Write(header); err == nil {
+					pw.Write(data)
+				}
+			}()
+			r = pr
+		}
+		c, err := OpenStream("fuzz", r, Options{Buffer: 4, RingFrames: 8, Snaplen: 1500})
+		if err != nil {
+			if held {
+				t.Fatalf("a valid header refused: %v", err)
+			}
+			return
+		}
+		if !held {
+			select {
+			case <-c.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("a whole stream was not read to its end")
+			}
+		}
+		closed := make(chan error, 1)
+		go func() { closed <- c.Close() }()
+		select {
+		case <-closed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Close did not return")
+		}
+		<-c.Done()
+		var got []Packet
+		for p := range c.Packets() {
+			got = append(got, p)
+		}
+		st := c.Stats()
+		if st.Seen != st.Delivered+st.BufferDrops || st.Delivered != uint64(len(got)) || uint64(st.Ring) > st.Seen || st.KernelDrops != 0 {
+			t.Fatalf("stats %+v, %d packets delivered", st, len(got))
+		}
+		for _, p := range got {
+			if len(p.Data) > 1500 {
+				t.Fatalf("a frame of %d bytes, snap length 1500", len(p.Data))
+			}
+		}
+		if held {
+			return
+		}
+		// ReadPcap takes longer records and calls a stream cut after a
+		// record's header whole; where the capture read to the end, both
+		// agree.
+		want, rerr := ReadPcap(bytes.NewReader(data))
+		if st.Seen > uint64(len(want)) {
+			t.Fatalf("the capture read %d frames, ReadPcap %d", st.Seen, len(want))
+		}
+		if c.Err() == nil && (rerr != nil || st.Seen != uint64(len(want))) {
+			t.Fatalf("the capture read %d frames to the end, ReadPcap %d (%v)", st.Seen, len(want), rerr)
 		}
 	})
 }
