@@ -156,7 +156,8 @@ func start(name string, opts Options, src source) (*Capture, error) {
 	return c, nil
 }
 
-// Interface is the name of the interface being captured.
+// Interface is the name of the interface being captured, or the name
+// OpenStream was given.
 func (c *Capture) Interface() string { return c.iface }
 
 // Filter is the capture's filter.
@@ -186,7 +187,8 @@ func (c *Capture) Drain(dst []Packet) []Packet {
 func (c *Capture) Done() <-chan struct{} { return c.done }
 
 // Err says why the capture ended on its own, or why writing
-// Options.Write failed; nil while all goes well, and after Close.
+// Options.Write failed; nil while all goes well, at the end of a stream,
+// and when Close ended the capture.
 func (c *Capture) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

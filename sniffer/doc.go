@@ -1,6 +1,7 @@
 // Package sniffer is the lab's man in the middle: it captures frames on the
-// wire (AF_PACKET, pure Go, with a BPF filter compiled here), decodes them
-// with gopacket, reassembles TCP streams, and says for every flow whether a
+// wire (AF_PACKET, pure Go, with a BPF filter compiled here), or reads them
+// as a pcap stream from a capture on another host, decodes them with
+// gopacket, reassembles TCP streams, and says for every flow whether a
 // fortune could be read — PLAINTEXT, ENCRYPTED or UNKNOWN — with the
 // evidence. It also renders what it saw the way the seed's tcpdump -X
 // session did, as a flow table, as a followed stream, and as a pcap file
