@@ -11,8 +11,12 @@ export CGO_ENABLED := 0
 # (netcat-traditional: it returns to the prompt when the server closes),
 # iproute2 for `ip` inside hosts, tmux to drive the TUI in tests.
 DEB_PKGS := netcat-traditional iproute2 tmux procps
+# The SSH provider's tests run Debian's OpenSSH server inside lab
+# namespaces (never as the machine's service: policy-rc.d keeps the
+# package from starting one) and read firewall tables with nft.
+TEST_DEB_PKGS := openssh-server nftables
 
-.PHONY: help build consul deps demo up test test-unit fuzz bench lint clean
+.PHONY: help build consul deps test-deps demo up test test-unit fuzz bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -34,14 +38,25 @@ deps: ## install the Debian packages the lab and tests use (asks sudo if needed)
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+test-deps: deps ## install what the SSH provider's tests add (sshd, nft), starting no service
+	@missing=""; for p in $(TEST_DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing$$missing (no service is started)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		rc=/usr/sbin/policy-rc.d; own=; \
+		if [ ! -e $$rc ]; then printf '#!/bin/sh\nexit 101\n' | $$SUDO tee $$rc >/dev/null && $$SUDO chmod 755 $$rc && own=1; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; st=$$?; \
+		[ -n "$$own" ] && $$SUDO rm -f $$rc; exit $$st; \
+	fi
+
 demo: build consul deps ## build what is needed and open the guided lab (sudo where user namespaces are restricted)
 	./$(ZTLAB)
 
 # The packages that run whole Consul clusters go one at a time: two
 # clusters electing leaders at once on two cores measure each other.
-LAB_PKGS := ./mesh/integration ./e2e
+LAB_PKGS := ./mesh/integration ./e2e/...
 
-test: build consul deps ## vet, then every test for real (as root in CI), then bounded fuzzing
+test: build consul test-deps ## vet, then every test for real (as root in CI), then bounded fuzzing
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e /mesh/integration -e /e2e)
 	$(GO) test -count=1 -timeout 15m -p 1 $(LAB_PKGS)

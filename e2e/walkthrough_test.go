@@ -1,20 +1,20 @@
 package e2e
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/ztlab/zt-lab/e2e/internal/report"
 )
 
 // TestWalkthroughHeadless runs every scene of the walkthrough for real, as
 // CI does, and asserts that every check passed with evidence.
 func TestWalkthroughHeadless(t *testing.T) {
 	u := newUser(t)
-	report := filepath.Join(u.dir, "..", filepath.Base(u.dir)+"-report.json")
-	t.Cleanup(func() { os.Remove(report) })
-	r, err := u.runLong(600, "run", "--json", report)
+	reportPath := filepath.Join(u.dir, "..", filepath.Base(u.dir)+"-report.json")
+	t.Cleanup(func() { os.Remove(reportPath) })
+	r, err := u.runLong(600, "run", "--json", reportPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,61 +22,5 @@ func TestWalkthroughHeadless(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("zt-lab run: exit %d\n%s", r.code, r.stderr)
 	}
-	b, err := os.ReadFile(report)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var results []struct {
-		Scene int    `json:"scene"`
-		Step  string `json:"step"`
-		Error string `json:"error"`
-		Check *struct {
-			Name     string   `json:"name"`
-			Pass     bool     `json:"pass"`
-			Evidence []string `json:"evidence"`
-		} `json:"check"`
-	}
-	if err := json.Unmarshal(b, &results); err != nil {
-		t.Fatal(err)
-	}
-	checks := map[string]bool{}
-	for _, res := range results {
-		if res.Error != "" {
-			t.Errorf("scene %d, %s: %s", res.Scene, res.Step, res.Error)
-		}
-		if res.Check == nil {
-			continue
-		}
-		checks[res.Check.Name] = true
-		if !res.Check.Pass || len(res.Check.Evidence) == 0 {
-			t.Errorf("scene %d: check %q pass=%v evidence=%q", res.Scene, res.Check.Name, res.Check.Pass, res.Check.Evidence)
-		}
-	}
-	for _, want := range []string{
-		"five hosts up on one wire",
-		"consumer received a fortune",
-		"the sniffer read the fortune in the clear",
-		"leader elected",
-		"5 members alive",
-		"sidecars healthy",
-		"consumer received a fortune through the mesh",
-		"no fortune bytes on the wire through the mesh",
-		"Consul gossip and RPC on the wire are encrypted",
-		"fortune service listens on 127.0.0.1:8181",
-		"fcc00 → fcs00:8181 refused",
-		"fcc is still allowed to fcs",
-		"rogue → fcs denied",
-		"every service carries an identity from the active root",
-		"fortunes flow through a CA rotation, with leaves from the new root",
-		"three fcs instances healthy",
-		"the consumer kept getting fortunes while instances failed",
-		"a new leader took over and the mesh kept serving",
-	} {
-		if !checks[want] {
-			t.Errorf("the walkthrough never checked %q", want)
-		}
-	}
-	if !strings.Contains(r.stdout, "checks passed, 0 failed") {
-		t.Errorf("no report card in the output")
-	}
+	report.Check(t, reportPath, r.stdout)
 }

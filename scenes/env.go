@@ -211,9 +211,9 @@ func (e *Env) StartSniffer() error {
 	}
 	e.StopSniffer()
 	w := l.Wire()
-	c, err := sniffer.Open(w.Interface, sniffer.Options{})
+	c, err := openWire(w)
 	if err != nil {
-		return fmt.Errorf("sniff %s: %w", w.Interface, err)
+		return err
 	}
 	a := sniffer.NewAnalyzer(sniffer.Names(w.Names))
 	e.mu.Lock()
@@ -227,6 +227,29 @@ func (e *Env) StartSniffer() error {
 	e.mu.Unlock()
 	go e.pump(c, a, w.Backstage, done)
 	return nil
+}
+
+// openWire starts a capture of the lab's wire: on an interface here, or on
+// a host of the lab with its frames streamed back. It returns once frames
+// are being captured.
+func openWire(w infra.WireTap) (*sniffer.Capture, error) {
+	if w.Open == nil {
+		c, err := sniffer.Open(w.Interface, sniffer.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("sniff %s: %w", w.Interface, err)
+		}
+		return c, nil
+	}
+	where, frames, err := w.Open(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("sniff: %w", err)
+	}
+	c, err := sniffer.OpenStream(where, frames, sniffer.Options{})
+	if err != nil {
+		frames.Close()
+		return nil, fmt.Errorf("sniff %s: %w", where, err)
+	}
+	return c, nil
 }
 
 // pump moves frames from the capture to the analyzer and the screens'

@@ -136,6 +136,8 @@ Other terminals use it with status, shell, exec, fail, recover and down.`,
 			case "local":
 			case "equinix":
 				return metalUp(cmd, &metal)
+			case "ssh":
+				return usage(errNoSSHUp)
 			default:
 				return usagef("--provider %q: use local (namespaces on this machine) or equinix (Equinix Metal)", provider)
 			}
@@ -325,6 +327,7 @@ func remote(err error) error {
 func newDownCmd() *cobra.Command {
 	var provider string
 	var metal equinixFlags
+	var hosts providerFlags
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "End the running lab",
@@ -336,8 +339,14 @@ func newDownCmd() *cobra.Command {
 				ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 				defer stop()
 				return equinixDown(ctx, cmd, &metal)
+			case "ssh":
+				hosts.provider = provider
+				if _, err := hosts.remote(); err != nil {
+					return err
+				}
+				return sshDown(cmd, &hosts, metal.labID)
 			default:
-				return usagef("--provider %q: use local or equinix", provider)
+				return usagef("--provider %q: use local, ssh or equinix", provider)
 			}
 			st, err := findLab()
 			if err != nil {
@@ -353,8 +362,10 @@ func newDownCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&provider, "provider", "local", "local, or equinix to delete a Metal lab's devices and key by its tag")
+	cmd.Flags().StringVar(&provider, "provider", "local", "local; ssh to end what labs left on --inventory's hosts (--lab ID, or all); equinix to delete a Metal lab's devices and key by its tag")
 	metal.registerDown(cmd)
+	cmd.Flags().StringVar(&hosts.inventory, "inventory", "", "with --provider ssh: YAML file of the hosts")
+	cmd.Flags().BoolVar(&hosts.trustNew, "trust-new-hosts", false, "with --provider ssh: trust host keys not yet in known_hosts")
 	return cmd
 }
 

@@ -19,18 +19,29 @@ import (
 // walkFlags are the flags of every command that runs the walkthrough.
 type walkFlags struct {
 	labFlags
+	providerFlags
 	consul  string
 	content string
 }
 
 func (f *walkFlags) register(cmd *cobra.Command) {
 	f.labFlags.register(cmd)
+	f.providerFlags.register(cmd)
 	cmd.Flags().StringVar(&f.consul, "consul", "", "consul binary (default: $ZTLAB_CONSUL, bin/consul, PATH)")
 	cmd.Flags().StringVar(&f.content, "content", "", "directory of narration markdown that replaces the built-in one")
 }
 
-// engine builds the walkthrough's engine over a local lab. It runs inside
-// the sandbox; the lab is built by the first scene.
+// check checks the flags before anything starts, and says whether the
+// hosts are remote.
+func (f *walkFlags) check() (remote bool, err error) {
+	if _, err := f.topology(); err != nil {
+		return false, err
+	}
+	return f.providerFlags.remote()
+}
+
+// engine builds the walkthrough's engine over a local lab (inside the
+// sandbox) or SSH hosts; the lab is built by the first scene.
 func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 	t, err := f.topology()
 	if err != nil {
@@ -50,6 +61,16 @@ func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 	}
 	env := &scenes.Env{Self: self, Seed: f.seed, Consul: bin.Path}
 	e := scenes.New(env, ws)
+	if f.provider == "ssh" {
+		p, err := f.sshProvider(ctx, self, bin.Path, os.Stderr)
+		if err != nil {
+			return nil, err
+		}
+		env.Build = func(ctx context.Context) (infra.Lab, error) {
+			return p.Up(ctx, t, sshProgress(env.Logf))
+		}
+		return e, nil
+	}
 	env.Build = func(ctx context.Context) (infra.Lab, error) {
 		l, err := local.New().Up(ctx, t, func(ev infra.Event) {
 			if ev.Host != "" && ev.Err == nil {
@@ -78,7 +99,8 @@ evidence. Exits 1 if any check fails.`,
 		Example: "  zt-lab run\n  zt-lab run --scene 1 --scene 2 --scene 3 --json report.json",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := f.topology(); err != nil {
+			remote, err := f.check()
+			if err != nil {
 				return err
 			}
 			n := len(scenes.Walkthrough())
@@ -90,7 +112,7 @@ evidence. Exits 1 if any check fails.`,
 			if err := writable(jsonPath); err != nil {
 				return err
 			}
-			if !local.Sandboxed() {
+			if !remote && !local.Sandboxed() {
 				return enterSandbox()
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
@@ -105,7 +127,7 @@ evidence. Exits 1 if any check fails.`,
 				idx = append(idx, s-1)
 			}
 			err = scenes.Headless(ctx, e, cmd.OutOrStdout(), idx)
-			if m, merr := local.LabMemory(); merr == nil {
+			if m, merr := local.LabMemory(); merr == nil && !remote {
 				fmt.Fprintf(cmd.OutOrStdout(), "lab memory now: PSS %d MB, RSS %d MB, %d processes\n", m.PSS>>20, m.RSS>>20, m.Procs)
 			}
 			if jsonPath != "" {

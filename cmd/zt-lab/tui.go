@@ -36,13 +36,16 @@ func (f *tuiFlags) register(cmd *cobra.Command) {
 
 // runTUI is `zt-lab`: the walkthrough on screen, on the local lab.
 func runTUI(cmd *cobra.Command, f *tuiFlags) error {
-	if _, err := f.topology(); err != nil {
+	remote, err := f.check()
+	if err != nil {
 		return err
 	}
-	if !local.Sandboxed() {
+	if !local.Sandboxed() || remote {
 		if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
 			return usagef("the guided lab needs a terminal: use `zt-lab run` for a headless walkthrough, or `zt-lab record` for a cast")
 		}
+	}
+	if !remote && !local.Sandboxed() {
 		return enterSandbox()
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGHUP)
@@ -67,6 +70,9 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) error {
 			return c
 		},
 		Mesh: func(ctx context.Context) (tui.MeshView, error) { return meshView(ctx, e.Env().Cluster()) },
+	}
+	if remote {
+		opts.ShellFunc = nil // TODO(ssh): a shell over the lab's SSH connection
 	}
 	if f.highContrast {
 		opts.Theme = tui.ThemeHighContrast

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	sshremote "github.com/ztlab/zt-lab/infra/ssh/remote"
+)
+
+// newRemoteCmd is what zt-lab runs on a lab's SSH hosts; people do not
+// type it, so it is hidden from help.
+func newRemoteCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "remote",
+		Short:  "What zt-lab runs on a remote lab host over SSH",
+		Hidden: true,
+	}
+	cmd.AddCommand(newRemoteAgentCmd(), newRemoteCaptureCmd(), newRemoteHealCmd())
+	return cmd
+}
+
+func newRemoteAgentCmd() *cobra.Command {
+	var cfg sshremote.Config
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Supervise the lab's processes on this host, speaking to zt-lab on stdin and stdout",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Host == "" || !path.IsAbs(cfg.Dir) || !path.IsAbs(cfg.Root) || cfg.Table == "" {
+				return usagef("remote agent needs --host, --table and absolute --dir and --root")
+			}
+			cfg.BinDir = path.Join(cfg.Root, "bin")
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			// SIGPIPE on a lost connection must not kill the supervisor
+			// before it has cleaned up.
+			signal.Ignore(syscall.SIGPIPE)
+			return sshremote.Serve(ctx, cfg, os.Stdin, os.Stdout)
+		},
+	}
+	cmd.Flags().StringVar(&cfg.Host, "host", "", "this host's name in the lab")
+	cmd.Flags().StringVar(&cfg.Dir, "dir", "", "this host's directory, removed on exit")
+	cmd.Flags().StringVar(&cfg.Root, "root", "", "the lab's directory on this machine")
+	cmd.Flags().StringVar(&cfg.Table, "table", "", "the firewall table a partition uses")
+	return cmd
+}
+
+func newRemoteCaptureCmd() *cobra.Command {
+	var addr string
+	var notPort uint16
+	cmd := &cobra.Command{
+		Use:   "capture",
+		Short: "Capture on the interface holding --addr and write pcap to stdout until stdin ends",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, err := netip.ParseAddr(addr)
+			if err != nil {
+				return usagef("--addr %q: %v", addr, err)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+			defer stop()
+			return sshremote.Capture(ctx, a, notPort, os.Stdin, os.Stdout)
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "the lab address whose interface to capture on")
+	cmd.Flags().Uint16Var(&notPort, "not-port", 22, "a port never captured: the SSH connection carrying the capture")
+	return cmd
+}
+
+func newRemoteHealCmd() *cobra.Command {
+	var lab string
+	cmd := &cobra.Command{
+		Use:   "heal",
+		Short: "Remove a lab's partition table from this host",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if lab == "" {
+				return usagef("remote heal needs --lab")
+			}
+			if err := sshremote.Heal(sshremote.TableName(lab)); err != nil {
+				return fmt.Errorf("heal %s: %w", lab, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&lab, "lab", "", "the lab's id")
+	return cmd
+}

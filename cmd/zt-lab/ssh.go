@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/term"
+
+	"github.com/ztlab/zt-lab/infra"
+	sshlab "github.com/ztlab/zt-lab/infra/ssh"
+)
+
+// providerFlags choose where the walkthrough's hosts are.
+type providerFlags struct {
+	provider  string
+	inventory string
+	trustNew  bool
+}
+
+func (f *providerFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.provider, "provider", "local", "where the hosts are: local (namespaces here) or ssh (the hosts of --inventory)")
+	fl.StringVar(&f.inventory, "inventory", "", "with --provider ssh: YAML file of the hosts (name, role, address, user, key)")
+	fl.BoolVar(&f.trustNew, "trust-new-hosts", false, "with --provider ssh: trust and record host keys not yet in known_hosts, without asking")
+}
+
+// remote reports whether the hosts are SSH hosts, checking the flags.
+func (f *providerFlags) remote() (bool, error) {
+	switch f.provider {
+	case "local":
+		if f.inventory != "" {
+			return false, usagef("--inventory needs --provider ssh")
+		}
+		return false, nil
+	case "ssh":
+		if f.inventory == "" {
+			return false, usagef("--provider ssh needs --inventory FILE: a YAML list of the hosts (see README, \"Your own hosts\")")
+		}
+		return true, nil
+	default:
+		return false, usagef("--provider %q: use local (namespaces on this machine) or ssh (your own hosts)", f.provider)
+	}
+}
+
+// sshProvider loads the inventory and verifies every host's key up front,
+// asking about keys not yet known (on a terminal) before any screen
+// starts, so that building the lab later never has to ask.
+func (f *providerFlags) sshProvider(ctx context.Context, self, consul string, out io.Writer) (*sshlab.Provider, error) {
+	inv, err := sshlab.LoadInventory(f.inventory)
+	if err != nil {
+		return nil, usage(err)
+	}
+	var trust sshlab.Trust
+	switch {
+	case f.trustNew:
+		trust = sshlab.TrustAll("--trust-new-hosts")
+	case term.IsTerminal(int(os.Stdin.Fd())):
+		trust = sshlab.PromptTrust(os.Stdin, out)
+	}
+	ask, err := sshlab.HostKeyCallback(inv.KnownHosts, serialTrust(trust))
+	if err != nil {
+		return nil, usage(err)
+	}
+	if err := sshlab.VerifyHosts(ctx, inv, ask); err != nil {
+		return nil, usage(err)
+	}
+	known, err := sshlab.HostKeyCallback(inv.KnownHosts, nil)
+	if err != nil {
+		return nil, usage(err)
+	}
+	p := &sshlab.Provider{Inventory: inv, Self: self, HostKeys: known}
+	if consul != "" {
+		p.Files = map[string]string{"consul": consul}
+	}
+	return p, nil
+}
+
+// serialTrust asks one question at a time: hosts connect in parallel.
+func serialTrust(t sshlab.Trust) sshlab.Trust {
+	if t == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(host string, remote net.Addr, key ssh.PublicKey) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return t(host, remote, key)
+	}
+}
+
+// sshProgress prints a line per host and step while an SSH lab comes up.
+func sshProgress(log func(format string, args ...any)) func(infra.Event) {
+	return func(ev infra.Event) {
+		switch {
+		case ev.Err != nil:
+		case ev.Host == "":
+			log("lab ready in %.1f s", ev.Elapsed.Seconds())
+		case ev.Done:
+			log("%-9s ready in %.1f s", ev.Host, ev.Elapsed.Seconds())
+		default:
+			log("%-9s %s", ev.Host, ev.Step)
+		}
+	}
+}
+
+// sshDown ends what labs left on the inventory's hosts.
+func sshDown(cmd *cobra.Command, f *providerFlags, labID string) error {
+	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+	defer cancel()
+	p, err := f.sshProvider(ctx, "", "", cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	if err := p.Down(ctx, labID); err != nil {
+		return err
+	}
+	what := "every zt-lab lab"
+	if labID != "" {
+		what = "lab " + labID
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s ended on %d hosts of %s: no process, firewall table or file left\n", what, len(p.Inventory.Hosts), f.inventory)
+	return nil
+}
+
+var errNoSSHUp = errors.New("the SSH provider runs with the walkthrough: `zt-lab run --provider ssh --inventory FILE`, or the guided lab with the same flags")

@@ -1,0 +1,271 @@
+// Package ssh runs the lab on "your own hosts" for real: machines made of
+// the local lab's namespaces, each running Debian's OpenSSH server, and
+// zt-lab reaching them only over SSH, as it would reach bare metal.
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ztlab/zt-lab/e2e/internal/report"
+	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/infra/local"
+	"github.com/ztlab/zt-lab/infra/local/labtest"
+)
+
+// ztlab is the binary under test; consul the one `make consul` built.
+var ztlab, consul string
+
+// TestMain runs the tests inside a sandbox of their own, where the
+// machines are built, after building zt-lab.
+func TestMain(m *testing.M) {
+	local.Main()
+	if !local.Sandboxed() {
+		labtest.Main(m)
+		return
+	}
+	dir, err := os.MkdirTemp("", "zt-e2e-ssh")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ztlab = filepath.Join(dir, "zt-lab")
+	build := exec.Command("go", "build", "-o", ztlab, "../../cmd/zt-lab")
+	build.Env = append(local.ClientEnv(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build zt-lab: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	if consul, err = filepath.Abs("../../bin/consul"); err == nil {
+		_, err = os.Stat(consul)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: no bin/consul: run `make consul` (make test does)")
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// machines are hosts that zt-lab reaches over SSH only.
+type machines struct {
+	lab       infra.Lab
+	dir       string // keys, configs, the inventory
+	inventory string
+	remote    string // remote_dir of the inventory: every file zt-lab puts on them
+	known     string // known_hosts
+}
+
+// machineNames are the walkthrough's five hosts, the two it scales out to
+// and its rogue.
+var machineNames = []infra.HostSpec{
+	{Name: "consul00", Role: infra.RoleConsul}, {Name: "consul01", Role: infra.RoleConsul}, {Name: "consul02", Role: infra.RoleConsul},
+	{Name: "fcs00", Role: infra.RoleService}, {Name: "fcc00", Role: infra.RoleConsumer},
+	{Name: "fcs01", Role: infra.RoleService}, {Name: "fcs02", Role: infra.RoleService},
+	{Name: "rogue00", Role: infra.RoleOther},
+}
+
+// newMachines builds the machines, each with sshd on port 22 and its own
+// host key, a client key they accept, and an inventory naming them. With
+// knownHosts, known_hosts already holds their keys, as a careful admin's
+// would.
+func newMachines(t *testing.T, knownHosts bool) *machines {
+	t.Helper()
+	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
+		t.Fatal("no /usr/sbin/sshd: `make deps` installs openssh-server")
+	}
+	// sshd's privilege separation needs its empty directory, as its
+	// Debian service creates it.
+	if err := os.MkdirAll("/run/sshd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	lab, err := local.New().Up(ctx, infra.Topology{Subnet: infra.DefaultSubnet, Hosts: machineNames}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &machines{lab: lab, dir: t.TempDir()}
+	m.remote = filepath.Join(m.dir, "remote")
+	m.known = filepath.Join(m.dir, "known_hosts")
+	t.Cleanup(func() { lab.Close(context.Background()) })
+
+	clientKey := writeKey(t, filepath.Join(m.dir, "id_ed25519"))
+	authorized := filepath.Join(m.dir, "authorized_keys")
+	if err := os.WriteFile(authorized, ssh.MarshalAuthorizedKey(clientKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var inv, known strings.Builder
+	fmt.Fprintf(&inv, "user: root\nkey: %s\nknown_hosts: %s\nremote_dir: %s\nhosts:\n", filepath.Join(m.dir, "id_ed25519"), m.known, m.remote)
+	for _, h := range lab.Hosts() {
+		hostKey := writeKey(t, filepath.Join(m.dir, h.Name()+"_host_key"))
+		cfg := filepath.Join(m.dir, h.Name()+"_sshd_config")
+		conf := fmt.Sprintf(`ListenAddress %s:22
+HostKey %s
+PidFile none
+AuthorizedKeysFile %s
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+UsePAM no
+MaxSessions 64
+MaxStartups 64
+`, h.Addr(), filepath.Join(m.dir, h.Name()+"_host_key"), authorized)
+		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Start(ctx, infra.ProcSpec{Name: "sshd", Argv: []string{"/usr/sbin/sshd", "-D", "-e", "-f", cfg}}); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&inv, "  - {name: %s, role: %s, address: %s}\n", h.Name(), h.Role(), h.Addr())
+		fmt.Fprintf(&known, "%s %s", h.Addr(), ssh.MarshalAuthorizedKey(hostKey))
+	}
+	m.inventory = filepath.Join(m.dir, "hosts.yaml")
+	if err := os.WriteFile(m.inventory, []byte(inv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if knownHosts {
+		if err := os.WriteFile(m.known, []byte(known.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, h := range lab.Hosts() {
+		waitListening(t, net.JoinHostPort(h.Addr().String(), "22"))
+	}
+	return m
+}
+
+// writeKey makes an ed25519 key, writes its private half in OpenSSH form
+// to path and returns the public half.
+func writeKey(t *testing.T, path string) ssh.PublicKey {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := ssh.NewPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func waitListening(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sshd on %s never listened: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// zt runs the zt-lab binary as a user would, outside the sandbox's own
+// roles, and returns its output and exit code.
+func (m *machines) zt(t *testing.T, timeout time.Duration, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ztlab, args...)
+	cmd.Env = append(local.ClientEnv(), "ZTLAB_CONSUL="+consul, "NO_COLOR=1", "SSH_AUTH_SOCK=")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	code = cmd.ProcessState.ExitCode()
+	if ctx.Err() != nil {
+		t.Fatalf("zt-lab %s: still running after %v\n%s\n%s", strings.Join(args, " "), timeout, o.String(), e.String())
+	}
+	if err != nil && code < 0 {
+		t.Fatalf("zt-lab %s: %v", strings.Join(args, " "), err)
+	}
+	return o.String(), e.String(), code
+}
+
+// assertNothingLeft checks that no process zt-lab started, no partition
+// table and no file is left on the machines.
+func (m *machines) assertNothingLeft(t *testing.T) {
+	t.Helper()
+	if left := processesUnder(m.remote); len(left) > 0 {
+		t.Errorf("processes left on the machines: %v", left)
+	}
+	if entries, err := os.ReadDir(m.remote); err == nil && len(entries) > 0 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files left in %s: %v", m.remote, names)
+	}
+	for _, h := range m.lab.Hosts() {
+		out, err := h.Run(context.Background(), "nft", "list", "tables")
+		if err != nil {
+			t.Errorf("%s: nft list tables: %v: %s", h.Name(), err, out)
+			continue
+		}
+		if strings.Contains(string(out), "zt_lab") {
+			t.Errorf("%s: a partition table is left: %s", h.Name(), out)
+		}
+	}
+}
+
+// processesUnder lists the processes whose command line names dir: every
+// process zt-lab runs on a machine runs from the lab's directory there.
+func processesUnder(dir string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		cmd := strings.ReplaceAll(strings.TrimRight(string(b), "\x00"), "\x00", " ")
+		if strings.Contains(cmd, dir) {
+			out = append(out, filepath.Base(filepath.Dir(p))+": "+cmd)
+		}
+	}
+	return out
+}
+
+// TestWalkthroughOverSSH runs every scene on machines reached only over
+// SSH, through the CLI, and checks every claim as the local walkthrough
+// does; then that the machines are as clean as before.
+func TestWalkthroughOverSSH(t *testing.T) {
+	m := newMachines(t, true)
+	reportPath := filepath.Join(m.dir, "report.json")
+	start := time.Now()
+	stdout, stderr, code := m.zt(t, 10*time.Minute, "run", "--provider", "ssh", "--inventory", m.inventory, "--json", reportPath)
+	took := time.Since(start)
+	t.Logf("zt-lab run --provider ssh (%.1f s):\n%s\n%s", took.Seconds(), stdout, stderr)
+	if code != 0 {
+		t.Fatalf("zt-lab run --provider ssh: exit %d\n%s", code, stderr)
+	}
+	report.Check(t, reportPath, stdout)
+	m.assertNothingLeft(t)
+}

@@ -1,0 +1,487 @@
+// Package sshlab runs a lab on hosts zt-lab reaches over SSH: machines a
+// presenter already has, or Equinix Metal devices. It copies itself and
+// consul to each host, runs a supervisor there that owns every process
+// the scenes start, streams their output and the wire's packets back, and
+// leaves no process, firewall rule or file behind when the lab ends.
+package sshlab
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/infra/ssh/remote"
+)
+
+// Provider builds labs on the hosts of an inventory.
+type Provider struct {
+	Inventory *Inventory
+	// Self is this zt-lab binary (it runs the supervisor on each host and
+	// the fortune service); Files are other local binaries the scenes run
+	// on hosts, by the name they have there ("consul").
+	Self  string
+	Files map[string]string
+	// HostKeys verifies each host's key (HostKeyCallback).
+	HostKeys ssh.HostKeyCallback
+	// Version is zt-lab's version, checked against the supervisor's.
+	Version string
+
+	once sync.Once
+	bins []*binary
+	err  error
+}
+
+var _ infra.Provider = (*Provider)(nil)
+
+// binaries lists what goes to every host, zt-lab first.
+func (p *Provider) binaries() ([]*binary, error) {
+	p.once.Do(func() {
+		add := func(name, local string) {
+			fi, err := os.Stat(local)
+			if err != nil {
+				p.err = errors.Join(p.err, fmt.Errorf("%s: %w", name, err))
+				return
+			}
+			p.bins = append(p.bins, &binary{name: name, local: local, size: fi.Size()})
+		}
+		add("zt-lab", p.Self)
+		names := make([]string, 0, len(p.Files))
+		for n := range p.Files {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		for _, n := range names {
+			add(n, p.Files[n])
+		}
+	})
+	return p.bins, p.err
+}
+
+// Up connects to the hosts of t, as the inventory names them, copies the
+// binaries and starts a supervisor on each, in parallel.
+func (p *Provider) Up(ctx context.Context, t infra.Topology, progress func(infra.Event)) (infra.Lab, error) {
+	if progress == nil {
+		progress = func(infra.Event) {}
+	}
+	targets, err := p.Inventory.Targets(t)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.binaries(); err != nil {
+		return nil, err
+	}
+	l, err := p.newLab()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	hosts := make([]*Host, len(targets))
+	errs := make([]error, len(targets))
+	var wg sync.WaitGroup
+	for i, tg := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			hosts[i], errs[i] = l.connect(ctx, tg, progress)
+		}()
+	}
+	wg.Wait()
+	for _, h := range hosts {
+		if h != nil {
+			l.hosts = append(l.hosts, h)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		l.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	progress(infra.Event{Done: true, Elapsed: time.Since(start)})
+	return l, nil
+}
+
+func (p *Provider) newLab() (*Lab, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	id := "ssh-" + hex.EncodeToString(b[:])
+	local, err := os.MkdirTemp("", "zt-lab-"+id+"-")
+	if err != nil {
+		return nil, err
+	}
+	return &Lab{p: p, id: id, root: LabDir(p.Inventory.RemoteDir, id), local: local}, nil
+}
+
+// LabDir is where a lab keeps its files on every host.
+func LabDir(remoteDir, labID string) string { return path.Join(remoteDir, "zt-lab-"+labID) }
+
+// Lab is a running lab on SSH hosts.
+type Lab struct {
+	p     *Provider
+	id    string
+	root  string // the lab's directory on every host
+	local string // this machine's copy of every process's output
+
+	mu     sync.Mutex
+	hosts  []*Host
+	closed bool
+}
+
+var (
+	_ infra.Lab    = (*Lab)(nil)
+	_ infra.Dialer = (*Lab)(nil)
+)
+
+func (l *Lab) ID() string { return l.id }
+
+func (l *Lab) Hosts() []infra.Host {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]infra.Host, len(l.hosts))
+	for i, h := range l.hosts {
+		out[i] = h
+	}
+	return out
+}
+
+func (l *Lab) Host(name string) (infra.Host, bool) {
+	h := l.host(name)
+	return h, h != nil
+}
+
+func (l *Lab) host(name string) *Host {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, h := range l.hosts {
+		if h.target.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// connect logs in to t, copies the binaries over and starts the
+// supervisor.
+func (l *Lab) connect(ctx context.Context, t Target, progress func(infra.Event)) (*Host, error) {
+	start := time.Now()
+	step := func(s string) { progress(infra.Event{Host: t.Name, Step: s, Elapsed: time.Since(start)}) }
+	step("connect")
+	c, err := dial(ctx, t, l.p.HostKeys)
+	if err != nil {
+		return nil, err
+	}
+	bins, _ := l.p.binaries()
+	binDir := path.Join(l.root, "bin")
+	for _, b := range bins {
+		step(fmt.Sprintf("copy %s (%d MB)", b.name, b.size>>20))
+		if _, err := install(ctx, c, t, binDir, b); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
+	step("supervisor")
+	dir := path.Join(l.root, t.Name)
+	sup, err := startSupervisor(ctx, c, t, []string{path.Join(binDir, "zt-lab"), "remote", "agent",
+		"--host", t.Name, "--dir", dir, "--root", l.root, "--table", remote.TableName(l.id)})
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if l.p.Version != "" && sup.hello.Version != l.p.Version {
+		sup.close(5 * time.Second)
+		c.Close()
+		return nil, fmt.Errorf("%s: the supervisor is zt-lab %s, this is %s", t.Name, sup.hello.Version, l.p.Version)
+	}
+	local := filepath.Join(l.local, t.Name)
+	if err := os.MkdirAll(local, 0o700); err != nil {
+		sup.close(5 * time.Second)
+		c.Close()
+		return nil, err
+	}
+	h := &Host{lab: l, target: t, client: c, supervisor: sup, dir: dir, localDir: local, state: infra.StateUp}
+	progress(infra.Event{Host: t.Name, Step: "ready", Done: true, Elapsed: time.Since(start)})
+	return h, nil
+}
+
+// AddHost adds the inventory's host of that name to the running lab: the
+// inventory lists spare hosts for scale-out and the rogue.
+func (l *Lab) AddHost(ctx context.Context, spec infra.HostSpec) (infra.Host, error) {
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed {
+		return nil, fmt.Errorf("lab %s is closed", l.id)
+	}
+	if h := l.host(spec.Name); h != nil {
+		return nil, fmt.Errorf("the lab has a host %s already", spec.Name)
+	}
+	t, ok := l.p.Inventory.Target(spec.Name)
+	if !ok {
+		return nil, fmt.Errorf("the inventory %s has no host %s: add one (role %s) to add it to the lab", l.p.Inventory.Path, spec.Name, spec.Role)
+	}
+	t.Role = spec.Role
+	h, err := l.connect(ctx, t, func(infra.Event) {})
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		go h.close()
+		return nil, fmt.Errorf("lab %s is closed", l.id)
+	}
+	l.hosts = append(l.hosts, h)
+	return h, nil
+}
+
+// Wire names the hosts by lab address, and captures on the fortune
+// service's host: it sees every fortune, and the mesh's traffic to and from
+// that host. Its frames come back over SSH as a pcap stream.
+func (l *Lab) Wire() infra.WireTap {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	names := map[netip.Addr]string{}
+	for _, h := range l.hosts {
+		names[h.target.LabAddr] = h.target.Name
+	}
+	return infra.WireTap{Names: names, Open: l.capture}
+}
+
+// captureHost is where the wire is sniffed: the first fortune service host.
+func (l *Lab) captureHost() *Host {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, h := range l.hosts {
+		if h.target.Role == infra.RoleService {
+			return h
+		}
+	}
+	if len(l.hosts) > 0 {
+		return l.hosts[0]
+	}
+	return nil
+}
+
+// capture starts `zt-lab remote capture` on the capture host. Closing the
+// stream ends it there.
+func (l *Lab) capture(ctx context.Context) (string, io.ReadCloser, error) {
+	h := l.captureHost()
+	if h == nil {
+		return "", nil, errors.New("the lab has no hosts to capture on")
+	}
+	_, port, err := net.SplitHostPort(h.target.Addr)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := h.client.NewSession()
+	if err != nil {
+		return "", nil, fmt.Errorf("capture on %s: %w", h.target.Name, err)
+	}
+	stdin, err := s.StdinPipe()
+	if err != nil {
+		s.Close()
+		return "", nil, err
+	}
+	stdout, err := s.StdoutPipe()
+	if err != nil {
+		s.Close()
+		return "", nil, err
+	}
+	errOut := &limitedBuffer{max: 4 << 10}
+	s.Stderr = errOut
+	cmd := asRoot(h.target, path.Join(l.root, "bin", "zt-lab"), "remote", "capture",
+		"--addr", h.target.LabAddr.String(), "--not-port", port)
+	if err := s.Start(cmd); err != nil {
+		s.Close()
+		return "", nil, fmt.Errorf("capture on %s: %w", h.target.Name, err)
+	}
+	name := h.target.Name + ":" + h.target.LabAddr.String()
+	return name, &stream{Reader: stdout, stdin: stdin, s: s, stderr: errOut}, nil
+}
+
+// stream is a remote capture's pcap output.
+type stream struct {
+	io.Reader
+	stdin  io.Closer
+	s      *ssh.Session
+	stderr *limitedBuffer
+	once   sync.Once
+}
+
+func (s *stream) Close() error {
+	s.once.Do(func() {
+		s.stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = s.s.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+		}
+		s.s.Close()
+	})
+	return nil
+}
+
+// DialContext connects to addr from the host that has its address, through
+// that host's SSH connection: the agents' APIs are never exposed beyond the
+// hosts.
+func (l *Lab) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: not a lab address", addr)
+	}
+	l.mu.Lock()
+	var via *Host
+	for _, h := range l.hosts {
+		if h.target.LabAddr == ip {
+			via = h
+		}
+	}
+	if via == nil && len(l.hosts) > 0 {
+		via = l.hosts[0]
+	}
+	l.mu.Unlock()
+	if via == nil {
+		return nil, fmt.Errorf("dial %s: the lab has no hosts", addr)
+	}
+	conn, err := via.client.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, dialError(network, addr, err)
+	}
+	return conn, nil
+}
+
+// dialError says what the host's own connect said, as a dial here would:
+// sshd passes a refused connection on as a rejected channel.
+func dialError(network, addr string, err error) error {
+	var oce *ssh.OpenChannelError
+	if errors.As(err, &oce) && oce.Reason == ssh.ConnectionFailed && strings.Contains(strings.ToLower(oce.Message), "refused") {
+		err = os.NewSyscallError("connect", syscall.ECONNREFUSED)
+	}
+	return &net.OpError{Op: "dial", Net: network, Addr: tcpAddr(addr), Err: err}
+}
+
+func tcpAddr(addr string) net.Addr {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil
+	}
+	return net.TCPAddrFromAddrPort(ap)
+}
+
+// Close ends every supervisor (which ends its processes and removes its
+// files), then the connections, and this machine's copy of the output.
+func (l *Lab) Close(ctx context.Context) error {
+	l.mu.Lock()
+	hosts := l.hosts
+	l.hosts = nil
+	l.closed = true
+	l.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range hosts {
+		wg.Add(1)
+		go func() { defer wg.Done(); h.close() }()
+	}
+	wg.Wait()
+	return os.RemoveAll(l.local)
+}
+
+// Down ends what a lab left on the inventory's hosts after zt-lab lost it
+// (a crash, a lost connection): supervisors, their processes, the
+// partition table, the files. labID "" ends every zt-lab lab there.
+func (p *Provider) Down(ctx context.Context, labID string) error {
+	var errs []error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, t := range p.Inventory.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.down(ctx, t, labID); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (p *Provider) down(ctx context.Context, t Target, labID string) error {
+	c, err := dial(ctx, t, p.HostKeys)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	pattern := LabDir(p.Inventory.RemoteDir, "*")
+	if labID != "" {
+		pattern = shellQuote(LabDir(p.Inventory.RemoteDir, labID))
+	}
+	// Each supervisor ends its own processes and heals its partition on
+	// SIGTERM; a supervisor that was killed left its processes to die with
+	// it (parent-death signal), but maybe its table: heal by name.
+	script := `for d in ` + pattern + `; do
+  [ -d "$d" ] || continue
+  for f in "$d"/*/supervisor.pid; do
+    [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null
+  done
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    live=0
+    for f in "$d"/*/supervisor.pid; do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && live=1; done
+    [ $live = 0 ] && break
+    sleep 0.5
+  done
+  id=${d##*/zt-lab-}
+  [ -x "$d/bin/zt-lab" ] && "$d/bin/zt-lab" remote heal --lab "$id"
+  rm -rf "$d"
+done`
+	if _, err := shell(ctx, c, t, script, nil); err != nil {
+		return fmt.Errorf("clean up %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// VerifyHosts logs in to every host of the inventory once, so that each
+// host key is checked (and, for a new one, asked about) before a lab
+// starts, and a host that cannot be reached is named up front.
+func VerifyHosts(ctx context.Context, inv *Inventory, hostKey ssh.HostKeyCallback) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	errs := make([]error, len(inv.Hosts))
+	var wg sync.WaitGroup
+	for i, t := range inv.Hosts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := dial(ctx, t, hostKey)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			c.Close()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

@@ -1,0 +1,79 @@
+package remote
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/ztlab/zt-lab/sniffer"
+)
+
+// CaptureFlush bounds how long a captured frame waits on the host before
+// it goes out to the controller.
+const CaptureFlush = 20 * time.Millisecond
+
+// Capture captures on the interface that holds addr and writes every
+// frame to w as a pcap stream, until ctx ends or stdin ends (the
+// controller closed the session). It never captures TCP or UDP on
+// notPort: the SSH connection that carries the stream itself.
+func Capture(ctx context.Context, addr netip.Addr, notPort uint16, stdin io.Reader, w io.Writer) error {
+	iface, err := InterfaceOf(addr)
+	if err != nil {
+		return err
+	}
+	c, err := sniffer.Open(iface, sniffer.Options{
+		Filter:     sniffer.Filter{NotPort: notPort},
+		Write:      w,
+		FlushEvery: CaptureFlush,
+		Buffer:     1,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		_, _ = io.Copy(io.Discard, stdin)
+		cancel()
+	}()
+	// The frames go out through the pcap stream; the in-process buffer is
+	// not read.
+	go func() {
+		for range c.Packets() {
+		}
+	}()
+	select {
+	case <-ctx.Done():
+	case <-c.Done():
+	}
+	cerr := c.Close()
+	if err := c.Err(); err != nil {
+		return err
+	}
+	return cerr
+}
+
+// InterfaceOf names the interface that holds addr.
+func InterfaceOf(addr netip.Addr) (string, error) {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "", err
+	}
+	for _, ifi := range ifs {
+		as, err := ifi.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range as {
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == addr.Unmap() {
+					return ifi.Name, nil
+				}
+			}
+		}
+	}
+	return "", fmt.Errorf("no interface on this host has the lab address %s: check lab_address in the inventory", addr)
+}
