@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/term"
 
 	"github.com/ztlab/zt-lab/infra"
@@ -59,17 +56,23 @@ func (f *providerFlags) sshProvider(ctx context.Context, self, consul string, ou
 		return nil, usage(err)
 	}
 	var trust sshlab.Trust
+	// Logging in to every host takes seconds; a person answering about new
+	// host keys may take minutes.
+	limit := 30 * time.Second
 	switch {
 	case f.trustNew:
 		trust = sshlab.TrustAll("--trust-new-hosts")
 	case term.IsTerminal(int(os.Stdin.Fd())):
 		trust = sshlab.PromptTrust(os.Stdin, out)
+		limit = 10 * time.Minute
 	}
-	ask, err := sshlab.HostKeyCallback(inv.KnownHosts, serialTrust(trust))
+	ask, err := sshlab.HostKeyCallback(inv.KnownHosts, trust)
 	if err != nil {
 		return nil, usage(err)
 	}
-	if err := sshlab.VerifyHosts(ctx, inv, ask); err != nil {
+	vctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := sshlab.VerifyHosts(vctx, inv, ask); err != nil {
 		return nil, usage(err)
 	}
 	known, err := sshlab.HostKeyCallback(inv.KnownHosts, nil)
@@ -81,19 +84,6 @@ func (f *providerFlags) sshProvider(ctx context.Context, self, consul string, ou
 		p.Files = map[string]string{"consul": consul}
 	}
 	return p, nil
-}
-
-// serialTrust asks one question at a time: hosts connect in parallel.
-func serialTrust(t sshlab.Trust) sshlab.Trust {
-	if t == nil {
-		return nil
-	}
-	var mu sync.Mutex
-	return func(host string, remote net.Addr, key ssh.PublicKey) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return t(host, remote, key)
-	}
 }
 
 // sshProgress prints a line per host and step while an SSH lab comes up.

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -268,4 +269,149 @@ func TestWalkthroughOverSSH(t *testing.T) {
 	}
 	report.Check(t, reportPath, stdout)
 	m.assertNothingLeft(t)
+}
+
+// TestBadInputOverSSHIsOneLineAndExitTwo: every mistake a presenter can
+// make with the SSH provider says what to do in one line, exit 2, and
+// starts nothing.
+func TestBadInputOverSSHIsOneLineAndExitTwo(t *testing.T) {
+	m := newMachines(t, false)
+	bad := filepath.Join(m.dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("hosts:\n  - {name: fcs00, role: fsc, address: 198.18.0.20}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--provider", "ssh"}, "--inventory"},
+		{[]string{"run", "--provider", "nope"}, "use local"},
+		{[]string{"run", "--inventory", m.inventory}, "--provider ssh"},
+		{[]string{"run", "--provider", "ssh", "--inventory", filepath.Join(m.dir, "none.yaml")}, "none.yaml"},
+		{[]string{"run", "--provider", "ssh", "--inventory", bad}, "bad.yaml:2"},
+		{[]string{"up", "--provider", "ssh"}, "zt-lab run --provider ssh"},
+		{[]string{"down", "--provider", "ssh"}, "--inventory"},
+		// known_hosts does not know the machines yet, and nobody is at a
+		// terminal to be asked.
+		{[]string{"run", "--provider", "ssh", "--inventory", m.inventory}, "--trust-new-hosts"},
+	} {
+		stdout, stderr, code := m.zt(t, time.Minute, tc.args...)
+		lines := strings.Split(strings.TrimSpace(stderr), "\n")
+		if code != 2 || len(lines) != 1 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("zt-lab %s: exit %d, stderr %q (want exit 2, one line naming %q); stdout %q", strings.Join(tc.args, " "), code, stderr, tc.want, stdout)
+		}
+	}
+	if _, err := os.Stat(m.known); err == nil {
+		t.Errorf("a refused host key was recorded in %s", m.known)
+	}
+	m.assertNothingLeft(t)
+
+	// Asked for, new keys are recorded: one line per machine.
+	stdout, stderr, code := m.zt(t, 5*time.Minute, "run", "--provider", "ssh", "--inventory", m.inventory, "--trust-new-hosts", "--scene", "1")
+	if code != 0 {
+		t.Fatalf("run --trust-new-hosts --scene 1: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(m.known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.Split(strings.TrimSpace(string(b)), "\n")); n != len(machineNames) {
+		t.Errorf("known_hosts has %d lines after --trust-new-hosts, want %d:\n%s", n, len(machineNames), b)
+	}
+	m.assertNothingLeft(t)
+}
+
+// TestLostControllerLeavesNothing kills zt-lab in the middle of the mesh
+// scenes: every supervisor sees its connection end and cleans up on its
+// own. Then supervisors are killed outright mid-run, which leaves their
+// files, and `zt-lab down --provider ssh` removes them.
+func TestLostControllerLeavesNothing(t *testing.T) {
+	m := newMachines(t, true)
+	run := func() (*exec.Cmd, *syncBuffer) {
+		cmd := exec.Command(ztlab, "run", "--provider", "ssh", "--inventory", m.inventory, "--scene", "4", "--scene", "5", "--scene", "6")
+		cmd.Env = append(local.ClientEnv(), "ZTLAB_CONSUL="+consul, "NO_COLOR=1", "SSH_AUTH_SOCK=")
+		out := &syncBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		waitFor(t, out, "leader elected", 3*time.Minute)
+		return cmd, out
+	}
+
+	cmd, _ := run()
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	waitClean(t, m, 20*time.Second)
+
+	cmd, out := run()
+	supervisors := 0
+	for _, p := range processesUnder(m.remote) {
+		if strings.Contains(p, "remote agent") {
+			pid := strings.SplitN(p, ":", 2)[0]
+			if err := exec.Command("kill", "-KILL", pid).Run(); err == nil {
+				supervisors++
+			}
+		}
+	}
+	if supervisors != 5 {
+		t.Errorf("killed %d supervisors, want 5", supervisors)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("zt-lab run went on as if its hosts were there:\n%s", out.String())
+	}
+	if entries, _ := os.ReadDir(m.remote); len(entries) == 0 {
+		t.Fatalf("killed supervisors left no files: nothing for down to do")
+	}
+	stdout, stderr, code := m.zt(t, time.Minute, "down", "--provider", "ssh", "--inventory", m.inventory)
+	if code != 0 || !strings.Contains(stdout, "ended") {
+		t.Fatalf("down --provider ssh: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	m.assertNothingLeft(t)
+}
+
+// waitClean waits until the machines hold nothing of zt-lab's.
+func waitClean(t *testing.T, m *machines, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(m.remote)
+		if len(entries) == 0 && len(processesUnder(m.remote)) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m.assertNothingLeft(t)
+}
+
+func waitFor(t *testing.T, out *syncBuffer, what string, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !strings.Contains(out.String(), what) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q after %v:\n%s", what, limit, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a buffer a process writes while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -425,7 +425,7 @@ func (p *Provider) Down(ctx context.Context, labID string) error {
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return joinHosts(errs)
 }
 
 func (p *Provider) down(ctx context.Context, t Target, labID string) error {
@@ -466,8 +466,6 @@ done`
 // host key is checked (and, for a new one, asked about) before a lab
 // starts, and a host that cannot be reached is named up front.
 func VerifyHosts(ctx context.Context, inv *Inventory, hostKey ssh.HostKeyCallback) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	errs := make([]error, len(inv.Hosts))
 	var wg sync.WaitGroup
 	for i, t := range inv.Hosts {
@@ -483,5 +481,19 @@ func VerifyHosts(ctx context.Context, inv *Inventory, hostKey ssh.HostKeyCallbac
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	return joinHosts(errs)
+}
+
+// joinHosts joins the errors of several hosts into one line.
+func joinHosts(errs []error) error {
+	var msgs []string
+	for _, err := range errs {
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
