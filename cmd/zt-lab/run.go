@@ -61,6 +61,12 @@ func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 	}
 	env := &scenes.Env{Self: self, Seed: f.seed, Consul: bin.Path}
 	e := scenes.New(env, ws)
+	if f.provider == "equinix" {
+		if env.Build, err = f.metalBuild(self, bin.Path, env.Logf); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
 	if f.provider == "ssh" {
 		p, err := f.sshProvider(ctx, self, bin.Path, os.Stderr)
 		if err != nil {

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/infra/equinix"
 	sshlab "github.com/ztlab/zt-lab/infra/ssh"
 )
 
@@ -20,11 +22,15 @@ type providerFlags struct {
 	provider  string
 	inventory string
 	trustNew  bool
+	metal     equinixFlags
+	cmd       *cobra.Command
 }
 
 func (f *providerFlags) register(cmd *cobra.Command) {
+	f.cmd = cmd
 	fl := cmd.Flags()
-	fl.StringVar(&f.provider, "provider", "local", "where the hosts are: local (namespaces here) or ssh (the hosts of --inventory)")
+	fl.StringVar(&f.provider, "provider", "local", "where the hosts are: local (namespaces here), ssh (the hosts of --inventory) or equinix (new Metal devices)")
+	f.metal.registerProject(cmd)
 	fl.StringVar(&f.inventory, "inventory", "", "with --provider ssh: YAML file of the hosts (name, role, address, user, key)")
 	fl.BoolVar(&f.trustNew, "trust-new-hosts", false, "with --provider ssh: trust and record host keys not yet in known_hosts, without asking")
 }
@@ -42,8 +48,13 @@ func (f *providerFlags) remote() (bool, error) {
 			return false, usagef("--provider ssh needs --inventory FILE: a YAML list of the hosts (see README, \"Your own hosts\")")
 		}
 		return true, nil
+	case "equinix":
+		if f.inventory != "" {
+			return false, usagef("--inventory is for --provider ssh: Metal devices are made for the lab")
+		}
+		return true, nil
 	default:
-		return false, usagef("--provider %q: use local (namespaces on this machine) or ssh (your own hosts)", f.provider)
+		return false, usagef("--provider %q: use local (namespaces on this machine), ssh (your own hosts) or equinix (Equinix Metal)", f.provider)
 	}
 }
 
@@ -86,13 +97,56 @@ func (f *providerFlags) sshProvider(ctx context.Context, self, consul string, ou
 	return p, nil
 }
 
+// metalBuild is the lab builder of --provider equinix: devices, then the
+// SSH provider on them.
+func (f *providerFlags) metalBuild(self, consul string, log func(format string, args ...any)) (func(context.Context) (infra.Lab, error), error) {
+	p, err := newEquinixProvider(f.cmd, &f.metal)
+	if err != nil {
+		return nil, err
+	}
+	o := equinix.SSHOptions{Self: self, Files: map[string]string{"consul": consul}}
+	return func(ctx context.Context) (infra.Lab, error) {
+		log("creating %d Equinix Metal devices (%s in %s) ...", len(p.Config().Topology().Hosts), p.Config().Plan, p.Config().Metro)
+		l, err := p.UpOverSSH(ctx, p.Config().Topology(), o, metalProgress(log))
+		if err != nil {
+			return nil, equinixError(err)
+		}
+		log("lab %s: %d devices; they are deleted when the walkthrough ends", l.Metal().ID(), len(l.Hosts()))
+		return l, nil
+	}, nil
+}
+
+// metalProgress prints the devices' states, then the SSH provider's steps.
+func metalProgress(log func(format string, args ...any)) func(infra.Event) {
+	ssh := sshProgress(log)
+	var mu sync.Mutex
+	active := map[string]bool{}
+	return func(ev infra.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case ev.Err != nil:
+		case ev.Host != "" && ev.Done && !active[ev.Host]:
+			active[ev.Host] = true
+			log("%-9s device active in %.1f s", ev.Host, ev.Elapsed.Seconds())
+		case ev.Host == "" && ev.Done && !active[""]:
+			active[""] = true
+			log("devices active in %.1f s; logging in over SSH", ev.Elapsed.Seconds())
+		default:
+			ssh(ev)
+		}
+	}
+}
+
 // sshProgress prints a line per host and step while an SSH lab comes up.
 func sshProgress(log func(format string, args ...any)) func(infra.Event) {
 	return func(ev infra.Event) {
 		switch {
 		case ev.Err != nil:
-		case ev.Host == "":
+		case ev.Host == "" && ev.Done:
 			log("lab ready in %.1f s", ev.Elapsed.Seconds())
+		case ev.Host == "":
+			log("lab: %s", ev.Step)
 		case ev.Done:
 			log("%-9s ready in %.1f s", ev.Host, ev.Elapsed.Seconds())
 		default:

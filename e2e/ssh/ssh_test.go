@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ztlab/zt-lab/e2e/internal/report"
+	"github.com/ztlab/zt-lab/infra/equinix/metaltest"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/infra/local/labtest"
@@ -118,7 +119,7 @@ func newMachines(t *testing.T, knownHosts bool) *machines {
 		conf := fmt.Sprintf(`ListenAddress %s:22
 HostKey %s
 PidFile none
-AuthorizedKeysFile %s
+AuthorizedKeysFile %s %s
 StrictModes no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -126,7 +127,7 @@ PermitRootLogin prohibit-password
 UsePAM no
 MaxSessions 64
 MaxStartups 64
-`, h.Addr(), filepath.Join(m.dir, h.Name()+"_host_key"), authorized)
+`, h.Addr(), filepath.Join(m.dir, h.Name()+"_host_key"), authorized, m.metalKeys())
 		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -150,6 +151,9 @@ MaxStartups 64
 	}
 	return m
 }
+
+// metalKeys is where a fake Metal API puts the keys devices are made with.
+func (m *machines) metalKeys() string { return filepath.Join(m.dir, "metal_authorized_keys") }
 
 // writeKey makes an ed25519 key, writes its private half in OpenSSH form
 // to path and returns the public half.
@@ -195,8 +199,18 @@ func (m *machines) zt(t *testing.T, timeout time.Duration, args ...string) (stdo
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	env := append(local.ClientEnv(), "ZTLAB_CONSUL="+consul, "NO_COLOR=1", "SSH_AUTH_SOCK=")
+	var argv []string
+	for _, a := range args {
+		if kv, ok := strings.CutPrefix(a, "ENV:"); ok {
+			env = append(env, kv)
+		} else {
+			argv = append(argv, a)
+		}
+	}
+	args = argv
 	cmd := exec.CommandContext(ctx, ztlab, args...)
-	cmd.Env = append(local.ClientEnv(), "ZTLAB_CONSUL="+consul, "NO_COLOR=1", "SSH_AUTH_SOCK=")
+	cmd.Env = env
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -214,15 +228,18 @@ func (m *machines) zt(t *testing.T, timeout time.Duration, args ...string) (stdo
 // table and no file is left on the machines.
 func (m *machines) assertNothingLeft(t *testing.T) {
 	t.Helper()
-	if left := processesUnder(m.remote); len(left) > 0 {
+	m.assertNothingLeftUnder(t, m.remote+"/")
+}
+
+// assertNothingLeftUnder checks the machines for processes and files
+// whose path starts with prefix, and for partition tables.
+func (m *machines) assertNothingLeftUnder(t *testing.T, prefix string) {
+	t.Helper()
+	if left := processesUnder(prefix); len(left) > 0 {
 		t.Errorf("processes left on the machines: %v", left)
 	}
-	if entries, err := os.ReadDir(m.remote); err == nil && len(entries) > 0 {
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		t.Errorf("files left in %s: %v", m.remote, names)
+	if files, _ := filepath.Glob(prefix + "*"); len(files) > 0 {
+		t.Errorf("files left on the machines: %v", files)
 	}
 	for _, h := range m.lab.Hosts() {
 		out, err := h.Run(context.Background(), "nft", "list", "tables")
@@ -236,8 +253,9 @@ func (m *machines) assertNothingLeft(t *testing.T) {
 	}
 }
 
-// processesUnder lists the processes whose command line names dir: every
-// process zt-lab runs on a machine runs from the lab's directory there.
+// processesUnder lists the processes whose command line names a path
+// starting with dir: every process zt-lab runs on a machine runs from the
+// lab's directory there.
 func processesUnder(dir string) []string {
 	var out []string
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
@@ -414,4 +432,42 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// TestWalkthroughOnMetalDevicesOverSSH runs `zt-lab run --provider
+// equinix` against a fake Metal API whose devices are the machines: zt-lab
+// makes the devices and the lab's key (which the fake installs, as first
+// boot does), logs in with that key, runs every scene, and deletes every
+// device and the key at the end, leaving nothing on the machines.
+func TestWalkthroughOnMetalDevicesOverSSH(t *testing.T) {
+	m := newMachines(t, false)
+	metal := metaltest.New(t)
+	addrs := map[string]string{}
+	for _, h := range m.lab.Hosts() {
+		addrs[h.Name()] = h.Addr().String()
+	}
+	metal.SetAddresses(func(host string) (string, string) { return addrs[host], addrs[host] })
+	metal.InstallKeys(m.metalKeys())
+	cfg := filepath.Join(m.dir, "metal.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("api_url: %s\nproject_id: %s\n", metal.URL, metal.Project)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reportPath := filepath.Join(m.dir, "metal-report.json")
+	stdout, stderr, code := m.zt(t, 10*time.Minute, "run", "--provider", "equinix", "--metal-config", cfg, "--json", reportPath,
+		"ENV:METAL_AUTH_TOKEN="+metal.Token, "ENV:ZTLAB_RUNTIME_DIR="+filepath.Join(m.dir, "rt"))
+	t.Logf("zt-lab run --provider equinix:\n%s\n%s", stdout, stderr)
+	if strings.Contains(stdout+stderr, metal.Token) {
+		t.Errorf("zt-lab printed the Metal token")
+	}
+	if code != 0 {
+		t.Fatalf("zt-lab run --provider equinix: exit %d\n%s", code, stderr)
+	}
+	report.Check(t, reportPath, stdout)
+	if d, k := metal.Devices(), metal.Keys(); len(d) != 0 || len(k) != 0 {
+		t.Errorf("after the walkthrough the project still has %d devices and %d keys", len(d), len(k))
+	}
+	if n := len(metal.Calls(metaltest.CreateDevice)); n != len(machineNames) {
+		t.Errorf("%d devices were created, want %d (five, two scale-out, the rogue)", n, len(machineNames))
+	}
+	m.assertNothingLeftUnder(t, "/var/tmp/zt-lab-ssh-")
 }

@@ -20,9 +20,48 @@ import (
 // went away is noticed within seconds, not at the next TCP timeout.
 const keepAlive = 5 * time.Second
 
+// hostKeyError is a host key the callback refused: trying again will not
+// help, and may be an attack.
+type hostKeyError struct{ err error }
+
+func (e hostKeyError) Error() string { return e.err.Error() }
+func (e hostKeyError) Unwrap() error { return e.err }
+
+// dialPatiently dials t until it answers or wait has passed: a device that
+// has just been built starts sshd, then gets its keys, some time after its
+// API calls it active. A refused host key ends the wait at once.
+func dialPatiently(ctx context.Context, t Target, hostKey ssh.HostKeyCallback, wait time.Duration, waiting func()) (*ssh.Client, error) {
+	deadline := time.Now().Add(wait)
+	said := false
+	for {
+		actx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		c, err := dial(actx, t, hostKey)
+		cancel()
+		var hk hostKeyError
+		if err == nil || errors.As(err, &hk) || ctx.Err() != nil || time.Now().After(deadline) {
+			return c, err
+		}
+		if !said {
+			waiting()
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
 // dial opens an SSH connection to t.
 func dial(ctx context.Context, t Target, hostKey ssh.HostKeyCallback) (*ssh.Client, error) {
-	cfg, release, err := ClientConfig(t, hostKey)
+	var keyErr error
+	checked := func(host string, remote net.Addr, key ssh.PublicKey) error {
+		err := hostKey(host, remote, key)
+		keyErr = err
+		return err
+	}
+	cfg, release, err := ClientConfig(t, checked)
 	if err != nil {
 		return nil, err
 	}
@@ -38,6 +77,9 @@ func dial(ctx context.Context, t Target, hostKey ssh.HostKeyCallback) (*ssh.Clie
 	c, chans, reqs, err := ssh.NewClientConn(nc, t.Addr, cfg)
 	if err != nil {
 		nc.Close()
+		if keyErr != nil {
+			return nil, hostKeyError{fmt.Errorf("%s: %w", t.Name, keyErr)}
+		}
 		return nil, fmt.Errorf("log in to %s as %s: %w", t.Name, t.User, err)
 	}
 	_ = nc.SetDeadline(time.Time{})

@@ -27,7 +27,7 @@ import (
 // host's are.
 type sshServer struct {
 	Addr     string
-	client   ssh.PublicKey
+	client   atomic.Pointer[ssh.PublicKey]
 	hostKeys atomic.Pointer[[]ssh.Signer]
 	logins   atomic.Int32
 }
@@ -38,7 +38,8 @@ func newSSHServer(t *testing.T, client ssh.PublicKey) *sshServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sshServer{Addr: ln.Addr().String(), client: client}
+	s := &sshServer{Addr: ln.Addr().String()}
+	s.setClient(client)
 	s.setHostKeys(newHostKey(t))
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
@@ -54,6 +55,9 @@ func newSSHServer(t *testing.T, client ssh.PublicKey) *sshServer {
 	return s
 }
 
+// setClient changes the one key the server lets in.
+func (s *sshServer) setClient(k ssh.PublicKey) { s.client.Store(&k) }
+
 func (s *sshServer) setHostKeys(keys ...ssh.Signer) { s.hostKeys.Store(&keys) }
 
 // hostKey is the public half of the server's first host key.
@@ -63,7 +67,7 @@ func (s *sshServer) serve(c net.Conn) {
 	defer c.Close()
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: func(meta ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-			if meta.User() == "root" && sameKey(key, s.client) {
+			if meta.User() == "root" && sameKey(key, *s.client.Load()) {
 				return nil, nil
 			}
 			return nil, errors.New("not this key")

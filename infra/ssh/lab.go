@@ -41,6 +41,12 @@ type Provider struct {
 	HostKeys ssh.HostKeyCallback
 	// Version is zt-lab's version, checked against the supervisor's.
 	Version string
+	// WaitSSH is how long a host may take to accept a login (0: one try):
+	// devices that were just built need a while.
+	WaitSSH time.Duration
+	// Provision, when set, makes a host the inventory does not list, for
+	// AddHost: a cloud provider builds one more machine.
+	Provision func(ctx context.Context, spec infra.HostSpec) (Target, error)
 
 	once sync.Once
 	bins []*binary
@@ -182,7 +188,7 @@ func (l *Lab) connect(ctx context.Context, t Target, progress func(infra.Event))
 	start := time.Now()
 	step := func(s string) { progress(infra.Event{Host: t.Name, Step: s, Elapsed: time.Since(start)}) }
 	step("connect")
-	c, err := dial(ctx, t, l.p.HostKeys)
+	c, err := dialPatiently(ctx, t, l.p.HostKeys, l.p.WaitSSH, func() { step("waiting for sshd") })
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +238,14 @@ func (l *Lab) AddHost(ctx context.Context, spec infra.HostSpec) (infra.Host, err
 		return nil, fmt.Errorf("the lab has a host %s already", spec.Name)
 	}
 	t, ok := l.p.Inventory.Target(spec.Name)
-	if !ok {
+	switch {
+	case ok:
+	case l.p.Provision != nil:
+		var err error
+		if t, err = l.p.Provision(ctx, spec); err != nil {
+			return nil, err
+		}
+	default:
 		return nil, fmt.Errorf("the inventory %s has no host %s: add one (role %s) to add it to the lab", l.p.Inventory.Path, spec.Name, spec.Role)
 	}
 	t.Role = spec.Role

@@ -1,9 +1,11 @@
 package sshlab
 
 import (
+	"context"
 	"errors"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ssh"
 )
@@ -44,5 +46,49 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(tc.argv...); got != tc.want {
 			t.Errorf("shellQuote(%q) = %s, want %s", tc.argv, got, tc.want)
 		}
+	}
+}
+
+// A device that was just built lets the lab's key in only once its first
+// boot has installed it: zt-lab waits for that. A host key it refuses ends
+// the wait at once, since trying again cannot help.
+func TestDialPatientlyWaitsForANewDeviceButNotForABadHostKey(t *testing.T) {
+	keyFile, clientKey := writeKey(t, t.TempDir(), "id_ed25519")
+	_, stranger := writeKey(t, t.TempDir(), "id_stranger")
+	srv := newSSHServer(t, clientKey)
+	target := loginTo(srv, keyFile)
+	keys := trusting(t)
+
+	// "First boot" installs the key after a few refused logins.
+	srv.setClient(stranger)
+	go func() {
+		time.Sleep(2500 * time.Millisecond)
+		srv.setClient(clientKey)
+	}()
+	waited := 0
+	start := time.Now()
+	c, err := dialPatiently(context.Background(), target, keys, 30*time.Second, func() { waited++ })
+	if err != nil {
+		t.Fatalf("a device that lets the key in after %v: %v", time.Since(start), err)
+	}
+	c.Close()
+	if waited != 1 {
+		t.Errorf("said it waits %d times, want once", waited)
+	}
+
+	// The same address now shows another host key.
+	srv.setHostKeys(newHostKey(t))
+	start = time.Now()
+	_, err = dialPatiently(context.Background(), target, keys, 30*time.Second, func() {})
+	var hk hostKeyError
+	if !errors.As(err, &hk) || time.Since(start) > 5*time.Second {
+		t.Errorf("a changed host key: %v after %v, want a host key error at once", err, time.Since(start))
+	}
+
+	// Nobody listening: it gives up when the wait is over.
+	target.Addr = "127.0.0.1:1"
+	start = time.Now()
+	if _, err := dialPatiently(context.Background(), target, keys, time.Second, func() {}); err == nil || time.Since(start) > 10*time.Second {
+		t.Errorf("nothing listening: %v after %v", err, time.Since(start))
 	}
 }

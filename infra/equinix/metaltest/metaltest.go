@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -113,6 +114,8 @@ type Server struct {
 	calls            []Call
 	received         map[Op]int
 	next             int
+	addresses        func(hostname string) (public, private string)
+	authorized       string
 }
 
 // New starts a fake that t closes. Its devices become active 20 ms after
@@ -214,6 +217,23 @@ func (s *Server) SetMetros(metros ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.metros = metros
+}
+
+// SetAddresses gives new devices the addresses addr returns for their
+// hostname instead of documentation addresses: a test can make them
+// machines it runs itself.
+func (s *Server) SetAddresses(addr func(hostname string) (public, private string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.addresses = addr
+}
+
+// InstallKeys appends the project keys a device is created with to path,
+// as a real device's first boot puts them in root's authorized_keys.
+func (s *Server) InstallKeys(path string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.authorized = path
 }
 
 // Inject adds a fault.
@@ -393,6 +413,9 @@ func (s *Server) newDevice(hostname string, tags []string) *Device {
 		Public:  fmt.Sprintf("203.0.113.%d", s.next%250+2),
 		Private: fmt.Sprintf("10.70.0.%d", s.next%250+2),
 	}
+	if s.addresses != nil {
+		d.Public, d.Private = s.addresses(hostname)
+	}
 	s.devices = append(s.devices, d)
 	return d
 }
@@ -433,7 +456,30 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	d := s.newDevice(in.Hostname, in.Tags)
 	d.Plan, d.Metro, d.OS, d.UserData, d.Keys = in.Plan, in.Metro, in.OperatingSystem, in.Userdata, in.ProjectSSHKeys
+	if err := s.installKeys(d); err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
 	writeJSON(w, http.StatusCreated, s.deviceJSON(d))
+}
+
+// installKeys writes d's keys where InstallKeys said. s.mu is held.
+func (s *Server) installKeys(d *Device) error {
+	if s.authorized == "" {
+		return nil
+	}
+	f, err := os.OpenFile(s.authorized, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	for _, id := range d.Keys {
+		for _, k := range s.keys {
+			if k.ID == id {
+				fmt.Fprintln(f, k.Key)
+			}
+		}
+	}
+	return f.Close()
 }
 
 func (s *Server) listDevices(w http.ResponseWriter, r *http.Request) {
