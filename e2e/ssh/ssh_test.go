@@ -22,8 +22,8 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ztlab/zt-lab/e2e/internal/report"
-	"github.com/ztlab/zt-lab/infra/equinix/metaltest"
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/infra/equinix/metaltest"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/infra/local/labtest"
 )
