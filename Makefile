@@ -70,9 +70,10 @@ fuzz: ## run every fuzz target for $(FUZZTIME)
 		done; \
 	done
 
-bench: build consul deps ## Go benchmarks of the hot paths, then every figure of the lab (zt-lab bench)
+bench: build consul test-deps ## Go benchmarks of the hot paths, then every figure of the lab (zt-lab bench)
 	$(GO) test -run '^$$' -bench . -benchmem ./sniffer ./tui ./fortune ./infra/local
 	./$(ZTLAB) bench --runs $(RUNS)
+	$(GO) test -run '^$$' -bench WalkthroughSSHVsLocal -benchtime $(RUNS)x -timeout 60m ./e2e/ssh
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -85,7 +85,7 @@ var machineNames = []infra.HostSpec{
 // host key, a client key they accept, and an inventory naming them. With
 // knownHosts, known_hosts already holds their keys, as a careful admin's
 // would.
-func newMachines(t *testing.T, knownHosts bool) *machines {
+func newMachines(t testing.TB, knownHosts bool) *machines {
 	t.Helper()
 	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
 		t.Fatal("no /usr/sbin/sshd: `make deps` installs openssh-server")
@@ -157,7 +157,7 @@ func (m *machines) metalKeys() string { return filepath.Join(m.dir, "metal_autho
 
 // writeKey makes an ed25519 key, writes its private half in OpenSSH form
 // to path and returns the public half.
-func writeKey(t *testing.T, path string) ssh.PublicKey {
+func writeKey(t testing.TB, path string) ssh.PublicKey {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -177,7 +177,7 @@ func writeKey(t *testing.T, path string) ssh.PublicKey {
 	return k
 }
 
-func waitListening(t *testing.T, addr string) {
+func waitListening(t testing.TB, addr string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -195,7 +195,7 @@ func waitListening(t *testing.T, addr string) {
 
 // zt runs the zt-lab binary as a user would, outside the sandbox's own
 // roles, and returns its output and exit code.
-func (m *machines) zt(t *testing.T, timeout time.Duration, args ...string) (stdout, stderr string, code int) {
+func (m *machines) zt(t testing.TB, timeout time.Duration, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -470,4 +470,41 @@ func TestWalkthroughOnMetalDevicesOverSSH(t *testing.T) {
 		t.Errorf("%d devices were created, want %d (five, two scale-out, the rogue)", n, len(machineNames))
 	}
 	m.assertNothingLeftUnder(t, "/var/tmp/zt-lab-ssh-")
+}
+
+// BenchmarkWalkthroughSSHVsLocal times the whole headless walkthrough on
+// the local lab and over SSH on the machines, one after the other, and
+// reports both and their ratio. `make bench` runs it once.
+func BenchmarkWalkthroughSSHVsLocal(b *testing.B) {
+	var local, remote time.Duration
+	for i := 0; i < b.N; i++ {
+		local += timeRun(b, nil, "run")
+		m := newMachines(b, true)
+		remote += timeRun(b, m, "run", "--provider", "ssh", "--inventory", m.inventory)
+		m.lab.Close(context.Background())
+	}
+	n := float64(b.N)
+	b.ReportMetric(local.Seconds()/n, "local-s/walkthrough")
+	b.ReportMetric(remote.Seconds()/n, "ssh-s/walkthrough")
+	b.ReportMetric(remote.Seconds()/local.Seconds(), "ssh/local")
+	b.ReportMetric(0, "ns/op")
+}
+
+// timeRun runs zt-lab with args (on the machines, or on a local lab of its
+// own when m is nil), fails b unless every check passed, and says how long
+// the walkthrough took.
+func timeRun(b *testing.B, m *machines, args ...string) time.Duration {
+	b.Helper()
+	if m == nil {
+		dir := b.TempDir()
+		m = &machines{dir: dir}
+		args = append(args, "ENV:ZTLAB_RUNTIME_DIR="+dir)
+	}
+	start := time.Now()
+	stdout, stderr, code := m.zt(b, 10*time.Minute, args...)
+	took := time.Since(start)
+	if code != 0 || !strings.Contains(stdout, "checks passed, 0 failed") {
+		b.Fatalf("zt-lab %s: exit %d\n%s\n%s", strings.Join(args, " "), code, stdout, stderr)
+	}
+	return took
 }
