@@ -335,6 +335,22 @@ type stream struct {
 	s      *ssh.Session
 	stderr *limitedBuffer
 	once   sync.Once
+	read   bool // a byte has come
+}
+
+// Read passes on what the capture sent; if it ends before sending
+// anything, the error says what the capture said on its way out.
+func (s *stream) Read(p []byte) (int, error) {
+	n, err := s.Reader.Read(p)
+	if n > 0 {
+		s.read = true
+	}
+	if err == io.EOF && !s.read {
+		if msg := strings.TrimSpace(string(s.stderr.Bytes())); msg != "" {
+			return n, fmt.Errorf("the capture ended: %s", lastLine(msg))
+		}
+	}
+	return n, err
 }
 
 func (s *stream) Close() error {
@@ -457,11 +473,16 @@ func (p *Provider) down(ctx context.Context, t Target, labID string) error {
 	script := `for d in ` + pattern + `; do
   [ -d "$d" ] || continue
   for f in "$d"/*/supervisor.pid; do
-    [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    # A pid is only ours while it still runs our supervisor.
+    tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "zt-lab remote agent" && kill -TERM "$pid"
   done
   for i in 1 2 3 4 5 6 7 8 9 10; do
     live=0
-    for f in "$d"/*/supervisor.pid; do [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && live=1; done
+    for f in "$d"/*/supervisor.pid; do
+      [ -f "$f" ] && tr '\0' ' ' < "/proc/$(cat "$f")/cmdline" 2>/dev/null | grep -q "zt-lab remote agent" && live=1
+    done
     [ $live = 0 ] && break
     sleep 0.5
   done
