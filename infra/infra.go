@@ -118,8 +118,27 @@ const (
 	Freeze    FailMode = "freeze"    // its processes are stopped (SIGSTOP)
 )
 
-// FailModes lists every failure mode, in the order a menu shows them.
+// PowerOff is a failure only cloud machines have: the machine loses power,
+// and with it every process and the connection to it; recovering powers it
+// on and starts again what ran.
+const PowerOff FailMode = "poweroff"
+
+// FailModes lists the failure modes every host has, in the order a menu
+// shows them.
 var FailModes = []FailMode{Crash, Partition, Freeze}
+
+// FailModer is a host with failure modes beyond FailModes.
+type FailModer interface {
+	FailModes() []FailMode
+}
+
+// HostFailModes lists the ways h can fail.
+func HostFailModes(h Host) []FailMode {
+	if m, ok := h.(FailModer); ok {
+		return m.FailModes()
+	}
+	return FailModes
+}
 
 // ParseFailMode turns a user's word into a FailMode.
 func ParseFailMode(s string) (FailMode, error) {
@@ -139,6 +158,7 @@ const (
 	StateCrashed     HostState = "crashed"
 	StatePartitioned HostState = "partitioned"
 	StateFrozen      HostState = "frozen"
+	StatePoweredOff  HostState = "off"
 	StateDown        HostState = "down"
 )
 

@@ -112,7 +112,13 @@ func failCmd(src labSource, host string, mode infra.FailMode) tea.Cmd {
 		if !ok {
 			return failDoneMsg{host: host, mode: mode, err: errors.New("no host " + host)}
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Powering a cloud machine on and waiting for it to boot takes
+		// minutes; everything else, seconds.
+		limit := 30 * time.Second
+		if mode == "" && h.State() == infra.StatePoweredOff {
+			limit = 15 * time.Minute
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), limit)
 		defer cancel()
 		var err error
 		if mode == "" {

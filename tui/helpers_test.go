@@ -121,7 +121,7 @@ func (h *fakeHost) Recover(context.Context) error {
 
 // Fail records the failure: the screen's x key is tested by it.
 func (h *fakeHost) Fail(_ context.Context, mode infra.FailMode) error {
-	states := map[infra.FailMode]infra.HostState{infra.Crash: infra.StateCrashed, infra.Partition: infra.StatePartitioned, infra.Freeze: infra.StateFrozen}
+	states := map[infra.FailMode]infra.HostState{infra.Crash: infra.StateCrashed, infra.Partition: infra.StatePartitioned, infra.Freeze: infra.StateFrozen, infra.PowerOff: infra.StatePoweredOff}
 	fakeMu.Lock()
 	defer fakeMu.Unlock()
 	if h.state != infra.StateUp {
@@ -139,6 +139,11 @@ func (h *fakeHost) Run(context.Context, ...string) ([]byte, error) {
 func (h *fakeHost) WriteFile(context.Context, string, []byte, os.FileMode) (string, error) {
 	return "", errors.New("fake host")
 }
+
+// cloudHost is a fake host on a cloud machine, which can also lose power.
+type cloudHost struct{ *fakeHost }
+
+func (cloudHost) FailModes() []infra.FailMode { return append(infra.FailModes, infra.PowerOff) }
 
 // fakeLab is the seeds' five hosts, all up.
 type fakeLab struct{ hosts []infra.Host }

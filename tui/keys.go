@@ -179,10 +179,19 @@ func (m *Model) openFailPicker() tea.Cmd {
 				return failCmd(m.src, host, "")
 			}
 			var modes []string
-			for _, f := range infra.FailModes {
-				modes = append(modes, string(f))
+			note := "crash kills its processes, partition cuts its link, freeze stops them"
+			for _, h := range m.snap.hosts {
+				if h.name != host {
+					continue
+				}
+				for _, f := range h.modes {
+					modes = append(modes, string(f))
+					if f == infra.PowerOff {
+						note += ", poweroff cuts its power"
+					}
+				}
 			}
-			m.picker = &picker{title: "How does " + host + " fail?", note: "crash kills its processes, partition cuts its link, freeze stops them.", items: modes,
+			m.picker = &picker{title: "How does " + host + " fail?", note: note + ".", items: modes,
 				choose: func(mode string) tea.Cmd {
 					m.picker = nil
 					m.setStatus(host+": "+mode+" …", false)

@@ -247,3 +247,33 @@ func TestClusterPanelShowsTheChecksEvidence(t *testing.T) {
 		t.Error("ParseTheme took neon")
 	}
 }
+
+// A cloud machine can also lose power: the picker offers it, for that
+// host only, and says what it does.
+func TestXOffersPowerOffOnACloudMachine(t *testing.T) {
+	lab := newFakeLab()
+	lab.hosts[3] = cloudHost{lab.hosts[3].(*fakeHost)} // fcs00
+	s := start(t, &fakeSource{lab: lab}, Options{}, 80, 24)
+	s.wait("the hosts", func(m *Model) bool { return len(m.snap.hosts) == 5 })
+	s.keys("x")
+	s.wait("the host picker", func(m *Model) bool { return m.picker != nil && strings.Contains(m.picker.title, "which host") })
+	s.keys("5") // fcc00: no power switch
+	s.wait("fcc00's modes", func(m *Model) bool { return m.picker != nil && strings.Contains(m.picker.title, "fcc00") })
+	s.wait("three modes", func(m *Model) bool {
+		return len(m.picker.items) == 3 && !strings.Contains(m.picker.note, "poweroff")
+	})
+	s.keys("esc")
+	s.wait("no picker", func(m *Model) bool { return m.picker == nil })
+	s.keys("x")
+	s.wait("the host picker", func(m *Model) bool { return m.picker != nil && strings.Contains(m.picker.title, "which host") })
+	s.keys("4") // fcs00
+	s.wait("fcs00's modes", func(m *Model) bool {
+		return m.picker != nil && strings.Contains(m.picker.title, "fcs00") && len(m.picker.items) == 4 &&
+			m.picker.items[3] == "poweroff" && strings.Contains(m.picker.note, "poweroff cuts its power")
+	})
+	s.keys("4")
+	s.wait("the power-off", func(m *Model) bool { return strings.HasPrefix(m.status, "fcs00: poweroff.") })
+	if st := lab.hosts[3].State(); st != infra.StatePoweredOff {
+		t.Errorf("fcs00 is %s after x 4 4, want off", st)
+	}
+}

@@ -39,6 +39,7 @@ type hostView struct {
 	role  infra.Role
 	addr  netip.Addr
 	state infra.HostState
+	modes []infra.FailMode // how it can fail
 }
 
 // dumpLine is one line of tcpdump -X output. Hex lines mark the columns of
@@ -83,7 +84,7 @@ func (r *refresher) read(w snapshotWant) *snapshot {
 	if lab != nil {
 		s.lab = true
 		for _, h := range lab.Hosts() {
-			s.hosts = append(s.hosts, hostView{name: h.Name(), role: h.Role(), addr: h.Addr(), state: h.State()})
+			s.hosts = append(s.hosts, hostView{name: h.Name(), role: h.Role(), addr: h.Addr(), state: h.State(), modes: infra.HostFailModes(h)})
 		}
 	}
 	s.meshed = r.src.Meshed()

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,9 +24,11 @@ import (
 
 	"github.com/ztlab/zt-lab/e2e/internal/report"
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/infra/equinix"
 	"github.com/ztlab/zt-lab/infra/equinix/metaltest"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/infra/local/labtest"
+	"github.com/ztlab/zt-lab/scenes"
 )
 
 // ztlab is the binary under test; consul the one `make consul` built.
@@ -68,8 +71,9 @@ type machines struct {
 	lab       infra.Lab
 	dir       string // keys, configs, the inventory
 	inventory string
-	remote    string // remote_dir of the inventory: every file zt-lab puts on them
-	known     string // known_hosts
+	remote    string              // remote_dir of the inventory: every file zt-lab puts on them
+	known     string              // known_hosts
+	sshd      map[string][]string // each machine's sshd command
 }
 
 // machineNames are the walkthrough's five hosts, the two it scales out to
@@ -101,7 +105,7 @@ func newMachines(t testing.TB, knownHosts bool) *machines {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &machines{lab: lab, dir: t.TempDir()}
+	m := &machines{lab: lab, dir: t.TempDir(), sshd: map[string][]string{}}
 	m.remote = filepath.Join(m.dir, "remote")
 	m.known = filepath.Join(m.dir, "known_hosts")
 	t.Cleanup(func() { lab.Close(context.Background()) })
@@ -131,7 +135,8 @@ MaxStartups 64
 		if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := h.Start(ctx, infra.ProcSpec{Name: "sshd", Argv: []string{"/usr/sbin/sshd", "-D", "-e", "-f", cfg}}); err != nil {
+		m.sshd[h.Name()] = []string{"/usr/sbin/sshd", "-D", "-e", "-f", cfg}
+		if err := m.startSSHD(h.Name()); err != nil {
 			t.Fatal(err)
 		}
 		fmt.Fprintf(&inv, "  - {name: %s, role: %s, address: %s}\n", h.Name(), h.Role(), h.Addr())
@@ -150,6 +155,32 @@ MaxStartups 64
 		waitListening(t, net.JoinHostPort(h.Addr().String(), "22"))
 	}
 	return m
+}
+
+// startSSHD starts the machine's sshd.
+func (m *machines) startSSHD(name string) error {
+	h, _ := m.lab.Host(name)
+	_, err := h.Start(context.Background(), infra.ProcSpec{Name: "sshd", Argv: m.sshd[name]})
+	return err
+}
+
+// cut is a power cut: every process of the machine (its network
+// namespace) dies at once; its files stay, as a disk's do.
+func (m *machines) cut(name string) error {
+	h, _ := m.lab.Host(name)
+	out, err := h.Run(context.Background(), "readlink", "/proc/self/ns/net")
+	if err != nil {
+		return err
+	}
+	ns := strings.TrimSpace(string(out))
+	links, _ := filepath.Glob("/proc/[0-9]*/ns/net")
+	for _, l := range links {
+		if target, err := os.Readlink(l); err == nil && target == ns {
+			pid := filepath.Base(filepath.Dir(filepath.Dir(l)))
+			_ = exec.Command("kill", "-KILL", pid).Run()
+		}
+	}
+	return nil
 }
 
 // metalKeys is where a fake Metal API puts the keys devices are made with.
@@ -239,7 +270,11 @@ func (m *machines) assertNothingLeftUnder(t *testing.T, prefix string) {
 		t.Errorf("processes left on the machines: %v", left)
 	}
 	if files, _ := filepath.Glob(prefix + "*"); len(files) > 0 {
-		t.Errorf("files left on the machines: %v", files)
+		var all []string
+		for _, f := range files {
+			filepath.Walk(f, func(p string, _ os.FileInfo, _ error) error { all = append(all, p); return nil })
+		}
+		t.Errorf("files left on the machines: %v", all)
 	}
 	for _, h := range m.lab.Hosts() {
 		out, err := h.Run(context.Background(), "nft", "list", "tables")
@@ -507,4 +542,100 @@ func timeRun(b *testing.B, m *machines, args ...string) time.Duration {
 		b.Fatalf("zt-lab %s: exit %d\n%s\n%s", strings.Join(args, " "), code, stdout, stderr)
 	}
 	return took
+}
+
+// TestMetalDevicePowerOffAndOnThroughTheAPI cuts a device's power through
+// the Metal API while it serves fortunes: the fetches fail, the host is
+// off; powered on again, zt-lab logs in anew and the service is back.
+func TestMetalDevicePowerOffAndOnThroughTheAPI(t *testing.T) {
+	m := newMachines(t, false)
+	metal := metaltest.New(t)
+	addrs := map[string]string{}
+	for _, h := range m.lab.Hosts() {
+		addrs[h.Name()] = h.Addr().String()
+	}
+	metal.SetAddresses(func(host string) (string, string) { return addrs[host], addrs[host] })
+	metal.InstallKeys(m.metalKeys())
+	metal.OnPower(func(host string, on bool) {
+		var err error
+		if on {
+			if err = m.startSSHD(host); err == nil {
+				waitListening(t, net.JoinHostPort(addrs[host], "22"))
+			}
+		} else {
+			err = m.cut(host)
+		}
+		if err != nil {
+			t.Errorf("power %s on=%v: %v", host, on, err)
+		}
+	})
+	cfg := equinix.DefaultConfig()
+	cfg.Token, cfg.Project, cfg.APIURL, cfg.RunDir = equinix.Token(metal.Token), metal.Project, metal.URL, filepath.Join(m.dir, "rt")
+	p, err := equinix.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	lab, err := p.UpOverSSH(ctx, p.Config().Topology(), equinix.SSHOptions{Self: ztlab}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lab.Close(context.Background()) }) // closing twice is fine
+	fcs, _ := lab.Host("fcs00")
+	fcc, _ := lab.Host("fcc00")
+	if !slices.Contains(infra.HostFailModes(fcs), infra.PowerOff) {
+		t.Fatalf("a Metal host fails as %v: no power-off", infra.HostFailModes(fcs))
+	}
+	if _, err := scenes.RunFortune(ctx, fcs, ztlab, "0.0.0.0", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	fetch := func() error {
+		_, err := fcc.Run(ctx, ztlab, "fortune", "get", addrs["fcs00"]+":8181", "--timeout", "2s")
+		return err
+	}
+	if err := fetch(); err != nil {
+		t.Fatalf("consumer reads a fortune before the power cut: %v", err)
+	}
+
+	if err := fcs.Fail(ctx, infra.PowerOff); err != nil {
+		t.Fatal(err)
+	}
+	if fcs.State() != infra.StatePoweredOff {
+		t.Errorf("fcs00 is %s after the power cut, want off", fcs.State())
+	}
+	if err := fetch(); err == nil {
+		t.Errorf("consumer still reads fortunes from a machine without power")
+	}
+	if left := processesUnder(filepath.Join("/var/tmp", "zt-lab-"+lab.ID(), "bin")); len(left) != 4 {
+		t.Errorf("after fcs00's power cut, %d supervisors run, want the other 4: %v", len(left), left)
+	}
+
+	if err := fcs.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if fcs.State() != infra.StateUp {
+		t.Errorf("fcs00 is %s after power on, want up", fcs.State())
+	}
+	var names []string
+	for _, p := range fcs.Procs() {
+		names = append(names, p.Name())
+	}
+	if !slices.Contains(names, "fortune") {
+		t.Errorf("after power on fcs00 runs %v, want the fortune service again", names)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for err := fetch(); err != nil; err = fetch() {
+		if time.Now().After(deadline) {
+			t.Fatalf("consumer reads no fortune after power on: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := lab.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d, k := metal.Devices(), metal.Keys(); len(d) != 0 || len(k) != 0 {
+		t.Errorf("after close the project still has %d devices and %d keys", len(d), len(k))
+	}
+	m.assertNothingLeftUnder(t, "/var/tmp/zt-lab-ssh-")
 }

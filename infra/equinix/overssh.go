@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ztlab/zt-lab/infra"
@@ -34,6 +35,76 @@ var _ infra.Lab = (*OverSSH)(nil)
 
 // Metal is the lab of devices under the SSH lab.
 func (o *OverSSH) Metal() *Lab { return o.metal }
+
+// Hosts are the SSH lab's hosts, each of which can also lose its power.
+func (o *OverSSH) Hosts() []infra.Host {
+	var out []infra.Host
+	for _, h := range o.Lab.Hosts() {
+		out = append(out, o.wrap(h))
+	}
+	return out
+}
+
+// Host is the SSH lab's host of that name, which can also lose its power.
+func (o *OverSSH) Host(name string) (infra.Host, bool) {
+	h, ok := o.Lab.Host(name)
+	if !ok {
+		return nil, false
+	}
+	return o.wrap(h), true
+}
+
+// AddHost makes a device for spec and adds it to the SSH lab.
+func (o *OverSSH) AddHost(ctx context.Context, spec infra.HostSpec) (infra.Host, error) {
+	h, err := o.Lab.AddHost(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return o.wrap(h), nil
+}
+
+func (o *OverSSH) wrap(h infra.Host) infra.Host {
+	d, ok := o.metal.Host(h.Name())
+	if !ok {
+		return h
+	}
+	return &poweredHost{Host: h.(*sshlab.Host), device: d.(*Host)}
+}
+
+// poweredHost is a device's SSH host with its power switch: the Metal
+// API's power off and on.
+type poweredHost struct {
+	*sshlab.Host
+	device *Host
+}
+
+// FailModes are every host's, and a power cut.
+func (h *poweredHost) FailModes() []infra.FailMode {
+	return append(slices.Clone(infra.FailModes), infra.PowerOff)
+}
+
+// Fail powers the device off through the API for PowerOff; every other
+// failure is the SSH host's.
+func (h *poweredHost) Fail(ctx context.Context, mode infra.FailMode) error {
+	if mode != infra.PowerOff {
+		return h.Host.Fail(ctx, mode)
+	}
+	// The device's own crash is a power-off through the API.
+	return h.Host.PowerOff(ctx, func(ctx context.Context) error { return h.device.Fail(ctx, infra.Crash) })
+}
+
+// Recover powers a powered-off device on, waits until Metal calls it
+// active, logs in again and starts what ran; other failures are the SSH
+// host's to undo.
+func (h *poweredHost) Recover(ctx context.Context) error {
+	if h.State() != infra.StatePoweredOff {
+		return h.Host.Recover(ctx)
+	}
+	if err := h.device.Recover(ctx); err != nil {
+		return err
+	}
+	return h.Host.Reconnect(ctx)
+}
 
 // Close ends the walkthrough's processes on the devices, then deletes the
 // devices and the key.

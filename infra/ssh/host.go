@@ -38,14 +38,16 @@ type Host struct {
 
 var _ infra.Host = (*Host)(nil)
 
-func (h *Host) Name() string        { return h.target.Name }
-func (h *Host) Role() infra.Role    { return h.target.Role }
-func (h *Host) Addr() netip.Addr    { return h.target.LabAddr }
-func (h *Host) DataDir() string     { return h.dir }
-func (h *Host) String() string      { return h.target.Name }
-func (h *Host) sup() *supervisor    { return h.supervisor }
-func (h *Host) Target() Target      { return h.target }
-func (h *Host) Client() *ssh.Client { return h.client }
+func (h *Host) Name() string     { return h.target.Name }
+func (h *Host) Role() infra.Role { return h.target.Role }
+func (h *Host) Addr() netip.Addr { return h.target.LabAddr }
+func (h *Host) DataDir() string  { return h.dir }
+func (h *Host) String() string   { return h.target.Name }
+func (h *Host) sup() *supervisor { h.mu.Lock(); defer h.mu.Unlock(); return h.supervisor }
+func (h *Host) Target() Target   { return h.target }
+
+// Client is the host's SSH connection; a new one replaces it after a power cut.
+func (h *Host) Client() *ssh.Client { h.mu.Lock(); defer h.mu.Unlock(); return h.client }
 
 func (h *Host) State() infra.HostState {
 	h.mu.Lock()
@@ -273,13 +275,75 @@ func (h *Host) Recover(ctx context.Context) error {
 	return nil
 }
 
+// PowerOff cuts the machine's power with cut (its provider's API): every
+// process goes with it, the supervisor too, and the connection dies.
+// Reconnect brings the host back, and what ran, once it runs again.
+func (h *Host) PowerOff(ctx context.Context, cut func(context.Context) error) error {
+	h.op.Lock()
+	defer h.op.Unlock()
+	if s := h.State(); s != infra.StateUp {
+		return fmt.Errorf("host %s is already %s: recover it first", h.target.Name, s)
+	}
+	// What runs now is what power-on starts again: once the power is gone,
+	// the processes read as ended.
+	h.mu.Lock()
+	var specs []infra.ProcSpec
+	for _, p := range h.procs {
+		if !isDone(p) {
+			specs = append(specs, p.spec)
+		}
+	}
+	h.mu.Unlock()
+	if err := cut(ctx); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.crashed, h.procs = specs, nil
+	h.state = infra.StatePoweredOff
+	c := h.client
+	h.mu.Unlock()
+	c.Close()
+	return nil
+}
+
+// Reconnect logs in to the host again after a power cut, with a new
+// supervisor, and starts again what ran when the power went.
+func (h *Host) Reconnect(ctx context.Context) error {
+	h.op.Lock()
+	defer h.op.Unlock()
+	if s := h.State(); s != infra.StatePoweredOff {
+		return fmt.Errorf("host %s is %s, not powered off", h.target.Name, s)
+	}
+	c, sup, err := h.lab.login(ctx, h.target, func(string) {})
+	if err != nil {
+		return fmt.Errorf("reconnect to %s: %w", h.target.Name, err)
+	}
+	h.mu.Lock()
+	h.client, h.supervisor = c, sup
+	specs := h.crashed
+	h.crashed = nil
+	h.state = infra.StateUp
+	h.mu.Unlock()
+	var errs []error
+	for _, s := range specs {
+		if _, err := h.start(ctx, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("restart on %s: %w", h.target.Name, err)
+	}
+	return nil
+}
+
 // close ends the supervisor, which ends every process and removes the
 // host's files, then the connection.
 func (h *Host) close() {
 	h.mu.Lock()
 	h.state = infra.StateDown
 	h.procs = nil
+	sup, c := h.supervisor, h.client
 	h.mu.Unlock()
-	h.sup().close(10 * time.Second)
-	h.client.Close()
+	sup.close(10 * time.Second)
+	c.Close()
 }

@@ -186,33 +186,9 @@ func (l *Lab) host(name string) *Host {
 // supervisor.
 func (l *Lab) connect(ctx context.Context, t Target, progress func(infra.Event)) (*Host, error) {
 	start := time.Now()
-	step := func(s string) { progress(infra.Event{Host: t.Name, Step: s, Elapsed: time.Since(start)}) }
-	step("connect")
-	c, err := dialPatiently(ctx, t, l.p.HostKeys, l.p.WaitSSH, func() { step("waiting for sshd") })
+	c, sup, err := l.login(ctx, t, func(s string) { progress(infra.Event{Host: t.Name, Step: s, Elapsed: time.Since(start)}) })
 	if err != nil {
 		return nil, err
-	}
-	bins, _ := l.p.binaries()
-	binDir := path.Join(l.root, "bin")
-	for _, b := range bins {
-		step(fmt.Sprintf("copy %s (%d MB)", b.name, b.size>>20))
-		if _, err := install(ctx, c, t, binDir, b); err != nil {
-			c.Close()
-			return nil, err
-		}
-	}
-	step("supervisor")
-	dir := path.Join(l.root, t.Name)
-	sup, err := startSupervisor(ctx, c, t, []string{path.Join(binDir, "zt-lab"), "remote", "agent",
-		"--host", t.Name, "--dir", dir, "--root", l.root, "--table", remote.TableName(l.id)})
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	if l.p.Version != "" && sup.hello.Version != l.p.Version {
-		sup.close(5 * time.Second)
-		c.Close()
-		return nil, fmt.Errorf("%s: the supervisor is zt-lab %s, this is %s", t.Name, sup.hello.Version, l.p.Version)
 	}
 	local := filepath.Join(l.local, t.Name)
 	if err := os.MkdirAll(local, 0o700); err != nil {
@@ -220,9 +196,41 @@ func (l *Lab) connect(ctx context.Context, t Target, progress func(infra.Event))
 		c.Close()
 		return nil, err
 	}
-	h := &Host{lab: l, target: t, client: c, supervisor: sup, dir: dir, localDir: local, state: infra.StateUp}
+	h := &Host{lab: l, target: t, client: c, supervisor: sup, dir: path.Join(l.root, t.Name), localDir: local, state: infra.StateUp}
 	progress(infra.Event{Host: t.Name, Step: "ready", Done: true, Elapsed: time.Since(start)})
 	return h, nil
+}
+
+// login connects to t, copies the binaries (unless they are there) and
+// starts a supervisor.
+func (l *Lab) login(ctx context.Context, t Target, step func(string)) (*ssh.Client, *supervisor, error) {
+	step("connect")
+	c, err := dialPatiently(ctx, t, l.p.HostKeys, l.p.WaitSSH, func() { step("waiting for sshd") })
+	if err != nil {
+		return nil, nil, err
+	}
+	bins, _ := l.p.binaries()
+	binDir := path.Join(l.root, "bin")
+	for _, b := range bins {
+		step(fmt.Sprintf("copy %s (%d MB)", b.name, b.size>>20))
+		if _, err := install(ctx, c, t, binDir, b); err != nil {
+			c.Close()
+			return nil, nil, err
+		}
+	}
+	step("supervisor")
+	sup, err := startSupervisor(ctx, c, t, []string{path.Join(binDir, "zt-lab"), "remote", "agent",
+		"--host", t.Name, "--dir", path.Join(l.root, t.Name), "--root", l.root, "--table", remote.TableName(l.id)})
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	if l.p.Version != "" && sup.hello.Version != l.p.Version {
+		sup.close(5 * time.Second)
+		c.Close()
+		return nil, nil, fmt.Errorf("%s: the supervisor is zt-lab %s, this is %s", t.Name, sup.hello.Version, l.p.Version)
+	}
+	return c, sup, nil
 }
 
 // AddHost adds the inventory's host of that name to the running lab: the
@@ -302,7 +310,7 @@ func (l *Lab) capture(ctx context.Context) (string, io.ReadCloser, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	s, err := h.client.NewSession()
+	s, err := h.Client().NewSession()
 	if err != nil {
 		return "", nil, fmt.Errorf("capture on %s: %w", h.target.Name, err)
 	}
@@ -393,7 +401,7 @@ func (l *Lab) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 	if via == nil {
 		return nil, fmt.Errorf("dial %s: the lab has no hosts", addr)
 	}
-	conn, err := via.client.DialContext(ctx, network, addr)
+	conn, err := via.Client().DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, dialError(network, addr, err)
 	}

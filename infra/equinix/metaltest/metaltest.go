@@ -116,6 +116,7 @@ type Server struct {
 	next             int
 	addresses        func(hostname string) (public, private string)
 	authorized       string
+	power            func(hostname string, on bool)
 }
 
 // New starts a fake that t closes. Its devices become active 20 ms after
@@ -234,6 +235,14 @@ func (s *Server) InstallKeys(path string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.authorized = path
+}
+
+// OnPower calls power when a device is powered off or on, before the
+// API answers: a test cuts and restores the machine that stands for it.
+func (s *Server) OnPower(power func(hostname string, on bool)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.power = power
 }
 
 // Inject adds a fault.
@@ -567,6 +576,9 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, http.StatusUnprocessableEntity, "the fake does not do "+in.Type)
 		return
+	}
+	if s.power != nil {
+		s.power(d.Hostname, !d.off)
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
