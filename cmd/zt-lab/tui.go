@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
@@ -72,7 +73,7 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) error {
 		Mesh: func(ctx context.Context) (tui.MeshView, error) { return meshView(ctx, e.Env().Cluster()) },
 	}
 	if remote {
-		opts.ShellFunc = nil // TODO(ssh): a shell over the lab's SSH connection
+		opts.ShellFunc = sshShell(e.Env().Lab)
 	}
 	if f.highContrast {
 		opts.Theme = tui.ThemeHighContrast
@@ -124,4 +125,28 @@ func envWithout(env []string, names ...string) []string {
 		}
 	}
 	return out
+}
+
+// sshShell opens a shell on a remote host with the OpenSSH client, checked
+// against the lab's known_hosts; without an ssh client there is none.
+func sshShell(lab func() infra.Lab) func(host string) *exec.Cmd {
+	if _, err := exec.LookPath("ssh"); err != nil {
+		return nil
+	}
+	type shell interface{ ShellCommand(knownHosts string) []string }
+	type known interface{ KnownHosts() string }
+	return func(host string) *exec.Cmd {
+		l := lab()
+		var h infra.Host
+		if l != nil {
+			h, _ = l.Host(host)
+		}
+		sh, ok := h.(shell)
+		k, kok := l.(known)
+		if !ok || !kok {
+			return exec.Command("sh", "-c", "echo 'zt-lab: no host "+host+" yet: run the first scene' >&2; exit 1")
+		}
+		argv := sh.ShellCommand(k.KnownHosts())
+		return exec.Command(argv[0], argv[1:]...)
+	}
 }

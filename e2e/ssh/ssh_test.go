@@ -28,6 +28,7 @@ import (
 	"github.com/ztlab/zt-lab/infra/equinix/metaltest"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/infra/local/labtest"
+	sshlab "github.com/ztlab/zt-lab/infra/ssh"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -638,4 +639,42 @@ func TestMetalDevicePowerOffAndOnThroughTheAPI(t *testing.T) {
 		t.Errorf("after close the project still has %d devices and %d keys", len(d), len(k))
 	}
 	m.assertNothingLeftUnder(t, "/var/tmp/zt-lab-ssh-")
+}
+
+// TestShellOnARemoteHost opens the shell the TUI's `s` opens on a remote
+// host: OpenSSH, the lab's known_hosts, root, in the host's directory,
+// with the lab's zt-lab first on PATH.
+func TestShellOnARemoteHost(t *testing.T) {
+	m := newMachines(t, true)
+	inv, err := sshlab.LoadInventory(m.inventory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := sshlab.HostKeyCallback(inv.KnownHosts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &sshlab.Provider{Inventory: inv, Self: ztlab, HostKeys: keys}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l, err := p.Up(ctx, infra.DefaultTopology(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(context.Background())
+	h, _ := l.Host("fcs00")
+	argv := h.(*sshlab.Host).ShellCommand(l.(*sshlab.Lab).KnownHosts())
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(local.ClientEnv(), "SSH_AUTH_SOCK=")
+	cmd.Stdin = strings.NewReader("echo host=$ZTLAB_HOST user=$(id -un) dir=$(pwd); command -v zt-lab; exit\n")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	bin := filepath.Join(m.remote, "zt-lab-"+l.ID(), "bin", "zt-lab")
+	for _, want := range []string{"host=fcs00", "user=root", "dir=" + h.DataDir(), bin} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the shell on fcs00 said %q, want %q in it", out, want)
+		}
+	}
 }

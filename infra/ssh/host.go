@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"path"
 	"os"
 	"path/filepath"
 	"slices"
@@ -346,4 +348,24 @@ func (h *Host) close() {
 	h.mu.Unlock()
 	sup.close(10 * time.Second)
 	c.Close()
+}
+
+// ShellCommand is an OpenSSH command line for an interactive shell on the
+// host, as root, in its lab directory, with the lab's binaries first on
+// PATH: what a presenter's `s` opens. knownHosts is the file the lab
+// checked the host's key against.
+func (h *Host) ShellCommand(knownHosts string) []string {
+	host, port, err := net.SplitHostPort(h.target.Addr)
+	if err != nil {
+		host, port = h.target.Addr, "22"
+	}
+	argv := []string{"ssh", "-t", "-p", port,
+		"-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"}
+	if h.target.KeyFile != "" {
+		argv = append(argv, "-i", h.target.KeyFile)
+	}
+	bin := path.Join(h.lab.root, "bin")
+	script := "cd " + shellQuote(h.dir) + " && PATH=" + shellQuote(bin) + ":$PATH ZTLAB_HOST=" + shellQuote(h.target.Name) +
+		" exec \"${SHELL:-/bin/sh}\" -i"
+	return append(argv, h.target.User+"@"+host, asRoot(h.target, "sh", "-c", script))
 }

@@ -426,6 +426,9 @@ func tcpAddr(addr string) net.Addr {
 	return net.TCPAddrFromAddrPort(ap)
 }
 
+// KnownHosts is the known_hosts file the lab checks host keys against.
+func (l *Lab) KnownHosts() string { return l.p.Inventory.KnownHosts }
+
 // Close ends every supervisor (which ends its processes and removes its
 // files), then the connections, and this machine's copy of the output.
 func (l *Lab) Close(ctx context.Context) error {
