@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"path"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -161,6 +161,9 @@ func (h *Host) Run(ctx context.Context, argv ...string) ([]byte, error) {
 
 // WriteFile writes data under the host's directory.
 func (h *Host) WriteFile(ctx context.Context, name string, data []byte, perm os.FileMode) (string, error) {
+	if len(data) > remote.MaxData {
+		return "", fmt.Errorf("write %s on %s: %d bytes is more than the %d MB a file can have here", name, h.target.Name, len(data), remote.MaxData>>20)
+	}
 	m, err := h.sup().call(ctx, remote.Request{Op: remote.OpWrite, Path: name, Data: data, Perm: uint32(perm)}, nil)
 	if err != nil {
 		return "", fmt.Errorf("write %s on %s: %w", name, h.target.Name, err)

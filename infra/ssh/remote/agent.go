@@ -241,13 +241,37 @@ func (s *supervisor) run(req Request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &capped{max: MaxData}
+	cmd.Stdout, cmd.Stderr = out, out
 	// Output copying ends when the command does, even if a child it left
 	// behind holds the pipe.
 	cmd.WaitDelay = time.Second
 	err = cmd.Run()
 	return out.Bytes(), err
+}
+
+// capped keeps the first max bytes of a command's output, and says so if
+// there was more.
+type capped struct {
+	bytes.Buffer
+	max  int
+	over bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.Len(); room < len(p) {
+		c.Buffer.Write(p[:max(room, 0)])
+		c.over = true
+		return len(p), nil
+	}
+	return c.Buffer.Write(p)
+}
+
+func (c *capped) Bytes() []byte {
+	if c.over {
+		return append(c.Buffer.Bytes(), fmt.Sprintf("\n[zt-lab: output cut at %d MB]\n", c.max>>20)...)
+	}
+	return c.Buffer.Bytes()
 }
 
 // write puts a file under the host's directory; a path cannot leave it.

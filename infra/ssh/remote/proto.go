@@ -7,6 +7,8 @@
 package remote
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/gob"
 	"fmt"
 	"io"
@@ -69,43 +71,81 @@ type Hello struct {
 	PID     int
 }
 
-// Codec reads and writes the protocol's messages on a stream. Writes may
-// come from several goroutines.
+// MaxMessage bounds one message on the wire. A run's output and a
+// written file stay under MaxData, so every message fits; a length above
+// MaxMessage is a broken or hostile stream, refused before anything is
+// allocated for it.
+const (
+	MaxMessage = 16 << 20
+	MaxData    = 8 << 20
+)
+
+// Codec reads and writes the protocol's messages on a stream: each is a
+// 4-byte big-endian length, then a gob of that many bytes. Writes may come
+// from several goroutines.
 type Codec struct {
 	mu  sync.Mutex
-	enc *gob.Encoder
-	dec *gob.Decoder
+	w   io.Writer
+	r   io.Reader
+	buf []byte
 }
 
 // NewCodec speaks the protocol over r and w.
 func NewCodec(r io.Reader, w io.Writer) *Codec {
-	return &Codec{enc: gob.NewEncoder(w), dec: gob.NewDecoder(r)}
+	return &Codec{r: r, w: w}
 }
 
 // Send writes v (a Request or a Message).
 func (c *Codec) Send(v any) error {
+	var b bytes.Buffer
+	b.Write([]byte{0, 0, 0, 0})
+	if err := gob.NewEncoder(&b).Encode(v); err != nil {
+		return err
+	}
+	n := b.Len() - 4
+	if n > MaxMessage {
+		return fmt.Errorf("protocol: a message of %d bytes is over the limit of %d", n, MaxMessage)
+	}
+	binary.BigEndian.PutUint32(b.Bytes(), uint32(n))
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.enc.Encode(v)
+	_, err := c.w.Write(b.Bytes())
+	return err
 }
 
 // ReadMessage reads the supervisor's next message.
 func (c *Codec) ReadMessage() (Message, error) {
 	var m Message
-	err := c.dec.Decode(&m)
-	if err != nil {
-		return Message{}, decodeErr(err)
-	}
-	return m, nil
+	return m, c.read(&m)
 }
 
 // ReadRequest reads the controller's next request.
 func (c *Codec) ReadRequest() (Request, error) {
 	var r Request
-	if err := c.dec.Decode(&r); err != nil {
-		return Request{}, decodeErr(err)
+	return r, c.read(&r)
+}
+
+// read decodes the next message into v. Reads come from one goroutine.
+func (c *Codec) read(v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(c.r, hdr[:]); err != nil {
+		return decodeErr(err)
 	}
-	return r, nil
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > MaxMessage {
+		return fmt.Errorf("protocol: a message of %d bytes is over the limit of %d: is the other end a zt-lab of this version?", n, MaxMessage)
+	}
+	if cap(c.buf) < int(n) {
+		c.buf = make([]byte, n)
+	}
+	buf := c.buf[:n]
+	if _, err := io.ReadFull(c.r, buf); err != nil {
+		return decodeErr(err)
+	}
+	if err := gob.NewDecoder(bytes.NewReader(buf)).Decode(v); err != nil {
+		return fmt.Errorf("protocol: %w", err)
+	}
+	return nil
 }
 
 func decodeErr(err error) error {
