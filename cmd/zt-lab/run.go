@@ -73,7 +73,11 @@ func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 			return nil, err
 		}
 		env.Build = func(ctx context.Context) (infra.Lab, error) {
-			return p.Up(ctx, t, sshProgress(env.Logf))
+			l, err := p.Up(ctx, t, sshProgress(env.Logf))
+			if err == nil {
+				env.Logf("lab %s on %d hosts of %s (after a crash: zt-lab down --provider ssh --inventory %s --lab %s)", l.ID(), len(l.Hosts()), f.inventory, f.inventory, l.ID())
+			}
+			return l, err
 		}
 		return e, nil
 	}

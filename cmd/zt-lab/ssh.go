@@ -157,6 +157,9 @@ func sshProgress(log func(format string, args ...any)) func(infra.Event) {
 
 // sshDown ends what labs left on the inventory's hosts.
 func sshDown(cmd *cobra.Command, f *providerFlags, labID string) error {
+	if err := sshlab.CheckLabID(labID); err != nil {
+		return usage(err)
+	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 	defer cancel()
 	p, err := f.sshProvider(ctx, "", "", cmd.ErrOrStderr())

@@ -66,6 +66,9 @@ func dial(ctx context.Context, t Target, hostKey ssh.HostKeyCallback) (*ssh.Clie
 		return nil, err
 	}
 	defer release()
+	// ClientConfig asks the callback which key types it knows, with a probe
+	// key it refuses: only what the host itself shows counts.
+	keyErr = nil
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", t.Addr)
 	if err != nil {
@@ -322,6 +325,9 @@ func (s *supervisor) read() {
 	if errors.Is(err, io.EOF) {
 		err = errGone
 	}
+	if tail := strings.TrimSpace(string(s.stderr.Bytes())); tail != "" {
+		err = fmt.Errorf("%w (the supervisor said: %s)", err, lastLine(tail))
+	}
 	s.mu.Lock()
 	s.err = fmt.Errorf("%s: %w", s.host, err)
 	procs := s.procs
@@ -382,6 +388,21 @@ func (s *supervisor) call(ctx context.Context, req remote.Request, p *proc) (rem
 		forget()
 		return remote.Message{}, s.err
 	case <-ctx.Done():
+		if req.Op == remote.OpStart {
+			// The supervisor answers a start at once; abandoning it would
+			// leave a process running that nobody can stop.
+			select {
+			case m := <-ch:
+				if m.Err != "" {
+					forget()
+					return m, errors.New(m.Err)
+				}
+				return m, nil
+			case <-s.done:
+				forget()
+				return remote.Message{}, s.err
+			}
+		}
 		forget()
 		if req.Op == remote.OpRun {
 			_ = s.codec.Send(remote.Request{Op: remote.OpCancel, Ref: req.ID})

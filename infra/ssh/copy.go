@@ -62,8 +62,20 @@ func install(ctx context.Context, c *ssh.Client, t Target, binDir string, b *bin
 		return false, err
 	}
 	defer f.Close()
-	script := fmt.Sprintf(`set -e; umask 077; mkdir -p %[1]s; t=%[1]s/.%[2]s.$$; cat > "$t"; chmod 700 "$t"; mv -f "$t" %[3]s`,
-		shellQuote(binDir), b.name, shellQuote(dst))
+	// The lab's directory must be root's own: remote_dir is often
+	// world-writable (/var/tmp), and root runs what is in it. A copy is
+	// checked before it takes the binary's name: a connection lost
+	// mid-copy ends cat quietly.
+	script := fmt.Sprintf(`set -e; umask 077; mkdir -p %[6]s
+for d in %[1]s %[2]s; do
+  if [ -e "$d" ] || [ -L "$d" ]; then
+    if [ -L "$d" ] || [ "$(stat -c %%u "$d")" != 0 ]; then echo "$d is not zt-lab's (a link, or not root's): remove it"; exit 1; fi
+  else mkdir -m 700 "$d"; fi
+done
+t=%[2]s/.%[3]s.$$; cat > "$t"
+if ! echo "%[4]s  $t" | sha256sum -c --quiet - >/dev/null 2>&1; then rm -f "$t"; echo "the copy of %[3]s arrived damaged"; exit 1; fi
+chmod 700 "$t"; mv -f "$t" %[5]s`,
+		shellQuote(path.Dir(binDir)), shellQuote(binDir), b.name, sum, shellQuote(dst), shellQuote(path.Dir(path.Dir(binDir))))
 	if _, err := shell(ctx, c, t, script, f); err != nil {
 		return false, fmt.Errorf("copy %s to %s: %w", b.name, t.Name, err)
 	}

@@ -324,6 +324,13 @@ func (h *Host) Reconnect(ctx context.Context) error {
 		return fmt.Errorf("reconnect to %s: %w", h.target.Name, err)
 	}
 	h.mu.Lock()
+	if h.state == infra.StateDown {
+		// The lab closed while this host came back.
+		h.mu.Unlock()
+		sup.close(10 * time.Second)
+		c.Close()
+		return fmt.Errorf("reconnect to %s: the lab has ended", h.target.Name)
+	}
 	h.client, h.supervisor = c, sup
 	specs := h.crashed
 	h.crashed = nil
@@ -363,7 +370,7 @@ func (h *Host) ShellCommand(knownHosts string) []string {
 		host, port = h.target.Addr, "22"
 	}
 	argv := []string{"ssh", "-t", "-p", port,
-		"-o", "UserKnownHostsFile=" + knownHosts, "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"}
+		"-o", `UserKnownHostsFile="` + knownHosts + `"`, "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR"}
 	if h.target.KeyFile != "" {
 		argv = append(argv, "-i", h.target.KeyFile)
 	}

@@ -17,6 +17,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -39,8 +41,6 @@ type Provider struct {
 	Files map[string]string
 	// HostKeys verifies each host's key (HostKeyCallback).
 	HostKeys ssh.HostKeyCallback
-	// Version is zt-lab's version, checked against the supervisor's.
-	Version string
 	// WaitSSH is how long a host may take to accept a login (0: one try):
 	// devices that were just built need a while.
 	WaitSSH time.Duration
@@ -134,6 +134,32 @@ func (p *Provider) newLab() (*Lab, error) {
 	return &Lab{p: p, id: id, root: LabDir(p.Inventory.RemoteDir, id), local: local}, nil
 }
 
+// supervisorAdvice adds what to do to the usual reasons a supervisor
+// does not start.
+func supervisorAdvice(err error, t Target) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "password is required"), strings.Contains(msg, "a terminal is required"):
+		return fmt.Errorf("%w: %s needs passwordless sudo (NOPASSWD) for zt-lab, or log in as root", err, t.User)
+	case strings.Contains(msg, "Permission denied"):
+		return fmt.Errorf("%w: is remote_dir on a noexec file system? set remote_dir in the inventory to one where programs may run", err)
+	case strings.Contains(msg, "Exec format error"), strings.Contains(msg, "cannot execute binary file"):
+		return fmt.Errorf("%w: %s is not the machine zt-lab was built for (%s): build zt-lab for it", err, t.Name, runtime.GOARCH)
+	}
+	return err
+}
+
+// labIDPattern is what newLab makes; nothing else may reach a path.
+var labIDPattern = regexp.MustCompile(`^ssh-[0-9a-f]{8}$`)
+
+// CheckLabID refuses anything but an SSH lab's id ("" means every lab).
+func CheckLabID(id string) error {
+	if id != "" && !labIDPattern.MatchString(id) {
+		return fmt.Errorf("--lab %q is not an SSH lab's id (ssh- and 8 hex digits, as zt-lab run prints it)", id)
+	}
+	return nil
+}
+
 // LabDir is where a lab keeps its files on every host.
 func LabDir(remoteDir, labID string) string { return path.Join(remoteDir, "zt-lab-"+labID) }
 
@@ -222,13 +248,13 @@ func (l *Lab) login(ctx context.Context, t Target, step func(string)) (*ssh.Clie
 	sup, err := startSupervisor(ctx, c, t, []string{path.Join(binDir, "zt-lab"), "remote", "agent",
 		"--host", t.Name, "--dir", path.Join(l.root, t.Name), "--root", l.root, "--table", remote.TableName(l.id)})
 	if err != nil {
+		// No supervisor will remove the binaries: do it here, unless
+		// another host of the lab shares this disk and runs.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_, _ = shell(cctx, c, t, fmt.Sprintf(`r=%s; [ -z "$(ls -A "$r" | grep -v '^bin$')" ] && rm -rf "$r"; true`, shellQuote(l.root)), nil)
+		cancel()
 		c.Close()
-		return nil, nil, err
-	}
-	if l.p.Version != "" && sup.hello.Version != l.p.Version {
-		sup.close(5 * time.Second)
-		c.Close()
-		return nil, nil, fmt.Errorf("%s: the supervisor is zt-lab %s, this is %s", t.Name, sup.hello.Version, l.p.Version)
+		return nil, nil, supervisorAdvice(err, t)
 	}
 	return c, sup, nil
 }
@@ -354,6 +380,13 @@ func (s *stream) Read(p []byte) (int, error) {
 		s.read = true
 	}
 	if err == io.EOF && !s.read {
+		// The session copies stderr on its own; its end means all of it.
+		done := make(chan struct{})
+		go func() { _ = s.s.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second):
+		}
 		if msg := strings.TrimSpace(string(s.stderr.Bytes())); msg != "" {
 			return n, fmt.Errorf("the capture ended: %s", lastLine(msg))
 		}
@@ -405,7 +438,41 @@ func (l *Lab) DialContext(ctx context.Context, network, addr string) (net.Conn, 
 	if err != nil {
 		return nil, dialError(network, addr, err)
 	}
-	return conn, nil
+	return &deadlineConn{Conn: conn}, nil
+}
+
+// deadlineConn gives a connection through SSH the deadlines its channel
+// lacks: when one passes, the connection closes, so a read or write that
+// waits on it ends.
+type deadlineConn struct {
+	net.Conn
+	mu     sync.Mutex
+	timers [2]*time.Timer // read, write
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.set(0, t)
+	c.set(1, t)
+	return nil
+}
+func (c *deadlineConn) SetReadDeadline(t time.Time) error  { c.set(0, t); return nil }
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error { c.set(1, t); return nil }
+
+func (c *deadlineConn) set(i int, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timers[i] != nil {
+		c.timers[i].Stop()
+		c.timers[i] = nil
+	}
+	if !t.IsZero() {
+		c.timers[i] = time.AfterFunc(time.Until(t), func() { c.Conn.Close() })
+	}
+}
+
+func (c *deadlineConn) Close() error {
+	c.SetDeadline(time.Time{})
+	return c.Conn.Close()
 }
 
 // dialError says what the host's own connect said, as a dial here would:
@@ -450,6 +517,9 @@ func (l *Lab) Close(ctx context.Context) error {
 // (a crash, a lost connection): supervisors, their processes, the
 // partition table, the files. labID "" ends every zt-lab lab there.
 func (p *Provider) Down(ctx context.Context, labID string) error {
+	if err := CheckLabID(labID); err != nil {
+		return err
+	}
 	var errs []error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -474,19 +544,21 @@ func (p *Provider) down(ctx context.Context, t Target, labID string) error {
 		return err
 	}
 	defer c.Close()
-	pattern := LabDir(p.Inventory.RemoteDir, "*")
+	pattern := LabDir(p.Inventory.RemoteDir, "ssh-*")
 	if labID != "" {
 		pattern = shellQuote(LabDir(p.Inventory.RemoteDir, labID))
 	}
 	// Each supervisor ends its own processes and heals its partition on
 	// SIGTERM; a supervisor that was killed left its processes to die with
-	// it (parent-death signal), but maybe its table: heal by name.
-	script := `for d in ` + pattern + `; do
-  [ -d "$d" ] || continue
+	// it (parent-death signal), but maybe its table: heal by name. Only
+	// directories root made for zt-lab count (remote_dir may be
+	// world-writable), and only pids that still run a supervisor.
+	script := `ours() { [ ! -L "$1" ] && [ "$(stat -c %u "$1")" = 0 ]; }
+for d in ` + pattern + `; do
+  [ -d "$d" ] && ours "$d" || continue
   for f in "$d"/*/supervisor.pid; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    # A pid is only ours while it still runs our supervisor.
     tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "zt-lab remote agent" && kill -TERM "$pid"
   done
   for i in 1 2 3 4 5 6 7 8 9 10; do
@@ -498,7 +570,8 @@ func (p *Provider) down(ctx context.Context, t Target, labID string) error {
     sleep 0.5
   done
   id=${d##*/zt-lab-}
-  [ -x "$d/bin/zt-lab" ] && "$d/bin/zt-lab" remote heal --lab "$id"
+  z="$d/bin/zt-lab"
+  if ours "$d/bin" && ours "$z" && [ "$(stat -c %a "$z")" = 700 ]; then "$z" remote heal --lab "$id"; fi
   rm -rf "$d"
 done`
 	if _, err := shell(ctx, c, t, script, nil); err != nil {

@@ -3,6 +3,8 @@ package sshlab
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -81,8 +83,32 @@ func TestDialPatientlyWaitsForANewDeviceButNotForABadHostKey(t *testing.T) {
 	start = time.Now()
 	_, err = dialPatiently(context.Background(), target, keys, 30*time.Second, func() {})
 	var hk hostKeyError
-	if !errors.As(err, &hk) || time.Since(start) > 5*time.Second {
+	if !errors.As(err, &hk) || !strings.Contains(err.Error(), "changed") || time.Since(start) > 5*time.Second {
 		t.Errorf("a changed host key: %v after %v, want a host key error at once", err, time.Since(start))
+	}
+
+	// A device whose sshd drops connections before showing its key (still
+	// booting, or MaxStartups) is waited for: that is no key problem.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	dropper := target
+	dropper.Addr = ln.Addr().String()
+	start = time.Now()
+	_, err = dialPatiently(context.Background(), dropper, keys, 3*time.Second, func() {})
+	if err == nil || errors.As(err, &hk) || time.Since(start) < 2*time.Second {
+		t.Errorf("a host that drops the connection: %v after %v, want a login error after waiting", err, time.Since(start))
 	}
 
 	// Nobody listening: it gives up when the wait is over.
@@ -92,3 +118,25 @@ func TestDialPatientlyWaitsForANewDeviceButNotForABadHostKey(t *testing.T) {
 		t.Errorf("nothing listening: %v after %v", err, time.Since(start))
 	}
 }
+
+// A connection through SSH has no deadlines of its own; a read that waits
+// past one must still end, as a probe of a silent sidecar relies on.
+func TestDeadlineConnEndsAWaitingRead(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	c := &deadlineConn{Conn: noDeadlines{a}}
+	c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	start := time.Now()
+	_, err := c.Read(make([]byte, 1))
+	if err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("read past its deadline: %v after %v", err, time.Since(start))
+	}
+	c.Close()
+}
+
+// noDeadlines is a connection that, like an SSH channel, ignores them.
+type noDeadlines struct{ net.Conn }
+
+func (noDeadlines) SetDeadline(time.Time) error      { return errors.New("deadline not supported") }
+func (noDeadlines) SetReadDeadline(time.Time) error  { return errors.New("deadline not supported") }
+func (noDeadlines) SetWriteDeadline(time.Time) error { return errors.New("deadline not supported") }

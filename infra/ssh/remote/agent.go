@@ -26,12 +26,11 @@ const Banner = "zt-lab supervisor ready"
 
 // Config says where the supervisor keeps its files and which lab it serves.
 type Config struct {
-	Host    string // the host's name in the lab
-	Dir     string // the host's own directory, removed on exit
-	Root    string // the lab's directory on this machine; removed once no host uses it
-	BinDir  string // the lab's binaries, first on every process's PATH
-	Table   string // the firewall table a partition uses
-	Version string
+	Host   string // the host's name in the lab
+	Dir    string // the host's own directory, removed on exit
+	Root   string // the lab's directory on this machine; removed once no host uses it
+	BinDir string // the lab's binaries, first on every process's PATH
+	Table  string // the firewall table a partition uses
 }
 
 // Serve runs the supervisor until r ends (the controller went away, or
@@ -49,7 +48,7 @@ func Serve(ctx context.Context, cfg Config, r io.Reader, w io.Writer) error {
 	}
 	s := &supervisor{cfg: cfg, codec: NewCodec(r, w), procs: map[uint64]*exec.Cmd{}, runs: map[uint64]context.CancelFunc{}}
 	defer s.cleanup()
-	if err := s.codec.Send(Message{Hello: &Hello{Version: cfg.Version, Host: cfg.Host, Dir: cfg.Dir, UID: os.Getuid(), PID: os.Getpid()}}); err != nil {
+	if err := s.codec.Send(Message{Hello: &Hello{Host: cfg.Host, Dir: cfg.Dir, UID: os.Getuid(), PID: os.Getpid()}}); err != nil {
 		return err
 	}
 	reqs := make(chan Request)
@@ -74,10 +73,20 @@ func Serve(ctx context.Context, cfg Config, r io.Reader, w io.Writer) error {
 			}
 			return err
 		case req := <-reqs:
+			// A run can be cancelled from the moment it is read: its
+			// cancel is known before any later request is.
+			ctx := context.Background()
+			if req.Op == OpRun {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				s.mu.Lock()
+				s.runs[req.ID] = cancel
+				s.mu.Unlock()
+			}
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
-				s.handle(req)
+				s.handle(ctx, req)
 			}()
 		}
 	}
@@ -107,13 +116,13 @@ func (s *supervisor) reply(req Request, m Message, err error) {
 	_ = s.codec.Send(m)
 }
 
-func (s *supervisor) handle(req Request) {
+func (s *supervisor) handle(ctx context.Context, req Request) {
 	switch req.Op {
 	case OpStart:
 		pid, err := s.start(req)
 		s.reply(req, Message{PID: pid}, err)
 	case OpRun:
-		out, err := s.run(req)
+		out, err := s.run(ctx, req)
 		s.reply(req, Message{Out: out}, err)
 	case OpCancel:
 		s.mu.Lock()
@@ -200,19 +209,32 @@ func (s *supervisor) start(req Request) (int, error) {
 	}
 	pw.Close()
 	s.mu.Lock()
-	s.procs[req.ID] = cmd
+	closing = s.closing
+	if !closing {
+		s.procs[req.ID] = cmd
+	}
 	s.mu.Unlock()
 	go s.watch(req.ID, cmd, pr)
+	if closing {
+		// Cleanup has begun and will not see it: end it here.
+		_ = unix.Kill(-cmd.Process.Pid, unix.SIGKILL)
+		return 0, errors.New("the supervisor is ending")
+	}
 	return cmd.Process.Pid, nil
 }
 
 // watch streams a process's output, line by line, then its exit. Every
 // line is sent before the exit, so the controller's tail is whole.
 func (s *supervisor) watch(id uint64, cmd *exec.Cmd, out *os.File) {
-	sc := bufio.NewScanner(out)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		_ = s.codec.Send(Message{Proc: id, Line: sc.Text()})
+	// A line longer than the reader's buffer goes out in pieces, so a
+	// process is never cut off for writing one.
+	r := bufio.NewReaderSize(out, 64<<10)
+	for {
+		line, _, err := r.ReadLine()
+		if err != nil {
+			break
+		}
+		_ = s.codec.Send(Message{Proc: id, Line: string(line)})
 	}
 	out.Close()
 	err := cmd.Wait()
@@ -226,12 +248,7 @@ func (s *supervisor) watch(id uint64, cmd *exec.Cmd, out *os.File) {
 	_ = s.codec.Send(m)
 }
 
-func (s *supervisor) run(req Request) ([]byte, error) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s.mu.Lock()
-	s.runs[req.ID] = cancel
-	s.mu.Unlock()
+func (s *supervisor) run(ctx context.Context, req Request) ([]byte, error) {
 	defer func() {
 		s.mu.Lock()
 		delete(s.runs, req.ID)

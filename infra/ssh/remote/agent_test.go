@@ -156,8 +156,7 @@ func TestSupervisorCancelsARun(t *testing.T) {
 	if err := c.codec.Send(Request{ID: id, Op: OpRun, Argv: []string{"sleep", "60"}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
-	c.call(Request{Op: OpCancel, Ref: id})
+	c.call(Request{Op: OpCancel, Ref: id}) // at once: the run may not have started yet
 	start := time.Now()
 	m := c.waitFor(func(m Message) bool { return m.ID == id })
 	if m.Err == "" || time.Since(start) > 5*time.Second {

@@ -64,11 +64,10 @@ type Message struct {
 
 // Hello is the supervisor's first word: who and where it is.
 type Hello struct {
-	Version string // zt-lab's version, to catch a stale copy
-	Host    string
-	Dir     string
-	UID     int
-	PID     int
+	Host string
+	Dir  string
+	UID  int
+	PID  int
 }
 
 // MaxMessage bounds one message on the wire. A run's output and a
@@ -116,13 +115,15 @@ func (c *Codec) Send(v any) error {
 // ReadMessage reads the supervisor's next message.
 func (c *Codec) ReadMessage() (Message, error) {
 	var m Message
-	return m, c.read(&m)
+	err := c.read(&m)
+	return m, err
 }
 
 // ReadRequest reads the controller's next request.
 func (c *Codec) ReadRequest() (Request, error) {
 	var r Request
-	return r, c.read(&r)
+	err := c.read(&r)
+	return r, err
 }
 
 // read decodes the next message into v. Reads come from one goroutine.
