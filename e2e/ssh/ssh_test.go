@@ -678,3 +678,48 @@ func TestShellOnARemoteHost(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedMetalWalkthroughLeavesNothing: Ctrl-C in the middle of
+// the mesh scenes on Metal deletes every device and the key (nothing
+// stays billable) and leaves nothing on the machines.
+func TestInterruptedMetalWalkthroughLeavesNothing(t *testing.T) {
+	m := newMachines(t, false)
+	metal := metaltest.New(t)
+	addrs := map[string]string{}
+	for _, h := range m.lab.Hosts() {
+		addrs[h.Name()] = h.Addr().String()
+	}
+	metal.SetAddresses(func(host string) (string, string) { return addrs[host], addrs[host] })
+	metal.InstallKeys(m.metalKeys())
+	cfg := filepath.Join(m.dir, "metal.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("api_url: %s\nproject_id: %s\n", metal.URL, metal.Project)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ztlab, "run", "--provider", "equinix", "--metal-config", cfg)
+	cmd.Env = append(local.ClientEnv(), "ZTLAB_CONSUL="+consul, "NO_COLOR=1", "SSH_AUTH_SOCK=",
+		"METAL_AUTH_TOKEN="+metal.Token, "ZTLAB_RUNTIME_DIR="+filepath.Join(m.dir, "rt"))
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitFor(t, out, "leader elected", 3*time.Minute)
+	if n := len(metal.Devices()); n != 5 {
+		t.Fatalf("%d devices while the walkthrough runs, want 5", n)
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("zt-lab did not end within a minute of Ctrl-C:\n%s", out.String())
+	}
+	if d, k := metal.Devices(), metal.Keys(); len(d) != 0 || len(k) != 0 {
+		t.Errorf("after Ctrl-C the project still has %d devices and %d keys:\n%s", len(d), len(k), out.String())
+	}
+	m.assertNothingLeftUnder(t, "/var/tmp/zt-lab-ssh-")
+}
