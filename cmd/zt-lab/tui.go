@@ -133,7 +133,9 @@ func sshShell(lab func() infra.Lab) func(host string) *exec.Cmd {
 	if _, err := exec.LookPath("ssh"); err != nil {
 		return nil
 	}
-	type shell interface{ ShellCommand(knownHosts string) []string }
+	type shell interface {
+		ShellCommand(knownHosts string) []string
+	}
 	type known interface{ KnownHosts() string }
 	return func(host string) *exec.Cmd {
 		l := lab()
