@@ -7,16 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/ztlab/zt-lab/infra"
 )
-
-// tailLines is how many lines of output a process keeps in memory.
-const tailLines = 512
 
 // proc is a process started on a host. It runs in its own process group so
 // that a crash or a stop reaches everything it started.
@@ -28,9 +24,7 @@ type proc struct {
 	done chan struct{}
 	err  error // set before done is closed
 
-	mu   sync.Mutex
-	ring []string
-	next int // where the next line goes once ring is full
+	lines infra.Lines
 }
 
 var _ infra.Proc = (*proc)(nil)
@@ -50,31 +44,10 @@ func (p *proc) Err() error {
 }
 
 // Tail returns up to n of the last lines, oldest first.
-func (p *proc) Tail(n int) []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	lines := make([]string, 0, len(p.ring))
-	if len(p.ring) < tailLines {
-		lines = append(lines, p.ring...)
-	} else {
-		lines = append(lines, p.ring[p.next:]...)
-		lines = append(lines, p.ring[:p.next]...)
-	}
-	if n >= 0 && len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
-}
+func (p *proc) Tail(n int) []string { return p.lines.Tail(n) }
 
 func (p *proc) add(line string) {
-	p.mu.Lock()
-	if len(p.ring) < tailLines {
-		p.ring = append(p.ring, line)
-	} else {
-		p.ring[p.next] = line
-		p.next = (p.next + 1) % tailLines
-	}
-	p.mu.Unlock()
+	p.lines.Add(line)
 	if p.spec.OnLine != nil {
 		p.spec.OnLine(line)
 	}

@@ -12,9 +12,6 @@ import (
 	"github.com/ztlab/zt-lab/infra/ssh/remote"
 )
 
-// tailLines is how many lines of output a process keeps in memory.
-const tailLines = 512
-
 // proc is a process a host's supervisor runs. Its output arrives line by
 // line over SSH, into a ring and a log file on this machine.
 type proc struct {
@@ -30,9 +27,8 @@ type proc struct {
 	err  error // set before done is closed
 	once sync.Once
 
-	mu   sync.Mutex
-	ring []string
-	next int
+	lines infra.Lines
+	mu    sync.Mutex // guards log
 }
 
 var _ infra.Proc = (*proc)(nil)
@@ -52,30 +48,11 @@ func (p *proc) Err() error {
 }
 
 // Tail returns up to n of the last lines, oldest first.
-func (p *proc) Tail(n int) []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	lines := make([]string, 0, len(p.ring))
-	if len(p.ring) < tailLines {
-		lines = append(lines, p.ring...)
-	} else {
-		lines = append(lines, p.ring[p.next:]...)
-		lines = append(lines, p.ring[:p.next]...)
-	}
-	if n >= 0 && len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return lines
-}
+func (p *proc) Tail(n int) []string { return p.lines.Tail(n) }
 
 func (p *proc) add(line string) {
+	p.lines.Add(line)
 	p.mu.Lock()
-	if len(p.ring) < tailLines {
-		p.ring = append(p.ring, line)
-	} else {
-		p.ring[p.next] = line
-		p.next = (p.next + 1) % tailLines
-	}
 	if p.log != nil {
 		_, _ = p.log.WriteString(line + "\n")
 	}
