@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ztlab/zt-lab/e2e/internal/binaries"
 )
 
 // ztlab is the binary under test, built once by TestMain; consul is the
@@ -27,18 +29,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ztlab = filepath.Join(dir, "zt-lab")
-	build := exec.Command("go", "build", "-o", ztlab, "../cmd/zt-lab")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build zt-lab: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	if consul, err = filepath.Abs("../bin/consul"); err == nil {
-		_, err = os.Stat(consul)
+	if ztlab, err = binaries.Build(dir, "..", os.Environ()); err == nil {
+		consul, err = binaries.Consul("..")
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: no bin/consul: run `make consul` (make test does)")
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/ztlab/zt-lab/e2e/internal/binaries"
 	"github.com/ztlab/zt-lab/e2e/internal/report"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/equinix"
@@ -48,18 +49,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	ztlab = filepath.Join(dir, "zt-lab")
-	build := exec.Command("go", "build", "-o", ztlab, "../../cmd/zt-lab")
-	build.Env = append(local.ClientEnv(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build zt-lab: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	if consul, err = filepath.Abs("../../bin/consul"); err == nil {
-		_, err = os.Stat(consul)
+	if ztlab, err = binaries.Build(dir, "../..", local.ClientEnv()); err == nil {
+		consul, err = binaries.Consul("../..")
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: no bin/consul: run `make consul` (make test does)")
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -182,6 +176,31 @@ func (m *machines) cut(name string) error {
 		}
 	}
 	return nil
+}
+
+// addrs maps each machine's name to its address.
+func (m *machines) addrs() map[string]string {
+	out := map[string]string{}
+	for _, h := range m.lab.Hosts() {
+		out[h.Name()] = h.Addr().String()
+	}
+	return out
+}
+
+// fakeMetal is a fake Metal API whose devices are the machines, named
+// alike, and which installs the keys they are made with as a first boot
+// does; cfg is a --metal-config file pointing at it.
+func (m *machines) fakeMetal(t *testing.T) (metal *metaltest.Server, cfg string) {
+	t.Helper()
+	metal = metaltest.New(t)
+	addrs := m.addrs()
+	metal.SetAddresses(func(host string) (string, string) { return addrs[host], addrs[host] })
+	metal.InstallKeys(m.metalKeys())
+	cfg = filepath.Join(m.dir, "metal.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("api_url: %s\nproject_id: %s\n", metal.URL, metal.Project)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return metal, cfg
 }
 
 // metalKeys is where a fake Metal API puts the keys devices are made with.
@@ -477,17 +496,7 @@ func (s *syncBuffer) String() string {
 // device and the key at the end, leaving nothing on the machines.
 func TestWalkthroughOnMetalDevicesOverSSH(t *testing.T) {
 	m := newMachines(t, false)
-	metal := metaltest.New(t)
-	addrs := map[string]string{}
-	for _, h := range m.lab.Hosts() {
-		addrs[h.Name()] = h.Addr().String()
-	}
-	metal.SetAddresses(func(host string) (string, string) { return addrs[host], addrs[host] })
-	metal.InstallKeys(m.metalKeys())
-	cfg := filepath.Join(m.dir, "metal.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("api_url: %s\nproject_id: %s\n", metal.URL, metal.Project)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	metal, cfg := m.fakeMetal(t)
 	reportPath := filepath.Join(m.dir, "metal-report.json")
 	stdout, stderr, code := m.zt(t, 10*time.Minute, "run", "--provider", "equinix", "--metal-config", cfg, "--json", reportPath,
 		"ENV:METAL_AUTH_TOKEN="+metal.Token, "ENV:ZTLAB_RUNTIME_DIR="+filepath.Join(m.dir, "rt"))
@@ -550,13 +559,8 @@ func timeRun(b *testing.B, m *machines, args ...string) time.Duration {
 // off; powered on again, zt-lab logs in anew and the service is back.
 func TestMetalDevicePowerOffAndOnThroughTheAPI(t *testing.T) {
 	m := newMachines(t, false)
-	metal := metaltest.New(t)
-	addrs := map[string]string{}
-	for _, h := range m.lab.Hosts() {
-		addrs[h.Name()] = h.Addr().String()
-	}
-	metal.SetAddresses(func(host string) (string, string) { return addrs[host], addrs[host] })
-	metal.InstallKeys(m.metalKeys())
+	metal, _ := m.fakeMetal(t)
+	addrs := m.addrs()
 	metal.OnPower(func(host string, on bool) {
 		var err error
 		if on {
@@ -684,17 +688,7 @@ func TestShellOnARemoteHost(t *testing.T) {
 // stays billable) and leaves nothing on the machines.
 func TestInterruptedMetalWalkthroughLeavesNothing(t *testing.T) {
 	m := newMachines(t, false)
-	metal := metaltest.New(t)
-	addrs := map[string]string{}
-	for _, h := range m.lab.Hosts() {
-		addrs[h.Name()] = h.Addr().String()
-	}
-	metal.SetAddresses(func(host string) (string, string) { return addrs[host], addrs[host] })
-	metal.InstallKeys(m.metalKeys())
-	cfg := filepath.Join(m.dir, "metal.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("api_url: %s\nproject_id: %s\n", metal.URL, metal.Project)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	metal, cfg := m.fakeMetal(t)
 	cmd := exec.Command(ztlab, "run", "--provider", "equinix", "--metal-config", cfg)
 	cmd.Env = append(local.ClientEnv(), "ZTLAB_CONSUL="+consul, "NO_COLOR=1", "SSH_AUTH_SOCK=",
 		"METAL_AUTH_TOKEN="+metal.Token, "ZTLAB_RUNTIME_DIR="+filepath.Join(m.dir, "rt"))
