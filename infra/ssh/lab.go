@@ -256,6 +256,12 @@ func (l *Lab) login(ctx context.Context, t Target, step func(string)) (*ssh.Clie
 		c.Close()
 		return nil, nil, supervisorAdvice(err, t)
 	}
+	if sup.hello.UID != 0 {
+		// Partitions and captures need root; a scene would fail later.
+		sup.close(5 * time.Second)
+		c.Close()
+		return nil, nil, fmt.Errorf("%s: zt-lab's supervisor runs as uid %d, not root: log in as root, or set sudo: true for %s", t.Name, sup.hello.UID, t.User)
+	}
 	return c, sup, nil
 }
 

@@ -48,7 +48,7 @@ func Serve(ctx context.Context, cfg Config, r io.Reader, w io.Writer) error {
 	}
 	s := &supervisor{cfg: cfg, codec: NewCodec(r, w), procs: map[uint64]*exec.Cmd{}, runs: map[uint64]context.CancelFunc{}}
 	defer s.cleanup()
-	if err := s.codec.Send(Message{Hello: &Hello{Host: cfg.Host, Dir: cfg.Dir, UID: os.Getuid(), PID: os.Getpid()}}); err != nil {
+	if err := s.codec.Send(Message{Hello: &Hello{Host: cfg.Host, UID: os.Getuid(), PID: os.Getpid()}}); err != nil {
 		return err
 	}
 	reqs := make(chan Request)

@@ -65,8 +65,7 @@ type Message struct {
 // Hello is the supervisor's first word: who and where it is.
 type Hello struct {
 	Host string
-	Dir  string
-	UID  int
+	UID  int // not 0: the supervisor cannot partition or capture
 	PID  int
 }
 
