@@ -250,7 +250,14 @@ func parseInventory(data []byte, name, base string) (*Inventory, error) {
 
 // decode reads the file twice: into fileInventory, checking its keys, and
 // as nodes, for the line of each host.
-func (p *parser) decode(data []byte) (*fileInventory, []int, error) {
+func (p *parser) decode(data []byte) (_ *fileInventory, _ []int, err error) {
+	// yaml.v3 panics on some malformed merge keys (a mapping used as a
+	// key, found by FuzzParseInventory): a file is never worth a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s: not YAML zt-lab can read (%v): check its merge keys (<<) and anchors", p.name, r)
+		}
+	}()
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, nil, p.yamlError(err)
