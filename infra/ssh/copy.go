@@ -47,19 +47,19 @@ func (b *binary) digest() (string, error) {
 // install copies b into binDir on the host, unless the same file is
 // there already. A copy lands under a temporary name and is renamed, so a
 // half-copied binary never runs, even when several hosts share a disk.
-func install(ctx context.Context, c *ssh.Client, t Target, binDir string, b *binary) (copied bool, err error) {
+func install(ctx context.Context, c *ssh.Client, t Target, binDir string, b *binary) error {
 	sum, err := b.digest()
 	if err != nil {
-		return false, fmt.Errorf("read %s: %w", b.local, err)
+		return fmt.Errorf("read %s: %w", b.local, err)
 	}
 	dst := path.Join(binDir, b.name)
 	out, _ := shell(ctx, c, t, "sha256sum "+shellQuote(dst)+" 2>/dev/null || true", nil)
 	if strings.HasPrefix(string(out), sum) {
-		return false, nil
+		return nil
 	}
 	f, err := os.Open(b.local)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer f.Close()
 	// The lab's directory must be root's own: remote_dir is often
@@ -77,7 +77,7 @@ if ! echo "%[4]s  $t" | sha256sum -c --quiet - >/dev/null 2>&1; then rm -f "$t";
 chmod 700 "$t"; mv -f "$t" %[5]s`,
 		shellQuote(path.Dir(binDir)), shellQuote(binDir), b.name, sum, shellQuote(dst), shellQuote(path.Dir(path.Dir(binDir))))
 	if _, err := shell(ctx, c, t, script, f); err != nil {
-		return false, fmt.Errorf("copy %s to %s: %w", b.name, t.Name, err)
+		return fmt.Errorf("copy %s to %s: %w", b.name, t.Name, err)
 	}
-	return true, nil
+	return nil
 }

@@ -46,7 +46,6 @@ func (h *Host) Addr() netip.Addr { return h.target.LabAddr }
 func (h *Host) DataDir() string  { return h.dir }
 func (h *Host) String() string   { return h.target.Name }
 func (h *Host) sup() *supervisor { h.mu.Lock(); defer h.mu.Unlock(); return h.supervisor }
-func (h *Host) Target() Target   { return h.target }
 
 // Client is the host's SSH connection; a new one replaces it after a power cut.
 func (h *Host) Client() *ssh.Client { h.mu.Lock(); defer h.mu.Unlock(); return h.client }

@@ -239,7 +239,7 @@ func (l *Lab) login(ctx context.Context, t Target, step func(string)) (*ssh.Clie
 	binDir := path.Join(l.root, "bin")
 	for _, b := range bins {
 		step(fmt.Sprintf("copy %s (%d MB)", b.name, b.size>>20))
-		if _, err := install(ctx, c, t, binDir, b); err != nil {
+		if err := install(ctx, c, t, binDir, b); err != nil {
 			c.Close()
 			return nil, nil, err
 		}
