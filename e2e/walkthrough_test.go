@@ -18,9 +18,5 @@ func TestWalkthroughHeadless(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("zt-lab run:\n%s", r.stdout)
-	if r.code != 0 {
-		t.Fatalf("zt-lab run: exit %d\n%s", r.code, r.stderr)
-	}
-	report.Check(t, reportPath, r.stdout)
+	report.Run{Name: "zt-lab run", Report: reportPath, Stdout: r.stdout, Stderr: r.stderr, Code: r.code}.Check(t)
 }

@@ -336,11 +336,8 @@ func TestWalkthroughOverSSH(t *testing.T) {
 	start := time.Now()
 	stdout, stderr, code := m.zt(t, 10*time.Minute, "run", "--provider", "ssh", "--inventory", m.inventory, "--json", reportPath)
 	took := time.Since(start)
-	t.Logf("zt-lab run --provider ssh (%.1f s):\n%s\n%s", took.Seconds(), stdout, stderr)
-	if code != 0 {
-		t.Fatalf("zt-lab run --provider ssh: exit %d\n%s", code, stderr)
-	}
-	report.Check(t, reportPath, stdout)
+	name := fmt.Sprintf("zt-lab run --provider ssh (%.1f s)", took.Seconds())
+	report.Run{Name: name, Report: reportPath, Stdout: stdout, Stderr: stderr, Code: code}.Check(t)
 	m.assertNothingLeft(t)
 }
 
@@ -503,16 +500,13 @@ func TestWalkthroughOnMetalDevicesOverSSH(t *testing.T) {
 	scenes := "1,2,3,4,5,6,7,8,9,10"
 	stdout, stderr, code := m.zt(t, 10*time.Minute, "run", "--provider", "equinix", "--metal-config", cfg, "--json", reportPath, "--scene", scenes,
 		"ENV:METAL_AUTH_TOKEN="+metal.Token, "ENV:ZTLAB_RUNTIME_DIR="+filepath.Join(m.dir, "rt"))
-	t.Logf("zt-lab run --provider equinix:\n%s\n%s", stdout, stderr)
 	if strings.Contains(stdout+stderr, metal.Token) {
 		t.Errorf("zt-lab printed the Metal token")
 	}
-	if code != 0 {
-		t.Fatalf("zt-lab run --provider equinix: exit %d\n%s", code, stderr)
-	}
-	report.CheckClaims(t, reportPath, stdout, slices.DeleteFunc(slices.Clone(report.Claims), func(c string) bool {
-		return slices.Contains(report.ResilienceClaims, c)
-	}))
+	report.Run{Name: "zt-lab run --provider equinix", Report: reportPath, Stdout: stdout, Stderr: stderr, Code: code,
+		Claims: slices.DeleteFunc(slices.Clone(report.Claims), func(c string) bool {
+			return slices.Contains(report.ResilienceClaims, c)
+		})}.Check(t)
 	if d, k := metal.Devices(), metal.Keys(); len(d) != 0 || len(k) != 0 {
 		t.Errorf("after the walkthrough the project still has %d devices and %d keys", len(d), len(k))
 	}

@@ -1,10 +1,11 @@
 // Package report checks a walkthrough's JSON report the same way for every
-// provider: every step without error, every check passed with evidence,
-// and every claim of the story checked.
+// provider: the run exited 0, every step ran without error, every check
+// passed with evidence, and every claim of the story was checked.
 package report
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -35,21 +36,40 @@ var Claims = []string{
 // ResilienceClaims are the claims of scene 11, the timed failures.
 var ResilienceClaims = Claims[len(Claims)-3:]
 
-// Check reads the report `zt-lab run --json path` wrote and fails t for
-// every step that erred, every check that failed or has no evidence, and
-// every claim never checked; stdout must hold the report card.
-func Check(t testing.TB, path, stdout string) {
-	t.Helper()
-	CheckClaims(t, path, stdout, Claims)
+// Run is one `zt-lab run --json Report` and what it printed.
+type Run struct {
+	Name           string // the command, as the log names it
+	Report         string // the path given to --json
+	Stdout, Stderr string
+	Code           int
+	Claims         []string // the checks it must make; nil: Claims
 }
 
-// CheckClaims is Check for a run of some scenes: claims are those they
-// make.
-func CheckClaims(t testing.TB, path, stdout string, claims []string) {
+// Check fails t for a non-zero exit, every step that erred, every check
+// that failed or has no evidence, every claim never checked, and a missing
+// report card. The failures come first, a line each, and the transcript
+// last: a CI summary may show only the head of a long log, and the head
+// must say what failed.
+func (r Run) Check(t testing.TB) {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	for _, f := range r.failures() {
+		t.Error(f)
+	}
+	t.Logf("%s (exit %d):\n%s\n%s", r.Name, r.Code, r.Stdout, r.Stderr)
+}
+
+func (r Run) failures() []string {
+	var out []string
+	if r.Code != 0 {
+		out = append(out, fmt.Sprintf("%s: exit %d: %s", r.Name, r.Code, tail(r.Stderr, 10)))
+	}
+	claims := r.Claims
+	if claims == nil {
+		claims = Claims
+	}
+	b, err := os.ReadFile(r.Report)
 	if err != nil {
-		t.Fatal(err)
+		return append(out, fmt.Sprintf("no report: %v", err))
 	}
 	var results []struct {
 		Scene int    `json:"scene"`
@@ -62,27 +82,38 @@ func CheckClaims(t testing.TB, path, stdout string, claims []string) {
 		} `json:"check"`
 	}
 	if err := json.Unmarshal(b, &results); err != nil {
-		t.Fatal(err)
+		return append(out, fmt.Sprintf("report %s: %v", r.Report, err))
 	}
 	checks := map[string]bool{}
 	for _, res := range results {
 		if res.Error != "" {
-			t.Errorf("scene %d, %s: %s", res.Scene, res.Step, res.Error)
+			out = append(out, fmt.Sprintf("scene %d, %s: %s", res.Scene, res.Step, res.Error))
 		}
 		if res.Check == nil {
 			continue
 		}
 		checks[res.Check.Name] = true
 		if !res.Check.Pass || len(res.Check.Evidence) == 0 {
-			t.Errorf("scene %d: check %q pass=%v evidence=%q", res.Scene, res.Check.Name, res.Check.Pass, res.Check.Evidence)
+			out = append(out, fmt.Sprintf("scene %d: check %q pass=%v evidence:\n\t%s",
+				res.Scene, res.Check.Name, res.Check.Pass, strings.Join(res.Check.Evidence, "\n\t")))
 		}
 	}
 	for _, want := range claims {
 		if !checks[want] {
-			t.Errorf("the walkthrough never checked %q", want)
+			out = append(out, fmt.Sprintf("the walkthrough never checked %q", want))
 		}
 	}
-	if !strings.Contains(stdout, "checks passed, 0 failed") {
-		t.Errorf("no report card in the output")
+	if !strings.Contains(r.Stdout, "checks passed, 0 failed") {
+		out = append(out, "no report card in the output")
 	}
+	return out
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
