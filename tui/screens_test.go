@@ -103,6 +103,21 @@ func idle(m *Model) bool {
 	return !m.busy && !m.refreshing && m.md.get(m.cur, m.showNotes, max(m.geometry().narrW-2, 1)) != nil
 }
 
+// settled is every step's event read: the engine's results, which the
+// report card shows, are whole before the events that mark the scene list
+// have all reached the model.
+func settled(m *Model) bool {
+	n := 0
+	for _, sc := range m.scenes {
+		for _, st := range sc.steps {
+			if st.status != stepPending && st.status != stepRunning {
+				n++
+			}
+		}
+	}
+	return n == len(m.results)
+}
+
 // final stops the program and renders its last screen.
 func (s *screen) final() string {
 	s.t.Helper()
@@ -172,7 +187,7 @@ func TestScreens(t *testing.T) {
 			s := start(t, &fakeSource{lab: newFakeLab()}, Options{}, sz.w, sz.h)
 			s.keys("n", "n", "n", "a")
 			s.wait("the report card", func(m *Model) bool {
-				return m.cur == 3 && idle(m) && len(m.results) == 4
+				return m.cur == 3 && idle(m) && len(m.results) == 4 && settled(m)
 			})
 			requireScreen(t, s.final(), sz.w, sz.h)
 		})
