@@ -118,6 +118,45 @@ func (c *Cluster) Leader(ctx context.Context) (string, error) {
 	return "", fmt.Errorf("no leader: %w", errors.Join(errs...))
 }
 
+// RaftTimeouts reads the heartbeat and election timeouts raft runs with,
+// from a server that is up. A follower notices a crashed leader one to two
+// heartbeat timeouts after its last heartbeat; the lab's consul halves
+// Consul's 1 s floor (tools/consul/fastraft.sh), a stock one does not.
+func (c *Cluster) RaftTimeouts(ctx context.Context) (heartbeat, election time.Duration, err error) {
+	var errs []error
+	for _, a := range c.servers() {
+		if a.host.State() != infra.StateUp {
+			continue
+		}
+		self, err := a.api.Agent().Self()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		return raftTimeouts(self)
+	}
+	return 0, 0, fmt.Errorf("no server answers: %w", errors.Join(errs...))
+}
+
+// raftTimeouts reads them from /v1/agent/self, whose DebugConfig gives
+// durations as strings ("500ms").
+func raftTimeouts(self map[string]map[string]any) (heartbeat, election time.Duration, err error) {
+	get := func(key string) (time.Duration, error) {
+		s, ok := self["DebugConfig"][key].(string)
+		if !ok {
+			return 0, fmt.Errorf("/v1/agent/self has no DebugConfig.%s", key)
+		}
+		return time.ParseDuration(s)
+	}
+	if heartbeat, err = get("ConsulRaftHeartbeatTimeout"); err != nil {
+		return 0, 0, err
+	}
+	if election, err = get("ConsulRaftElectionTimeout"); err != nil {
+		return 0, 0, err
+	}
+	return heartbeat, election, nil
+}
+
 // Rejoin has the agent on host join the servers again, as `consul join`
 // would: after a partition heals, serf on its own retries failed members
 // only every 30 s.

@@ -47,6 +47,7 @@ const (
 // saw meanwhile.
 type failover struct {
 	Old, New               string
+	Raft                   string // the servers' raft timeouts, as evidence
 	Took                   time.Duration
 	Back                   bool
 	OKDuring, FailedDuring int
@@ -366,6 +367,12 @@ func killLeader(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer load.Stop(context.Background(), time.Second)
+	fo := failover{Old: old}
+	if hb, el, err := c.RaftTimeouts(ctx); err == nil {
+		fo.Raft = fmt.Sprintf("raft on the servers: heartbeat timeout %s, election timeout %s", hb, el)
+	} else {
+		fo.Raft = fmt.Sprintf("raft's timeouts unknown: %v", err)
+	}
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
 	if err := h.Fail(ctx, infra.Crash); err != nil {
@@ -373,7 +380,6 @@ func killLeader(ctx context.Context, env *Env) error {
 	}
 	env.LabChanged()
 	env.Logf("crashed %s, the leader", old)
-	fo := failover{Old: old}
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	// No API watches for a leader change: ask every 10 ms (two local HTTP
@@ -444,6 +450,7 @@ func checkFailover(_ context.Context, env *Env) Check {
 		fmt.Sprintf("consumer at 10/s while leaderless: %d ok, %d failed", fo.OKDuring, fo.FailedDuring),
 		fmt.Sprintf("consumer under the new leader: %d ok, %d failed (at most %d lost in all)", fo.OKAfter, fo.FailedAfter, FailedPerFailure),
 		fmt.Sprintf("%s recovered and rejoined: %v", fo.Old, fo.Back),
+		fo.Raft,
 	}
 	return c
 }
