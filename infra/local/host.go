@@ -11,9 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -32,11 +32,7 @@ type host struct {
 	link string // the veth end on the bridge
 	dir  string
 
-	op      sync.Mutex // Fail and Recover take turns
-	mu      sync.Mutex // guards what follows
-	state   infra.HostState
-	procs   []*proc
-	crashed []infra.ProcSpec // what a crash killed, started again on recover
+	faults *infra.Faults[*proc] // state, processes, failures
 }
 
 var _ infra.Host = (*host)(nil)
@@ -48,41 +44,15 @@ func (h *host) DataDir() string       { return h.dir }
 func (h *host) String() string        { return h.spec.Name }
 func (h *host) netns() netns.NsHandle { return h.ns }
 
-func (h *host) State() infra.HostState {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.state
-}
+func (h *host) State() infra.HostState { return h.faults.State() }
 
 // Procs lists the processes on the host that have not exited.
 func (h *host) Procs() []infra.Proc {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	var out []infra.Proc
-	for _, p := range h.procs {
-		if p.Err() == nil && !isDone(p) {
-			out = append(out, p)
-		}
+	for _, p := range h.faults.Live() {
+		out = append(out, p)
 	}
 	return out
-}
-
-func isDone(p *proc) bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (h *host) usable() error {
-	switch s := h.State(); s {
-	case infra.StateUp, infra.StatePartitioned:
-		return nil
-	default:
-		return fmt.Errorf("host %s is %s: recover it first (zt-lab recover %s)", h.spec.Name, s, h.spec.Name)
-	}
 }
 
 // env is the environment of every process on the host: the lab's, without
@@ -94,7 +64,7 @@ func (h *host) env() []string {
 
 // Start runs a long-lived process on the host.
 func (h *host) Start(ctx context.Context, spec infra.ProcSpec) (infra.Proc, error) {
-	if err := h.usable(); err != nil {
+	if err := h.faults.Usable(); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -121,16 +91,13 @@ func (h *host) start(spec infra.ProcSpec) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.mu.Lock()
-	h.procs = slices.DeleteFunc(h.procs, isDone)
-	h.procs = append(h.procs, p)
-	h.mu.Unlock()
+	h.faults.Track(p)
 	return p, nil
 }
 
 // Run runs a command on the host to completion.
 func (h *host) Run(ctx context.Context, argv ...string) ([]byte, error) {
-	if err := h.usable(); err != nil {
+	if err := h.faults.Usable(); err != nil {
 		return nil, err
 	}
 	if len(argv) == 0 {
@@ -168,7 +135,7 @@ func (h *host) Command(ctx context.Context, argv ...string) *exec.Cmd {
 
 // StartCommand starts cmd inside the host's network namespace.
 func (h *host) StartCommand(cmd *exec.Cmd) error {
-	if err := h.usable(); err != nil {
+	if err := h.faults.Usable(); err != nil {
 		return err
 	}
 	return startIn(h.ns, cmd)
@@ -186,103 +153,30 @@ func (h *host) WriteFile(_ context.Context, name string, data []byte, perm os.Fi
 	return path, nil
 }
 
-// Fail injects a failure. Failures and recoveries of one host take turns
-// (op); the state lock (mu) is held only briefly, so status and screens
-// never wait for processes to die.
+// Fail injects a failure: a crash kills every process, a partition takes
+// the host's link down, a freeze stops every process (SIGSTOP).
 func (h *host) Fail(ctx context.Context, mode infra.FailMode) error {
-	h.op.Lock()
-	defer h.op.Unlock()
-	if s := h.State(); s != infra.StateUp {
-		return fmt.Errorf("host %s is already %s: recover it first", h.spec.Name, s)
-	}
-	h.mu.Lock()
-	procs := slices.DeleteFunc(slices.Clone(h.procs), isDone)
-	h.mu.Unlock()
-	switch mode {
-	case infra.Crash:
-		var specs []infra.ProcSpec
-		for _, p := range procs {
-			specs = append(specs, p.spec)
-		}
-		h.setState(infra.StateCrashed, func() { h.procs, h.crashed = nil, specs })
-		var wg sync.WaitGroup
-		for _, p := range procs {
-			wg.Add(1)
-			go func() { defer wg.Done(); p.kill() }()
-		}
-		wg.Wait()
-	case infra.Partition:
-		if err := h.setLink(false); err != nil {
-			return err
-		}
-		h.setState(infra.StatePartitioned, nil)
-	case infra.Freeze:
-		for i, p := range procs {
-			if err := p.signal(unix.SIGSTOP); err != nil {
-				for _, q := range procs[:i] {
-					_ = q.signal(unix.SIGCONT)
-				}
-				return fmt.Errorf("freeze %s on %s: %w", p.spec.Name, h.spec.Name, err)
-			}
-		}
-		h.setState(infra.StateFrozen, nil)
-	default:
-		return fmt.Errorf("unknown failure mode %q", mode)
-	}
-	return nil
-}
-
-// setState changes the host's state, and with it whatever also must
-// change under the same lock.
-func (h *host) setState(s infra.HostState, also func()) {
-	h.mu.Lock()
-	h.state = s
-	if also != nil {
-		also()
-	}
-	h.mu.Unlock()
+	return h.faults.Fail(ctx, mode)
 }
 
 // Recover undoes the host's failure: a crashed host starts again what the
 // crash killed, a partitioned host gets its link back, a frozen one runs.
-func (h *host) Recover(ctx context.Context) error {
-	h.op.Lock()
-	defer h.op.Unlock()
-	switch h.State() {
-	case infra.StateUp:
-		return nil
-	case infra.StateCrashed:
-		h.mu.Lock()
-		specs := h.crashed
-		h.crashed = nil
-		h.state = infra.StateUp
-		h.mu.Unlock()
-		var errs []error
-		for _, s := range specs {
-			if _, err := h.start(s); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("recover %s: %w", h.spec.Name, err)
-		}
-	case infra.StatePartitioned:
-		if err := h.setLink(true); err != nil {
-			return err
-		}
-		h.setState(infra.StateUp, nil)
-	case infra.StateFrozen:
-		h.mu.Lock()
-		procs := slices.Clone(h.procs)
-		h.mu.Unlock()
-		for _, p := range procs {
-			_ = p.signal(unix.SIGCONT)
-		}
-		h.setState(infra.StateUp, nil)
-	default:
-		return fmt.Errorf("host %s is %s and cannot recover", h.spec.Name, h.State())
-	}
-	return nil
+func (h *host) Recover(ctx context.Context) error { return h.faults.Recover(ctx) }
+
+// machine is what failures do to a namespace host.
+type machine struct{ h *host }
+
+func (m machine) Spec(p *proc) infra.ProcSpec     { return p.spec }
+func (m machine) Kill(_ context.Context, p *proc) { p.kill() }
+func (m machine) Partition(context.Context) error { return m.h.setLink(false) }
+func (m machine) Heal(context.Context) error      { return m.h.setLink(true) }
+func (m machine) Signal(_ context.Context, p *proc, sig syscall.Signal) error {
+	return p.signal(sig)
+}
+
+func (m machine) Start(_ context.Context, spec infra.ProcSpec) error {
+	_, err := m.h.start(spec)
+	return err
 }
 
 func (h *host) setLink(up bool) error {
@@ -303,11 +197,7 @@ func (h *host) setLink(up bool) error {
 
 // close kills the host's processes and removes its namespace and link.
 func (h *host) close() {
-	h.mu.Lock()
-	procs := h.procs
-	h.procs = nil
-	h.state = infra.StateDown
-	h.mu.Unlock()
+	procs := h.faults.End()
 	var wg sync.WaitGroup
 	for _, p := range procs {
 		wg.Add(1)
@@ -322,7 +212,8 @@ func (h *host) close() {
 
 // newHost creates the host's namespace and plugs it into the bridge.
 func newHost(l *Lab, spec infra.HostSpec, addr netip.Addr, bridge netlink.Link) (*host, error) {
-	h := &host{lab: l, spec: spec, addr: addr, link: "vh-" + spec.Name, dir: filepath.Join(l.dir, "hosts", spec.Name), state: infra.StateUp}
+	h := &host{lab: l, spec: spec, addr: addr, link: "vh-" + spec.Name, dir: filepath.Join(l.dir, "hosts", spec.Name)}
+	h.faults = infra.NewFaults[*proc](spec.Name, machine{h})
 	if err := os.MkdirAll(h.dir, 0o700); err != nil {
 		return nil, err
 	}

@@ -9,9 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -30,12 +28,9 @@ type Host struct {
 	dir        string // the host's directory there
 	localDir   string // its processes' logs here
 
-	op sync.Mutex // failures and recoveries take turns
-	mu sync.Mutex // guards below
-	// state, procs and crashed mirror the local provider's host.
-	state   infra.HostState
-	procs   []*proc
-	crashed []infra.ProcSpec
+	// faults is the host's state and processes; its Mu also guards client
+	// and supervisor, which a power cut and a reconnect change with them.
+	faults *infra.Faults[*proc]
 }
 
 var _ infra.Host = (*Host)(nil)
@@ -45,46 +40,28 @@ func (h *Host) Role() infra.Role { return h.target.Role }
 func (h *Host) Addr() netip.Addr { return h.target.LabAddr }
 func (h *Host) DataDir() string  { return h.dir }
 func (h *Host) String() string   { return h.target.Name }
-func (h *Host) sup() *supervisor { h.mu.Lock(); defer h.mu.Unlock(); return h.supervisor }
+func (h *Host) sup() *supervisor {
+	h.faults.Mu.Lock()
+	defer h.faults.Mu.Unlock()
+	return h.supervisor
+}
 
 // Client is the host's SSH connection; a new one replaces it after a power cut.
-func (h *Host) Client() *ssh.Client { h.mu.Lock(); defer h.mu.Unlock(); return h.client }
-
-func (h *Host) State() infra.HostState {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.state
+func (h *Host) Client() *ssh.Client {
+	h.faults.Mu.Lock()
+	defer h.faults.Mu.Unlock()
+	return h.client
 }
+
+func (h *Host) State() infra.HostState { return h.faults.State() }
 
 // Procs lists the processes on the host that have not exited.
 func (h *Host) Procs() []infra.Proc {
-	h.mu.Lock()
-	defer h.mu.Unlock()
 	var out []infra.Proc
-	for _, p := range h.procs {
-		if !isDone(p) {
-			out = append(out, p)
-		}
+	for _, p := range h.faults.Live() {
+		out = append(out, p)
 	}
 	return out
-}
-
-func isDone(p *proc) bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (h *Host) usable() error {
-	switch s := h.State(); s {
-	case infra.StateUp, infra.StatePartitioned:
-		return nil
-	default:
-		return fmt.Errorf("host %s is %s: recover it first (zt-lab recover %s)", h.target.Name, s, h.target.Name)
-	}
 }
 
 // argv names the lab's copy of a binary the provider copied over by its
@@ -107,7 +84,7 @@ func (h *Host) argv(argv []string) []string {
 
 // Start runs a long-lived process on the host, under its supervisor.
 func (h *Host) Start(ctx context.Context, spec infra.ProcSpec) (infra.Proc, error) {
-	if err := h.usable(); err != nil {
+	if err := h.faults.Usable(); err != nil {
 		return nil, err
 	}
 	p, err := h.start(ctx, spec)
@@ -136,16 +113,13 @@ func (h *Host) start(ctx context.Context, spec infra.ProcSpec) (*proc, error) {
 		return nil, err
 	}
 	p.pid = m.PID
-	h.mu.Lock()
-	h.procs = slices.DeleteFunc(h.procs, isDone)
-	h.procs = append(h.procs, p)
-	h.mu.Unlock()
+	h.faults.Track(p)
 	return p, nil
 }
 
 // Run runs a command on the host to completion.
 func (h *Host) Run(ctx context.Context, argv ...string) ([]byte, error) {
-	if err := h.usable(); err != nil {
+	if err := h.faults.Usable(); err != nil {
 		return nil, err
 	}
 	if len(argv) == 0 {
@@ -186,126 +160,46 @@ func (h *Host) peers() []string {
 // drops its traffic with the other hosts in a firewall table, a freeze
 // stops its processes.
 func (h *Host) Fail(ctx context.Context, mode infra.FailMode) error {
-	h.op.Lock()
-	defer h.op.Unlock()
-	if s := h.State(); s != infra.StateUp {
-		return fmt.Errorf("host %s is already %s: recover it first", h.target.Name, s)
-	}
-	h.mu.Lock()
-	procs := slices.DeleteFunc(slices.Clone(h.procs), isDone)
-	h.mu.Unlock()
-	switch mode {
-	case infra.Crash:
-		var specs []infra.ProcSpec
-		for _, p := range procs {
-			specs = append(specs, p.spec)
-		}
-		h.setState(infra.StateCrashed, func() { h.procs, h.crashed = nil, specs })
-		var wg sync.WaitGroup
-		for _, p := range procs {
-			wg.Add(1)
-			go func() { defer wg.Done(); _ = p.kill(ctx) }()
-		}
-		wg.Wait()
-	case infra.Partition:
-		if _, err := h.sup().call(ctx, remote.Request{Op: remote.OpPartition, Peers: h.peers()}, nil); err != nil {
-			return fmt.Errorf("partition %s: %w", h.target.Name, err)
-		}
-		h.setState(infra.StatePartitioned, nil)
-	case infra.Freeze:
-		for i, p := range procs {
-			if err := p.signal(ctx, syscall.SIGSTOP); err != nil {
-				for _, q := range procs[:i] {
-					_ = q.signal(ctx, syscall.SIGCONT)
-				}
-				return fmt.Errorf("freeze %s on %s: %w", p.spec.Name, h.target.Name, err)
-			}
-		}
-		h.setState(infra.StateFrozen, nil)
-	default:
-		return fmt.Errorf("unknown failure mode %q", mode)
-	}
-	return nil
-}
-
-func (h *Host) setState(s infra.HostState, also func()) {
-	h.mu.Lock()
-	h.state = s
-	if also != nil {
-		also()
-	}
-	h.mu.Unlock()
+	return h.faults.Fail(ctx, mode)
 }
 
 // Recover undoes the host's failure: a crashed host starts again what the
 // crash killed, a partitioned host's table goes, a frozen one runs.
-func (h *Host) Recover(ctx context.Context) error {
-	h.op.Lock()
-	defer h.op.Unlock()
-	switch h.State() {
-	case infra.StateUp:
-		return nil
-	case infra.StateCrashed:
-		h.mu.Lock()
-		specs := h.crashed
-		h.crashed = nil
-		h.state = infra.StateUp
-		h.mu.Unlock()
-		var errs []error
-		for _, s := range specs {
-			if _, err := h.start(ctx, s); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			return fmt.Errorf("recover %s: %w", h.target.Name, err)
-		}
-	case infra.StatePartitioned:
-		if _, err := h.sup().call(ctx, remote.Request{Op: remote.OpHeal}, nil); err != nil {
-			return fmt.Errorf("heal %s: %w", h.target.Name, err)
-		}
-		h.setState(infra.StateUp, nil)
-	case infra.StateFrozen:
-		h.mu.Lock()
-		procs := slices.Clone(h.procs)
-		h.mu.Unlock()
-		for _, p := range procs {
-			_ = p.signal(ctx, syscall.SIGCONT)
-		}
-		h.setState(infra.StateUp, nil)
-	default:
-		return fmt.Errorf("host %s is %s and cannot recover", h.target.Name, h.State())
-	}
-	return nil
+func (h *Host) Recover(ctx context.Context) error { return h.faults.Recover(ctx) }
+
+// machine is what failures do to a host over its supervisor.
+type machine struct{ h *Host }
+
+func (m machine) Spec(p *proc) infra.ProcSpec       { return p.spec }
+func (m machine) Kill(ctx context.Context, p *proc) { _ = p.kill(ctx) }
+func (m machine) Signal(ctx context.Context, p *proc, sig syscall.Signal) error {
+	return p.signal(ctx, sig)
+}
+
+func (m machine) Partition(ctx context.Context) error {
+	_, err := m.h.sup().call(ctx, remote.Request{Op: remote.OpPartition, Peers: m.h.peers()}, nil)
+	return err
+}
+
+func (m machine) Heal(ctx context.Context) error {
+	_, err := m.h.sup().call(ctx, remote.Request{Op: remote.OpHeal}, nil)
+	return err
+}
+
+func (m machine) Start(ctx context.Context, spec infra.ProcSpec) error {
+	_, err := m.h.start(ctx, spec)
+	return err
 }
 
 // PowerOff cuts the machine's power with cut (its provider's API): every
 // process goes with it, the supervisor too, and the connection dies.
 // Reconnect brings the host back, and what ran, once it runs again.
 func (h *Host) PowerOff(ctx context.Context, cut func(context.Context) error) error {
-	h.op.Lock()
-	defer h.op.Unlock()
-	if s := h.State(); s != infra.StateUp {
-		return fmt.Errorf("host %s is already %s: recover it first", h.target.Name, s)
-	}
-	// What runs now is what power-on starts again: once the power is gone,
-	// the processes read as ended.
-	h.mu.Lock()
-	var specs []infra.ProcSpec
-	for _, p := range h.procs {
-		if !isDone(p) {
-			specs = append(specs, p.spec)
-		}
-	}
-	h.mu.Unlock()
-	if err := cut(ctx); err != nil {
+	var c *ssh.Client
+	err := h.faults.FailWith(ctx, infra.StatePoweredOff, cut, func() { c = h.client })
+	if err != nil {
 		return err
 	}
-	h.mu.Lock()
-	h.crashed, h.procs = specs, nil
-	h.state = infra.StatePoweredOff
-	c := h.client
-	h.mu.Unlock()
 	c.Close()
 	return nil
 }
@@ -313,48 +207,28 @@ func (h *Host) PowerOff(ctx context.Context, cut func(context.Context) error) er
 // Reconnect logs in to the host again after a power cut, with a new
 // supervisor, and starts again what ran when the power went.
 func (h *Host) Reconnect(ctx context.Context) error {
-	h.op.Lock()
-	defer h.op.Unlock()
-	if s := h.State(); s != infra.StatePoweredOff {
-		return fmt.Errorf("host %s is %s, not powered off", h.target.Name, s)
-	}
-	c, sup, err := h.lab.login(ctx, h.target, func(string) {})
-	if err != nil {
-		return fmt.Errorf("reconnect to %s: %w", h.target.Name, err)
-	}
-	h.mu.Lock()
-	if h.state == infra.StateDown {
-		// The lab closed while this host came back.
-		h.mu.Unlock()
-		sup.close(10 * time.Second)
-		c.Close()
-		return fmt.Errorf("reconnect to %s: the lab has ended", h.target.Name)
-	}
-	h.client, h.supervisor = c, sup
-	specs := h.crashed
-	h.crashed = nil
-	h.state = infra.StateUp
-	h.mu.Unlock()
-	var errs []error
-	for _, s := range specs {
-		if _, err := h.start(ctx, s); err != nil {
-			errs = append(errs, err)
+	return h.faults.RecoverWith(ctx, infra.StatePoweredOff, func(ctx context.Context) (func(bool), error) {
+		c, sup, err := h.lab.login(ctx, h.target, func(string) {})
+		if err != nil {
+			return nil, fmt.Errorf("reconnect to %s: %w", h.target.Name, err)
 		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("restart on %s: %w", h.target.Name, err)
-	}
-	return nil
+		return func(ended bool) {
+			if ended {
+				// The lab closed while this host came back.
+				sup.close(10 * time.Second)
+				c.Close()
+				return
+			}
+			h.client, h.supervisor = c, sup
+		}, nil
+	})
 }
 
 // close ends the supervisor, which ends every process and removes the
 // host's files, then the connection.
 func (h *Host) close() {
-	h.mu.Lock()
-	h.state = infra.StateDown
-	h.procs = nil
-	sup, c := h.supervisor, h.client
-	h.mu.Unlock()
+	h.faults.End()
+	sup, c := h.sup(), h.Client()
 	sup.close(10 * time.Second)
 	c.Close()
 }

@@ -222,7 +222,8 @@ func (l *Lab) connect(ctx context.Context, t Target, progress func(infra.Event))
 		c.Close()
 		return nil, err
 	}
-	h := &Host{lab: l, target: t, client: c, supervisor: sup, dir: path.Join(l.root, t.Name), localDir: local, state: infra.StateUp}
+	h := &Host{lab: l, target: t, client: c, supervisor: sup, dir: path.Join(l.root, t.Name), localDir: local}
+	h.faults = infra.NewFaults[*proc](t.Name, machine{h})
 	progress(infra.Event{Host: t.Name, Step: "ready", Done: true, Elapsed: time.Since(start)})
 	return h, nil
 }
