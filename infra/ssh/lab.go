@@ -172,6 +172,7 @@ type Lab struct {
 
 	mu     sync.Mutex
 	hosts  []*Host
+	adding map[string]bool // names AddHost is bringing up
 	closed bool
 }
 
@@ -269,15 +270,14 @@ func (l *Lab) login(ctx context.Context, t Target, step func(string)) (*ssh.Clie
 // AddHost adds the inventory's host of that name to the running lab: the
 // inventory lists spare hosts for scale-out and the rogue.
 func (l *Lab) AddHost(ctx context.Context, spec infra.HostSpec) (infra.Host, error) {
-	l.mu.Lock()
-	closed := l.closed
-	l.mu.Unlock()
-	if closed {
-		return nil, fmt.Errorf("lab %s is closed", l.id)
+	if err := l.reserve(spec.Name); err != nil {
+		return nil, err
 	}
-	if h := l.host(spec.Name); h != nil {
-		return nil, fmt.Errorf("the lab has a host %s already", spec.Name)
-	}
+	defer func() {
+		l.mu.Lock()
+		delete(l.adding, spec.Name)
+		l.mu.Unlock()
+	}()
 	t, ok := l.p.Inventory.Target(spec.Name)
 	switch {
 	case ok:
@@ -302,6 +302,24 @@ func (l *Lab) AddHost(ctx context.Context, spec infra.HostSpec) (infra.Host, err
 	}
 	l.hosts = append(l.hosts, h)
 	return h, nil
+}
+
+// reserve claims name for AddHost: two calls at once for one name would
+// otherwise both provision and log in.
+func (l *Lab) reserve(name string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return fmt.Errorf("lab %s is closed", l.id)
+	}
+	if l.adding[name] || slices.ContainsFunc(l.hosts, func(h *Host) bool { return h.target.Name == name }) {
+		return fmt.Errorf("the lab has a host %s already", name)
+	}
+	if l.adding == nil {
+		l.adding = map[string]bool{}
+	}
+	l.adding[name] = true
+	return nil
 }
 
 // Wire names the hosts by lab address, and captures on the fortune

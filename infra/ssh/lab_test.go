@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -140,3 +142,27 @@ type noDeadlines struct{ net.Conn }
 func (noDeadlines) SetDeadline(time.Time) error      { return errors.New("deadline not supported") }
 func (noDeadlines) SetReadDeadline(time.Time) error  { return errors.New("deadline not supported") }
 func (noDeadlines) SetWriteDeadline(time.Time) error { return errors.New("deadline not supported") }
+
+func TestReserveLetsOneAddHostPerName(t *testing.T) {
+	l := &Lab{id: "ssh-0123abcd", hosts: []*Host{{target: Target{Name: "fcs00"}}}}
+	if err := l.reserve("fcs00"); err == nil || err.Error() != "the lab has a host fcs00 already" {
+		t.Errorf("a host the lab has: %v", err)
+	}
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for range 8 {
+		wg.Go(func() {
+			if l.reserve("fcs01") == nil {
+				won.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := won.Load(); n != 1 {
+		t.Errorf("%d of 8 calls at once reserved fcs01, want 1", n)
+	}
+	l.closed = true
+	if err := l.reserve("fcs02"); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("a closed lab: %v", err)
+	}
+}
