@@ -123,12 +123,16 @@ func upDown(ctx context.Context, o Options, r *Report, first bool) error {
 // fetch latency once the service runs, the sniffer while the consumer
 // fetches as fast as it can, the mesh latency once the sidecars are up,
 // and the lab's memory at the end.
-func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...any)) error {
+func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...any)) (rerr error) {
 	env := &scenes.Env{Self: o.Self, Consul: o.Consul, Seed: o.Seed}
 	env.Build = func(ctx context.Context) (infra.Lab, error) { return local.New().Up(ctx, o.Topology, nil) }
 	ws := scenes.Walkthrough()
 	e := scenes.New(env, ws)
-	defer env.Close(context.Background())
+	defer func() {
+		if err := env.Close(context.Background()); err != nil && rerr == nil {
+			rerr = fmt.Errorf("ending the lab: %w", err)
+		}
+	}()
 	index := func(id string) int {
 		return slices.IndexFunc(ws, func(s scenes.Scene) bool { return s.ID == id })
 	}

@@ -201,7 +201,9 @@ func (e *Engine) Prepare(ctx context.Context, i int) error {
 	need := e.Scenes[i].Needs
 	if e.Stage() > need {
 		e.emit(Event{Kind: Preparing, Scene: i, Text: "ending the lab to go back; it is built again from the start"})
-		e.env.Close(ctx)
+		if err := e.env.Close(ctx); err != nil {
+			e.emit(Event{Kind: Preparing, Scene: i, Text: "ending the lab: " + err.Error()})
+		}
 		e.setStage(0)
 		e.emit(Event{Kind: LabChanged, Scene: i})
 	}
@@ -241,7 +243,9 @@ func (e *Engine) Reset(ctx context.Context, i int) error {
 	e.mu.Unlock()
 	if ran || e.Stage() > s.Needs {
 		e.emit(Event{Kind: Preparing, Scene: i, Text: "building the lab again for this scene"})
-		e.env.Close(ctx)
+		if err := e.env.Close(ctx); err != nil {
+			e.emit(Event{Kind: Preparing, Scene: i, Text: "ending the lab: " + err.Error()})
+		}
 		e.setStage(0)
 		e.emit(Event{Kind: LabChanged, Scene: i})
 	}

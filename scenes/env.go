@@ -90,7 +90,9 @@ func (e *Env) Host(name string) (infra.Host, error) {
 
 // Reset ends the lab and builds a new one.
 func (e *Env) Reset(ctx context.Context) error {
-	e.Close(ctx)
+	if err := e.Close(ctx); err != nil {
+		return fmt.Errorf("ending the lab: %w", err)
+	}
 	l, err := e.Build(ctx)
 	if err != nil {
 		return err
@@ -110,8 +112,9 @@ func (e *Env) Cluster() *mesh.Cluster {
 	return e.cluster
 }
 
-// Close stops the sniffer, the mesh and the lab.
-func (e *Env) Close(ctx context.Context) {
+// Close stops the sniffer, the mesh and the lab, and says what it could
+// not end.
+func (e *Env) Close(ctx context.Context) error {
 	e.StopSniffer()
 	e.mu.Lock()
 	l, c := e.lab, e.cluster
@@ -119,12 +122,14 @@ func (e *Env) Close(ctx context.Context) {
 	e.packets, e.served, e.servedBy, e.consumer = nil, nil, nil, nil
 	e.analyzer = nil
 	e.mu.Unlock()
+	var errs []error
 	if c != nil {
-		c.Close(ctx)
+		errs = append(errs, c.Close(ctx))
 	}
 	if l != nil {
-		l.Close(ctx)
+		errs = append(errs, l.Close(ctx))
 	}
+	return errors.Join(errs...)
 }
 
 // Set keeps a value for later steps; Get returns it.

@@ -108,7 +108,7 @@ each step, the command a learner would type, and every check with its
 evidence. Exits 1 if any check fails.`,
 		Example: "  zt-lab run\n  zt-lab run --scene 1 --scene 2 --scene 3 --json report.json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (rerr error) {
 			remote, err := f.check()
 			if err != nil {
 				return err
@@ -131,7 +131,7 @@ evidence. Exits 1 if any check fails.`,
 			if err != nil {
 				return err
 			}
-			defer e.Env().Close(context.Background())
+			defer closeLab(e.Env(), cmd, &rerr)
 			var idx []int
 			for _, s := range only {
 				idx = append(idx, s-1)
@@ -174,4 +174,17 @@ func writable(path string) error {
 		return usagef("--json %v", err)
 	}
 	return f.Close()
+}
+
+// closeLab ends a walkthrough's lab as its command returns. What it could
+// not end is said on stderr, and fails a command that had not failed.
+func closeLab(env *scenes.Env, cmd *cobra.Command, rerr *error) {
+	err := env.Close(context.Background())
+	if err == nil {
+		return
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "zt-lab: ending the lab: %v\n", err)
+	if *rerr == nil {
+		*rerr = exitCode(1)
+	}
 }

@@ -36,7 +36,7 @@ func (f *tuiFlags) register(cmd *cobra.Command) {
 }
 
 // runTUI is `zt-lab`: the walkthrough on screen, on the local lab.
-func runTUI(cmd *cobra.Command, f *tuiFlags) error {
+func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 	remote, err := f.check()
 	if err != nil {
 		return err
@@ -55,7 +55,7 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) error {
 	if err != nil {
 		return err
 	}
-	defer e.Env().Close(context.Background())
+	defer closeLab(e.Env(), cmd, &rerr)
 	self, err := os.Executable()
 	if err != nil {
 		return err

@@ -412,18 +412,23 @@ func (s *supervisor) call(ctx context.Context, req remote.Request, p *proc) (rem
 }
 
 // close ends the supervisor: closing its input makes it end every
-// process and remove its files. It waits for that, up to timeout.
-func (s *supervisor) close(timeout time.Duration) {
+// process and remove its files. It waits for that, up to timeout or ctx,
+// and says so if the supervisor did not confirm it in time.
+func (s *supervisor) close(ctx context.Context, timeout time.Duration) error {
+	defer s.session.Close()
 	s.stdin.Close()
-	select {
-	case <-s.done:
-	case <-time.After(timeout):
-	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	waited := make(chan struct{})
-	go func() { _ = s.session.Wait(); close(waited) }()
+	go func() {
+		<-s.done
+		_ = s.session.Wait()
+		close(waited)
+	}()
 	select {
 	case <-waited:
-	case <-time.After(timeout):
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: the supervisor did not confirm its cleanup: %w", s.host, context.Cause(ctx))
 	}
-	s.session.Close()
 }

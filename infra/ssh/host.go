@@ -215,7 +215,7 @@ func (h *Host) Reconnect(ctx context.Context) error {
 		return func(ended bool) {
 			if ended {
 				// The lab closed while this host came back.
-				sup.close(10 * time.Second)
+				_ = sup.close(context.WithoutCancel(ctx), 10*time.Second)
 				c.Close()
 				return
 			}
@@ -226,11 +226,11 @@ func (h *Host) Reconnect(ctx context.Context) error {
 
 // close ends the supervisor, which ends every process and removes the
 // host's files, then the connection.
-func (h *Host) close() {
+func (h *Host) close(ctx context.Context) error {
 	h.faults.End()
 	sup, c := h.sup(), h.Client()
-	sup.close(10 * time.Second)
-	c.Close()
+	defer c.Close()
+	return sup.close(ctx, 10*time.Second)
 }
 
 // ShellCommand is an OpenSSH command line for an interactive shell on the

@@ -219,7 +219,7 @@ func (l *Lab) connect(ctx context.Context, t Target, progress func(infra.Event))
 	}
 	local := filepath.Join(l.local, t.Name)
 	if err := os.MkdirAll(local, 0o700); err != nil {
-		sup.close(5 * time.Second)
+		_ = sup.close(context.WithoutCancel(ctx), 5*time.Second)
 		c.Close()
 		return nil, err
 	}
@@ -260,7 +260,7 @@ func (l *Lab) login(ctx context.Context, t Target, step func(string)) (*ssh.Clie
 	}
 	if sup.hello.UID != 0 {
 		// Partitions and captures need root; a scene would fail later.
-		sup.close(5 * time.Second)
+		_ = sup.close(context.WithoutCancel(ctx), 5*time.Second)
 		c.Close()
 		return nil, nil, fmt.Errorf("%s: zt-lab's supervisor runs as uid %d, not root: log in as root, or set sudo: true for %s", t.Name, sup.hello.UID, t.User)
 	}
@@ -297,7 +297,7 @@ func (l *Lab) AddHost(ctx context.Context, spec infra.HostSpec) (infra.Host, err
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		go h.close()
+		go func() { _ = h.close(context.Background()) }()
 		return nil, fmt.Errorf("lab %s is closed", l.id)
 	}
 	l.hosts = append(l.hosts, h)
@@ -529,13 +529,17 @@ func (l *Lab) Close(ctx context.Context) error {
 	l.hosts = nil
 	l.closed = true
 	l.mu.Unlock()
+	errs := make([]error, len(hosts))
 	var wg sync.WaitGroup
-	for _, h := range hosts {
-		wg.Add(1)
-		go func() { defer wg.Done(); h.close() }()
+	for i, h := range hosts {
+		wg.Go(func() { errs[i] = h.close(ctx) })
 	}
 	wg.Wait()
-	return os.RemoveAll(l.local)
+	err := joinHosts(errs)
+	if err != nil {
+		err = fmt.Errorf("%w: to be sure nothing is left, run zt-lab down --provider ssh --inventory %s --lab %s", err, l.p.Inventory.Path, l.id)
+	}
+	return errors.Join(err, os.RemoveAll(l.local))
 }
 
 // Down ends what a lab left on the inventory's hosts after zt-lab lost it
