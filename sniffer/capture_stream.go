@@ -19,8 +19,9 @@ const maxRecord = 262144
 // OpenStream captures from a pcap stream read from r (what a capture
 // with Options.Write writes on another host, carried over SSH) as Open
 // does from an interface: the Capture delivers, counts, keeps and writes
-// frames the same way. Its Interface is name; its KernelDrops stay 0,
-// for the stream does not carry the other side's. A filter in opts is
+// frames the same way. Its Interface is name. The stream does not carry
+// the other side's kernel drops: if r has a method KernelDrops() uint64
+// that says them, Stats counts them, else they stay 0. A filter in opts is
 // applied here, to what the other side kept; Snaplen cuts frames;
 // KernelRing and NotPromiscuous mean nothing here.
 //
@@ -44,6 +45,7 @@ func OpenStream(name string, r io.ReadCloser, opts Options) (*Capture, error) {
 // pcapStream is a capture's source that reads a pcap stream.
 type pcapStream struct {
 	r       io.ReadCloser
+	drops   func() uint64 // the other side's kernel drops; nil: unknown
 	pr      *pcapgo.Reader
 	filter  *bpf.VM // nil: keep every frame
 	snaplen int
@@ -51,6 +53,9 @@ type pcapStream struct {
 
 func newPcapStream(r io.ReadCloser, opts Options) (*pcapStream, error) {
 	s := &pcapStream{r: r, snaplen: opts.Snaplen}
+	if d, ok := r.(interface{ KernelDrops() uint64 }); ok {
+		s.drops = d.KernelDrops
+	}
 	if !opts.Filter.IsZero() {
 		prog, err := opts.Filter.Program(uint32(opts.Snaplen))
 		if err != nil {
@@ -103,7 +108,12 @@ func (s *pcapStream) read() ([]byte, gopacket.CaptureInfo, error) {
 }
 
 // kernelDrops is 0: a stream does not say what its kernel dropped.
-func (s *pcapStream) kernelDrops() uint64 { return 0 }
+func (s *pcapStream) kernelDrops() uint64 {
+	if s.drops == nil {
+		return 0
+	}
+	return s.drops()
+}
 
 // interrupt closes the stream, which ends a read in progress.
 func (s *pcapStream) interrupt() error { return s.r.Close() }

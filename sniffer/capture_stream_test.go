@@ -512,3 +512,36 @@ func TestFlushEveryAcrossTwoStreams(t *testing.T) {
 		t.Errorf("the end of the stream is an error: %v", err)
 	}
 }
+
+// dropsStream is a stream that knows the other side's kernel drops, as
+// the SSH provider's remote capture does.
+type dropsStream struct {
+	*closeCounter
+	drops atomic.Uint64
+}
+
+func (s *dropsStream) KernelDrops() uint64 { return s.drops.Load() }
+
+func TestOpenStreamCountsTheOtherSidesKernelDrops(t *testing.T) {
+	want := streamPackets(t)
+	r := &dropsStream{closeCounter: newStream(pcapStreamOf(t, want, "micro"))}
+	r.drops.Store(3)
+	c, err := OpenStream("ssh:fcs00", r, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.KernelDrops != 3 {
+		t.Errorf("kernel drops %d while the other side says 3", st.KernelDrops)
+	}
+	r.drops.Store(5)
+	drainAll(t, c)
+	<-c.Done()
+	if st := c.Stats(); st.KernelDrops != 5 {
+		t.Errorf("kernel drops %d at the end, the other side says 5", st.KernelDrops)
+	}
+	c.Close()
+	r.drops.Store(9)
+	if st := c.Stats(); st.KernelDrops != 5 {
+		t.Errorf("kernel drops %d after close, want the 5 counted until then", st.KernelDrops)
+	}
+}

@@ -65,7 +65,7 @@ func newRemoteCaptureCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 			defer stop()
-			return sshremote.Capture(ctx, a, notPort, os.Stdin, os.Stdout)
+			return sshremote.Capture(ctx, a, notPort, os.Stdin, os.Stdout, os.Stderr)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "the lab address whose interface to capture on")

@@ -376,7 +376,8 @@ func (l *Lab) capture(ctx context.Context) (string, io.ReadCloser, error) {
 		return "", nil, err
 	}
 	errOut := &limitedBuffer{max: 4 << 10}
-	s.Stderr = errOut
+	drops := remote.NewDrops(errOut)
+	s.Stderr = drops
 	cmd := asRoot(h.target, path.Join(l.root, "bin", "zt-lab"), "remote", "capture",
 		"--addr", h.target.LabAddr.String(), "--not-port", port)
 	if err := s.Start(cmd); err != nil {
@@ -384,7 +385,7 @@ func (l *Lab) capture(ctx context.Context) (string, io.ReadCloser, error) {
 		return "", nil, fmt.Errorf("capture on %s: %w", h.target.Name, err)
 	}
 	name := h.target.Name + ":" + h.target.LabAddr.String()
-	return name, &stream{Reader: stdout, stdin: stdin, s: s, stderr: errOut}, nil
+	return name, &stream{Reader: stdout, stdin: stdin, s: s, stderr: errOut, drops: drops}, nil
 }
 
 // stream is a remote capture's pcap output.
@@ -393,9 +394,14 @@ type stream struct {
 	stdin  io.Closer
 	s      *ssh.Session
 	stderr *limitedBuffer
+	drops  *remote.Drops
 	once   sync.Once
 	read   bool // a byte has come
 }
+
+// KernelDrops is how many frames the capture host's kernel dropped, as
+// the capture last reported: sniffer.OpenStream counts them as its own.
+func (s *stream) KernelDrops() uint64 { return s.drops.KernelDrops() }
 
 // Read passes on what the capture sent; if it ends before sending
 // anything, the error says what the capture said on its way out.

@@ -15,11 +15,16 @@ import (
 // it goes out to the controller.
 const CaptureFlush = 20 * time.Millisecond
 
+// DropsEvery is how often a capture reports the kernel's drops, when
+// they changed.
+const DropsEvery = 500 * time.Millisecond
+
 // Capture captures on the interface that holds addr and writes every
 // frame to w as a pcap stream, until ctx ends or stdin ends (the
 // controller closed the session). It never captures TCP or UDP on
-// notPort: the SSH connection that carries the stream itself.
-func Capture(ctx context.Context, addr netip.Addr, notPort uint16, stdin io.Reader, w io.Writer) error {
+// notPort: the SSH connection that carries the stream itself. It reports
+// how many frames the kernel dropped to report (read it with Drops).
+func Capture(ctx context.Context, addr netip.Addr, notPort uint16, stdin io.Reader, w, report io.Writer) error {
 	iface, err := InterfaceOf(addr)
 	if err != nil {
 		return err
@@ -45,10 +50,27 @@ func Capture(ctx context.Context, addr netip.Addr, notPort uint16, stdin io.Read
 		for range c.Packets() {
 		}
 	}()
-	select {
-	case <-ctx.Done():
-	case <-c.Done():
+	var told uint64
+	tell := func() {
+		if n := c.Stats().KernelDrops; n != told {
+			told = n
+			reportDrops(report, n)
+		}
 	}
+	tick := time.NewTicker(DropsEvery)
+	defer tick.Stop()
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-c.Done():
+			break wait
+		case <-tick.C:
+			tell()
+		}
+	}
+	tell()
 	cerr := c.Close()
 	if err := c.Err(); err != nil {
 		return err
