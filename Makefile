@@ -30,7 +30,7 @@ consul: $(CONSUL) ## build bin/consul from Consul's Go packages (once, ~5 min)
 # says why. The patched copy of raft lives in a temporary directory.
 $(CONSUL): tools/consul/go.mod tools/consul/go.sum tools/consul/main.go tools/consul/fastraft.sh
 	@echo "Building consul from HashiCorp's Go packages (first time only, about 5 minutes) ..."
-	cd tools/consul && ov=$$(mktemp -d) && ./fastraft.sh $$ov && \
+	cd tools/consul && ov=$$(mktemp -d) && GO=$(GO) ./fastraft.sh $$ov && \
 	$(GO) build -trimpath -modfile $$ov/go.mod \
 		-ldflags "-s -w -X github.com/hashicorp/consul/version.VersionMetadata=ztlab.fastraft" \
 		-o ../../$(CONSUL) . ; st=$$?; rm -rf $$ov; exit $$st

@@ -17,7 +17,7 @@
 set -eu
 out=${1:?usage: fastraft.sh DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here" && go list -m -f '{{.Dir}}' github.com/hashicorp/raft)
+src=$(cd "$here" && ${GO:-go} list -m -f '{{.Dir}}' github.com/hashicorp/raft)
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/raft"
