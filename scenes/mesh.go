@@ -73,13 +73,10 @@ func meshScenes() []Scene {
 					Verify: meshCheck((*mesh.Cluster).CheckSidecars),
 				},
 				{
-					Title: "fcc00 asks its sidecar on 127.0.0.1:9191",
-					Shell: "nc 127.0.0.1 9191",
-					Do: func(ctx context.Context, env *Env) error {
-						_, err := env.Consume(ctx, ConsumerHost, MeshAddr)
-						return err
-					},
-					Verify: named("consumer received a fortune through the mesh", checkConsumerGotServed),
+					Title:  "fcc00 asks its sidecar on 127.0.0.1:9191",
+					Shell:  "nc 127.0.0.1 9191",
+					Do:     consumeThroughMesh,
+					Verify: checkMeshFortune,
 				},
 			},
 		},
@@ -137,13 +134,10 @@ func meshScenes() []Scene {
 					Verify: meshCheck((*mesh.Cluster).CheckPlaintextRefused),
 				},
 				{
-					Title: "The mesh still serves",
-					Shell: "nc 127.0.0.1 9191",
-					Do: func(ctx context.Context, env *Env) error {
-						_, err := env.Consume(ctx, ConsumerHost, MeshAddr)
-						return err
-					},
-					Verify: named("consumer received a fortune through the mesh", checkConsumerGotServed),
+					Title:  "The mesh still serves",
+					Shell:  "nc 127.0.0.1 9191",
+					Do:     consumeThroughMesh,
+					Verify: checkMeshFortune,
 				},
 			},
 		},
@@ -158,8 +152,7 @@ func meshScenes() []Scene {
 						if err := env.Cluster().ApplyIntentions(ctx, labIntentions); err != nil {
 							return err
 						}
-						_, err := env.Consume(ctx, ConsumerHost, MeshAddr)
-						return err
+						return consumeThroughMesh(ctx, env)
 					},
 					Verify: named("fcc is still allowed to fcs", checkConsumerGotServed),
 				},
@@ -411,3 +404,12 @@ func named(name string, f func(context.Context, *Env) Check) func(context.Contex
 		return c
 	}
 }
+
+// consumeThroughMesh has the consumer ask its sidecar for a fortune;
+// checkMeshFortune checks that what it printed was served.
+func consumeThroughMesh(ctx context.Context, env *Env) error {
+	_, err := env.Consume(ctx, ConsumerHost, MeshAddr)
+	return err
+}
+
+var checkMeshFortune = named("consumer received a fortune through the mesh", checkConsumerGotServed)
