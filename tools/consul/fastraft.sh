@@ -17,7 +17,13 @@
 set -eu
 out=${1:?usage: fastraft.sh DIR}
 here=$(cd "$(dirname "$0")" && pwd)
-src=$(cd "$here" && ${GO:-go} list -m -f '{{.Dir}}' github.com/hashicorp/raft)
+# `go list -m` names no directory on a cold module cache; download does.
+src=$(cd "$here" && ${GO:-go} mod download -json github.com/hashicorp/raft |
+	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+if [ ! -f "$src/config.go" ]; then
+	echo "fastraft.sh: could not download github.com/hashicorp/raft (got directory '$src')" >&2
+	exit 1
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/raft"
