@@ -143,16 +143,17 @@ func asRoot(t Target, argv ...string) string {
 }
 
 // shell runs a shell script on the host (as root, through sudo when
-// needed), with stdin, and returns its combined output.
+// needed), with stdin, and returns its standard output. Its standard error
+// is kept apart, for sudo may warn there ("unable to resolve host") on a
+// host whose name does not resolve; a failure's error carries both.
 func shell(ctx context.Context, c *ssh.Client, t Target, script string, stdin io.Reader) ([]byte, error) {
 	s, err := c.NewSession()
 	if err != nil {
 		return nil, fmt.Errorf("%s: open session: %w", t.Name, err)
 	}
 	defer s.Close()
-	var out limitedBuffer
-	out.max = 64 << 10
-	s.Stdout, s.Stderr, s.Stdin = &out, &out, stdin
+	out, errOut := limitedBuffer{max: 64 << 10}, limitedBuffer{max: 16 << 10}
+	s.Stdout, s.Stderr, s.Stdin = &out, &errOut, stdin
 	if err := s.Start(asRoot(t, "sh", "-c", script)); err != nil {
 		return nil, fmt.Errorf("%s: %w", t.Name, err)
 	}
@@ -166,7 +167,8 @@ func shell(ctx context.Context, c *ssh.Client, t Target, script string, stdin io
 		return out.Bytes(), ctx.Err()
 	}
 	if err != nil {
-		return out.Bytes(), fmt.Errorf("%s: %s: %w", t.Name, strings.TrimSpace(string(out.Bytes())), err)
+		said := strings.TrimSpace(strings.TrimSpace(string(out.Bytes())) + "\n" + strings.TrimSpace(string(errOut.Bytes())))
+		return out.Bytes(), fmt.Errorf("%s: %s: %w", t.Name, said, err)
 	}
 	return out.Bytes(), nil
 }

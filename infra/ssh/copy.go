@@ -63,14 +63,15 @@ func install(ctx context.Context, c *ssh.Client, t Target, binDir string, b *bin
 	}
 	defer f.Close()
 	// The lab's directory must be root's own: remote_dir is often
-	// world-writable (/var/tmp), and root runs what is in it. A copy is
-	// checked before it takes the binary's name: a connection lost
-	// mid-copy ends cat quietly.
+	// world-writable (/var/tmp), and root runs what is in it. Hosts that
+	// share a disk make it at the same moment: the one that loses the race
+	// finds it made, and checks it all the same. A copy is checked before
+	// it takes the binary's name: a connection lost mid-copy ends cat
+	// quietly.
 	script := fmt.Sprintf(`set -e; umask 077; mkdir -p %[6]s
 for d in %[1]s %[2]s; do
-  if [ -e "$d" ] || [ -L "$d" ]; then
-    if [ -L "$d" ] || [ "$(stat -c %%u "$d")" != 0 ]; then echo "$d is not zt-lab's (a link, or not root's): remove it"; exit 1; fi
-  else mkdir -m 700 "$d"; fi
+  [ -e "$d" ] || [ -L "$d" ] || mkdir -m 700 "$d" 2>/dev/null || [ -d "$d" ] || { echo "cannot make $d"; exit 1; }
+  if [ -L "$d" ] || [ "$(stat -c %%u "$d")" != 0 ]; then echo "$d is not zt-lab's (a link, or not root's): remove it"; exit 1; fi
 done
 t=%[2]s/.%[3]s.$$; cat > "$t"
 if ! echo "%[4]s  $t" | sha256sum -c --quiet - >/dev/null 2>&1; then rm -f "$t"; echo "the copy of %[3]s arrived damaged"; exit 1; fi
