@@ -14,7 +14,7 @@ DEB_PKGS := netcat-traditional iproute2 tmux procps
 # The SSH provider's tests run Debian's OpenSSH server inside lab
 # namespaces (never as the machine's service: policy-rc.d keeps the
 # package from starting one) and read firewall tables with nft.
-TEST_DEB_PKGS := openssh-server nftables
+TEST_DEB_PKGS := openssh-server nftables sudo
 
 .PHONY: help build consul deps test-deps demo up test test-unit fuzz bench lint clean
 
