@@ -157,7 +157,8 @@ func (f *Faults[P]) Recover(ctx context.Context) error {
 
 // FailWith is a failure the provider carries out whole, as a power cut:
 // what runs is recorded, cut runs, and the host reads as state, with also
-// run under Mu at the same moment. Every process reads as ended.
+// run under Mu at the same moment (not at all if the lab closed
+// meanwhile). Every process reads as ended.
 func (f *Faults[P]) FailWith(ctx context.Context, state HostState, cut func(context.Context) error, also func()) error {
 	f.op.Lock()
 	defer f.op.Unlock()
@@ -224,9 +225,14 @@ func (f *Faults[P]) restart(ctx context.Context, attach func(ended bool), what s
 	return nil
 }
 
+// set changes the state, with also under Mu, unless the lab closed
+// meanwhile: a host that is down stays down.
 func (f *Faults[P]) set(s HostState, also func()) {
 	f.Mu.Lock()
 	defer f.Mu.Unlock()
+	if f.state == StateDown {
+		return
+	}
 	f.state = s
 	if also != nil {
 		also()

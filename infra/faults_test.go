@@ -225,3 +225,22 @@ func TestFaultsALabThatClosesWhileAHostComesBack(t *testing.T) {
 		t.Errorf("a closed lab's host is usable")
 	}
 }
+
+func TestFaultsAHostDownStaysDownWhateverFinishesLater(t *testing.T) {
+	ctx := context.Background()
+	f, _ := newFaults(t, nil)
+	var also bool
+	cut := func(context.Context) error { f.End(); return nil } // the lab closes mid-cut
+	if err := f.FailWith(ctx, StatePoweredOff, cut, func() { also = true }); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.State(); s != StateDown || also {
+		t.Errorf("after a power cut that the lab's close overtook: state %s, also ran: %v", s, also)
+	}
+	g, m := newFaults(t, map[string]error{})
+	m.fail["partition"] = nil
+	g.End()
+	if err := g.Fail(ctx, Partition); err == nil {
+		t.Errorf("a closed lab's host failed again")
+	}
+}

@@ -200,7 +200,9 @@ func (h *Host) PowerOff(ctx context.Context, cut func(context.Context) error) er
 	if err != nil {
 		return err
 	}
-	c.Close()
+	if c != nil { // nil: the lab closed, and its connection with it
+		c.Close()
+	}
 	return nil
 }
 
