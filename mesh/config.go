@@ -125,10 +125,9 @@ type connect struct {
 // 200 ms until they do: with consul's default 30 s retry interval one agent
 // of a lab took 25 s to join. raft_multiplier 1 is the production timing
 // (the default, 5, suits slow cloud VMs), and Consul's floor; the lab's
-// consul cuts raft's timeouts below it (tools/consul/fastraft.sh), so a
-// leader is elected, or replaced, in under a second. Clients take their
-// RPC certificate from the servers (auto_encrypt), so only servers hold
-// keys made by the lab's CA. DNS is
+// consul halves raft's base below it (tools/consul/fastraft.sh), so a
+// leader is elected, or replaced, in about a second. Clients take their RPC certificate from the servers
+// (auto_encrypt), so only servers hold keys made by the lab's CA. DNS is
 // off: nothing in the lab resolves through it.
 func (a AgentSpec) Config() ([]byte, error) {
 	if err := a.validate(); err != nil {

@@ -120,9 +120,8 @@ func (c *Cluster) Leader(ctx context.Context) (string, error) {
 
 // RaftTimeouts reads the heartbeat and election timeouts raft runs with,
 // from a server that is up. A follower notices a crashed leader one to two
-// heartbeat timeouts after its last heartbeat; the lab's consul runs them
-// at 300 ms, below Consul's 1 s floor (tools/consul/fastraft.sh), a stock
-// one does not.
+// heartbeat timeouts after its last heartbeat; the lab's consul halves
+// Consul's 1 s floor (tools/consul/fastraft.sh), a stock one does not.
 func (c *Cluster) RaftTimeouts(ctx context.Context) (heartbeat, election time.Duration, err error) {
 	var errs []error
 	for _, a := range c.servers() {
