@@ -14,7 +14,7 @@ import (
 
 // capturedConversation is what a capture of the seed's exchange holds:
 // the fortune flow and a gossip datagram.
-func capturedConversation(t *testing.T) []Packet {
+func capturedConversation(t testing.TB) []Packet {
 	c := fortuneConv(t, 80)
 	pkts := append([]Packet(nil), c.pkts...)
 	pkts = append(pkts, udpPacket(t, fccEnd, fcsEnd, []byte("hello")))
