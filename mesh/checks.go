@@ -81,6 +81,12 @@ func (c *Cluster) CheckLeader(ctx context.Context) Check {
 	if agree && leader != "" {
 		ch.seen("every server names the leader %s", c.nodeOf(leader))
 	}
+	if leaders != 1 {
+		ch.seen("%d leaders among the raft peers, want 1", leaders)
+	}
+	if voters != len(servers) {
+		ch.seen("%d voters in raft for the %d servers running", voters, len(servers))
+	}
 	if t := c.Timings(); t.Leader > 0 {
 		ch.seen("elected %s after the servers started", t.Leader.Round(time.Millisecond))
 	}
@@ -446,6 +452,9 @@ func (c *Cluster) CheckRotation(ctx context.Context, rot Rotation) Check {
 	ch.seen("old root %s", rot.Old.Fingerprint)
 	ch.seen("new root %s, active %s after the request", rot.New.Fingerprint, rot.RootActive.Round(time.Millisecond))
 	ok := rot.New.ID != "" && rot.New.ID != rot.Old.ID
+	if !ok {
+		ch.seen("the CA's active root did not change")
+	}
 	for _, s := range slices.Sorted(maps.Keys(rot.Before)) {
 		before, after := rot.Before[s], rot.After[s]
 		ch.seen("%s leaf %s → %s", s, before.Serial, after.Serial)
