@@ -384,3 +384,26 @@ func TestRotationLoad(t *testing.T) {
 		})
 	}
 }
+
+// With nothing to see — no lab, no mesh, no capture, no step's results —
+// every check of the walkthrough fails, and says what it lacked. A check
+// that passes on an empty world proves nothing.
+func TestEveryCheckFailsWithNothingToSee(t *testing.T) {
+	for i, sc := range Walkthrough() {
+		for j, st := range sc.Steps {
+			if st.Verify == nil {
+				continue
+			}
+			t.Run(fmt.Sprintf("%d.%d %s", i+1, j+1, st.Title), func(t *testing.T) {
+				t.Parallel() // the wire checks wait out their deadlines
+				c := st.Verify(context.Background(), &Env{})
+				if c.Pass {
+					t.Fatalf("%s passed with nothing to see: %q", c.Name, c.Evidence)
+				}
+				if len(c.Evidence) == 0 {
+					t.Errorf("%s failed without saying why", c.Name)
+				}
+			})
+		}
+	}
+}

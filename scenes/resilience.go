@@ -114,10 +114,14 @@ func allInstances() []string { return append([]string{ServiceHost}, ScaleHosts..
 
 func checkInstances(ctx context.Context, env *Env) Check {
 	const name = "three fcs instances healthy"
+	c := env.Cluster()
+	if c == nil {
+		return Failf(name, "no mesh is running")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	want := allInstances()
-	nodes, took, err := env.Cluster().WaitHealthy(ctx, ConsumerHost, mesh.FortuneService, func(n []string) bool {
+	nodes, took, err := c.WaitHealthy(ctx, ConsumerHost, mesh.FortuneService, func(n []string) bool {
 		return allHealthy(want, n)
 	})
 	if err != nil {
