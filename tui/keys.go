@@ -138,7 +138,7 @@ func (m *Model) hostNames() ([]string, bool) {
 	}
 	var names []string
 	for _, h := range m.snap.hosts {
-		names = append(names, h.name)
+		names = append(names, h.Name)
 	}
 	return names, true
 }
@@ -166,8 +166,8 @@ func (m *Model) openFailPicker() tea.Cmd {
 	items := make([]string, len(hosts))
 	for i, h := range m.snap.hosts {
 		items[i] = hosts[i]
-		if h.state != infra.StateUp {
-			items[i] += " (" + string(h.state) + ": recover)"
+		if h.State != infra.StateUp {
+			items[i] += " (" + string(h.State) + ": recover)"
 		}
 	}
 	m.picker = &picker{title: "Fail or recover which host?", note: "The mesh notices; watch the topology and the checks.", items: items,
@@ -181,10 +181,10 @@ func (m *Model) openFailPicker() tea.Cmd {
 			var modes []string
 			note := "crash kills its processes, partition cuts its link, freeze stops them"
 			for _, h := range m.snap.hosts {
-				if h.name != host {
+				if h.Name != host {
 					continue
 				}
-				for _, f := range h.modes {
+				for _, f := range h.Modes {
 					modes = append(modes, string(f))
 					if f == infra.PowerOff {
 						note += ", poweroff cuts its power"

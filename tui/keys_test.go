@@ -147,8 +147,8 @@ func TestXFailsAHostOneWayAndThenRecoversIt(t *testing.T) {
 	}
 	s.wait("the partition on screen", func(m *Model) bool {
 		for _, h := range m.snap.hosts {
-			if h.name == "fcs00" {
-				return h.state == infra.StatePartitioned
+			if h.Name == "fcs00" {
+				return h.State == infra.StatePartitioned
 			}
 		}
 		return false
@@ -276,4 +276,51 @@ func TestXOffersPowerOffOnACloudMachine(t *testing.T) {
 	if st := lab.hosts[3].State(); st != infra.StatePoweredOff {
 		t.Errorf("fcs00 is %s after x 4 4, want off", st)
 	}
+}
+
+// x goes through the engine: the fault and the recovery are events, in
+// the timeline and on the report card, like a step's.
+func TestXShowsInTheTimelineAndTheReportCard(t *testing.T) {
+	engine := newTestEngine(testScenes())
+	if err := engine.Env().Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := startEngine(t, engine, envSource{env: engine.Env(), engine: engine}, Options{}, 160, 48)
+	s.wait("the hosts", func(m *Model) bool { return len(m.snap.hosts) == 5 })
+	s.keys("x", "4", "2") // fcs00, partition
+	s.wait("the fault", func(m *Model) bool { return strings.HasPrefix(m.status, "fcs00: partition.") && len(m.faults) == 1 })
+	fcs, err := engine.Env().Host("fcs00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fcs.State() != infra.StatePartitioned {
+		t.Fatalf("fcs00 is %s after x 4 2, want partitioned", fcs.State())
+	}
+	s.wait("the partition on screen", func(m *Model) bool {
+		return len(m.snap.hosts) == 5 && m.snap.hosts[3].State == infra.StatePartitioned
+	})
+	s.keys("x", "4") // fcs00, failed: recover
+	s.wait("the recovery", func(m *Model) bool { return m.status == "fcs00 recovered" && len(m.faults) == 2 })
+	if fcs.State() != infra.StateUp {
+		t.Errorf("fcs00 is %s after recovering, want up", fcs.State())
+	}
+	screenShows := func(m *Model, want ...string) bool {
+		out := ansi.Strip(m.render())
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				return false
+			}
+		}
+		return true
+	}
+	s.keys("tab", "tab", "tab", "tab", "tab", "tab") // topology → timeline
+	s.wait("the faults in the timeline", func(m *Model) bool {
+		return m.currentPanel() == scenes.PanelTimeline &&
+			screenShows(m, "⚡ fcs00 partition · by hand", "↺ fcs00 recovered from partition · by hand")
+	})
+	s.keys("tab")
+	s.wait("the faults on the report card", func(m *Model) bool {
+		return m.currentPanel() == scenes.PanelReport &&
+			screenShows(m, "0 passed · 0 failed · 1 fault injected", "Faults", "⚡ fcs00 partition · by hand · at ", "↺ fcs00 recovered from partition · by hand · at ")
+	})
 }

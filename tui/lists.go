@@ -30,14 +30,14 @@ type clusterData struct {
 	view     MeshView
 	have     bool
 	err      string
-	servers  []hostView
+	servers  []scenes.HostView
 	deployed bool
 }
 
 func (m *Model) clusterData() clusterData {
 	d := clusterData{view: m.mesh, have: m.haveMesh, err: m.meshErr, deployed: m.snap.lab}
 	for _, h := range m.snap.hosts {
-		if h.role == infra.RoleConsul {
+		if h.Role == infra.RoleConsul {
 			d.servers = append(d.servers, h)
 		}
 	}
@@ -67,7 +67,7 @@ func clusterPanel(st *Styles, d clusterData, w int) []string {
 			lines = append(lines, " "+st.Error.Render(d.err))
 		}
 		for _, h := range d.servers {
-			lines = append(lines, "   "+st.Bold.Render(h.name)+" "+hostState(st, h, d.deployed))
+			lines = append(lines, "   "+st.Bold.Render(h.Name)+" "+hostState(st, h, d.deployed))
 		}
 		return lines
 	}
@@ -201,10 +201,46 @@ func timelinePanel(st *Styles, sc []scenes.Scene, tl []timelineEntry, w int) []s
 			what = st.Status.Render("the lab changed")
 		case scenes.Preparing:
 			what = st.Running.Render("preparing: " + ev.Text)
+		case scenes.FaultInjected, scenes.FaultRecovered:
+			what = faultText(st, ev)
+			if ev.Fault != nil && ev.Fault.ByHand {
+				what += st.Dim.Render(" · by hand")
+			}
 		}
 		lines = append(lines, " "+at+where+what)
 	}
 	return lines
+}
+
+// faultText says what a fault event did: "⚡ fcs00 partition", "↺ fcs00
+// recovered from partition", or why it could not.
+func faultText(st *Styles, ev scenes.Event) string {
+	f := ev.Fault
+	if f == nil {
+		return ""
+	}
+	var what string
+	style, mark := st.Fail, "⚡ "
+	if ev.Kind == scenes.FaultRecovered {
+		style, mark, what = st.HostUp, "↺ ", f.Host+" recovered"
+		if f.Mode != "" {
+			what += " from " + string(f.Mode)
+		}
+	} else {
+		what = f.Host + " " + string(f.Mode)
+	}
+	if ev.Err != "" {
+		return st.Error.Render("✗ " + what + " failed: " + firstLine(ev.Err))
+	}
+	return style.Render(mark + what)
+}
+
+// plural is n and the word, with an s unless n is 1.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return itoa(n) + " " + word + "s"
 }
 
 func seconds(d time.Duration) string {
@@ -213,7 +249,7 @@ func seconds(d time.Duration) string {
 
 // reportCard lists every check of the walkthrough with its evidence: the
 // summary scene, and what a presenter shows last.
-func reportCard(st *Styles, sc []scenes.Scene, results []scenes.Result, w int) []string {
+func reportCard(st *Styles, sc []scenes.Scene, results []scenes.Result, faults []timelineEntry, w int) []string {
 	byStep := map[[2]int]scenes.Result{}
 	passed, failed, errs := 0, 0, 0
 	for _, r := range results {
@@ -235,6 +271,15 @@ func reportCard(st *Styles, sc []scenes.Scene, results []scenes.Result, w int) [
 	}
 	if errs > 0 {
 		sum += st.Dim.Render(" · ") + st.Error.Render(itoa(errs)+" errors")
+	}
+	injected := 0
+	for _, f := range faults {
+		if f.ev.Kind == scenes.FaultInjected && f.ev.Err == "" {
+			injected++
+		}
+	}
+	if injected > 0 {
+		sum += st.Dim.Render(" · ") + st.Fail.Render(plural(injected, "fault")+" injected")
 	}
 	lines := []string{" " + sum}
 	ew := max(w-7, 10)
@@ -269,6 +314,19 @@ func reportCard(st *Styles, sc []scenes.Scene, results []scenes.Result, w int) [
 		}
 		lines = append(lines, "", " "+st.Title.Render(itoa(i+1)+" "+s.Title))
 		lines = append(lines, rows...)
+	}
+	if len(faults) > 0 {
+		lines = append(lines, "", " "+st.Title.Render("Faults")+st.Dim.Render("  every host made to fail, and recovered"))
+		for _, f := range faults {
+			who := "by hand"
+			if ev := f.ev; ev.Fault != nil && !ev.Fault.ByHand && ev.Scene >= 0 && ev.Scene < len(sc) {
+				who = "scene " + itoa(ev.Scene+1)
+				if ev.Step >= 0 && ev.Step < len(sc[ev.Scene].Steps) {
+					who += ", " + sc[ev.Scene].Steps[ev.Step].Title
+				}
+			}
+			lines = append(lines, "   "+faultText(st, f.ev)+st.Dim.Render(" · "+who+" · at "+seconds(f.at)))
+		}
 	}
 	return lines
 }

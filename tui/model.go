@@ -47,6 +47,7 @@ const (
 	meshEvery    = time.Second
 	outputKept   = 40  // output lines kept per step
 	timelineKept = 500 // events kept for the timeline panel
+	faultsKept   = 200 // faults kept for the report card
 	consumerKept = 500 // consumer lines read for the consumer panel
 )
 
@@ -161,6 +162,9 @@ type Model struct {
 	dismissed           bool
 	timeline            []timelineEntry
 	results             []scenes.Result
+	// faults are the faults injected and undone, by the steps or by
+	// hand, oldest first: the report card lists them.
+	faults []timelineEntry
 
 	autoplay bool
 	quitting bool
@@ -182,7 +186,7 @@ func newEnvModel(engine *scenes.Engine, opts Options) *Model {
 	if opts.Mesh == nil {
 		opts.Mesh = meshFromEnv(engine.Env())
 	}
-	return newModel(engine, envSource{Env: engine.Env(), engine: engine}, opts)
+	return newModel(engine, envSource{env: engine.Env(), engine: engine}, opts)
 }
 
 func newModel(engine *scenes.Engine, src labSource, opts Options) *Model {
@@ -399,6 +403,13 @@ func (m *Model) apply(ev scenes.Event) bool {
 	if ev.Kind == scenes.LabChanged {
 		return true
 	}
+	if ev.Kind == scenes.FaultInjected || ev.Kind == scenes.FaultRecovered {
+		m.faults = append(m.faults, m.timeline[len(m.timeline)-1])
+		if len(m.faults) > faultsKept {
+			m.faults = append(m.faults[:0], m.faults[len(m.faults)-faultsKept:]...)
+		}
+		return true // a host's state changed
+	}
 	if ev.Kind == scenes.Preparing {
 		m.preparing = ev.Text
 		return false
@@ -490,12 +501,12 @@ func (m *Model) knownHost(name string) bool {
 		return false
 	}
 	for _, h := range m.snap.hosts {
-		if h.name == name {
+		if h.Name == name {
 			return true
 		}
 	}
 	for _, h := range defaultHosts() {
-		if h.name == name {
+		if h.Name == name {
 			return true
 		}
 	}

@@ -42,7 +42,7 @@ func (m *Model) listPanel(w, limit int) (lines []string, fromEnd bool) {
 	case scenes.PanelTimeline:
 		return timelinePanel(m.st, m.engine.Scenes, tail(m.timeline, limit), w), true
 	case scenes.PanelReport:
-		return reportCard(m.st, m.engine.Scenes, m.results, w), false
+		return reportCard(m.st, m.engine.Scenes, m.results, m.faults, w), false
 	}
 	return nil, false
 }

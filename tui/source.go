@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"net/netip"
 	"time"
 
@@ -9,11 +10,18 @@ import (
 	"github.com/ztlab/zt-lab/sniffer"
 )
 
-// labSource is what the live panels read of the lab. *scenes.Env is the
-// real one (through envSource); tests give the screens packets and hosts
-// without a lab.
+// labSource is what the live panels read of the lab, and the one change
+// the screen makes to it: a fault by hand, which goes through the engine
+// so that it is an event like a step's. The engine and its *scenes.Env
+// are the real one (through envSource); tests give the screens packets
+// and hosts without a lab.
 type labSource interface {
-	Lab() infra.Lab
+	// Lab is the lab's hosts as the screen shows them, read-only; false
+	// before the first scene.
+	Lab() (scenes.LabView, bool)
+	// Fail makes a host fail; Recover undoes it.
+	Fail(ctx context.Context, host string, mode infra.FailMode) error
+	Recover(ctx context.Context, host string) error
 	Packets(n int) []sniffer.Packet
 	Analyzer() *sniffer.Analyzer
 	// CaptureStats says what the capture counted, and whether one runs.
@@ -27,14 +35,31 @@ type labSource interface {
 	WritePcap(path string) error
 }
 
-// envSource reads a scenes.Env.
+// envSource reads the engine's Env, and fails hosts through the engine.
 type envSource struct {
-	*scenes.Env
+	env    *scenes.Env
 	engine *scenes.Engine
 }
 
+func (s envSource) Lab() (scenes.LabView, bool) { return s.env.LabView() }
+
+func (s envSource) Fail(ctx context.Context, host string, mode infra.FailMode) error {
+	return s.engine.Fail(ctx, host, mode)
+}
+
+func (s envSource) Recover(ctx context.Context, host string) error {
+	return s.engine.Recover(ctx, host)
+}
+
+func (s envSource) Packets(n int) []sniffer.Packet { return s.env.Packets(n) }
+func (s envSource) Analyzer() *sniffer.Analyzer    { return s.env.Analyzer() }
+func (s envSource) ConsumerLog(n int) []string     { return s.env.ConsumerLog(n) }
+func (s envSource) Served() []string               { return s.env.Served() }
+func (s envSource) Names() map[netip.Addr]string   { return s.env.Names() }
+func (s envSource) WritePcap(path string) error    { return s.env.WritePcap(path) }
+
 func (s envSource) CaptureStats() (sniffer.Stats, bool) {
-	c := s.Env.Capture()
+	c := s.env.Capture()
 	if c == nil {
 		return sniffer.Stats{}, false
 	}
@@ -45,7 +70,7 @@ func (s envSource) CaptureStats() (sniffer.Stats, bool) {
 // scenes.Env); until then the lab is meshed once the sidecars scene has
 // brought it to its stage.
 func (s envSource) Meshed() bool {
-	if m, ok := any(s.Env).(interface{ Meshed() bool }); ok {
+	if m, ok := any(s.env).(interface{ Meshed() bool }); ok {
 		return m.Meshed()
 	}
 	return s.engine.Stage() >= scenes.StageSidecars
