@@ -9,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -65,7 +66,7 @@ func prepareCmd(ctx context.Context, e *scenes.Engine, i int) tea.Cmd {
 // meshTimeout bounds one question to Options.Mesh.
 const meshTimeout = 2 * time.Second
 
-func meshCmd(ctx context.Context, f func(context.Context) (MeshView, error)) tea.Cmd {
+func meshCmd(ctx context.Context, f func(context.Context) (mesh.View, error)) tea.Cmd {
 	if f == nil {
 		return nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -196,11 +197,11 @@ func TestNoColorFromTheEnvironment(t *testing.T) {
 func TestEveryPanelFitsEverySize(t *testing.T) {
 	src := sniffed(t, 3)
 	m := newModel(newTestEngine(testScenes()), src, Options{NoColor: true})
-	m.mesh, m.haveMesh = MeshView{
-		Meshed: true, Leader: "consul01", Peers: []string{"consul00", "consul01", "consul02"},
-		Members:    []Member{{Name: "consul00", Addr: "198.18.0.10:8301", Role: "server", Status: "alive"}, {Name: "fcs00", Addr: "147.75.98.161:8301", Role: "client", Status: "failed"}},
-		Roots:      []Root{{ID: "r1", Name: "Consul CA Primary Cert", Active: true, Fingerprint: strings.Repeat("ab:", 31) + "ab", NotAfter: seedTime}},
-		Certs:      []Cert{{Service: "fcs", URI: "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/fcs", Serial: "3a:1f", NotBefore: seedTime, NotAfter: seedTime.Add(72 * time.Hour), Root: "r1"}},
+	m.mesh, m.haveMesh = mesh.View{
+		Secured: true, Leader: "consul01", Peers: []string{"consul00", "consul01", "consul02"},
+		Members:    []mesh.Member{{Name: "consul00", Addr: "198.18.0.10:8301", Role: "server", Status: "alive"}, {Name: "fcs00", Addr: "147.75.98.161:8301", Role: "client", Status: "failed"}},
+		Roots:      []mesh.Root{{ID: "r1", Name: "Consul CA Primary Cert", Active: true, Fingerprint: strings.Repeat("ab:", 31) + "ab", NotAfter: seedTime}},
+		Leaves:     []mesh.Identity{{Service: "fcs", URI: "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/fcs", Serial: "3a:1f", NotBefore: seedTime, NotAfter: seedTime.Add(72 * time.Hour), Root: "r1"}},
 		Intentions: []string{"* => * (deny)", "fcc => fcs (allow)"},
 	}, true
 	m.failure = nil
@@ -227,18 +228,26 @@ func TestEveryPanelFitsEverySize(t *testing.T) {
 	}
 }
 
-// Before mesh reads members and raft peers, the cluster panel shows what
-// the checks that prove the cluster saw.
-func TestClusterPanelShowsTheChecksEvidence(t *testing.T) {
+// The cluster panel shows what mesh reads of the cluster: the raft peers
+// with the leader marked, the members as `consul members` prints them,
+// the intentions; and before the mesh, the servers to be.
+func TestClusterPanelShowsRaftMembersAndIntentions(t *testing.T) {
 	st := newStyles(ThemeDefault, true)
-	d := clusterData{have: true, view: MeshView{Status: []string{
-		"raft peer consul00  198.18.0.10:8300   voter",
-		"raft peer consul01  198.18.0.11:8300   voter, LEADER",
-		"every server names the leader consul01",
-	}}}
+	d := clusterData{have: true, view: mesh.View{
+		Leader: "consul01", Peers: []string{"consul00", "consul01", "consul02"},
+		Members:    []mesh.Member{{Name: "consul01", Addr: "198.18.0.11", Role: "server", Status: "alive"}, {Name: "fcs00", Addr: "198.18.0.13", Role: "client", Status: "failed"}},
+		Intentions: []string{"fcc => fcs (allow)"},
+	}}
 	out := ansi.Strip(strings.Join(clusterPanel(st, d, 60), "\n"))
-	if !strings.Contains(out, "voter, LEADER") || !strings.Contains(out, "every server names the leader consul01") {
-		t.Errorf("cluster panel:\n%s", out)
+	for _, want := range []string{"Raft  leader ★ consul01", "★ consul01 voter", "consul01  198.18.0.11  alive    server", "fcs00     198.18.0.13  failed   client", "fcc => fcs (allow)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cluster panel lacks %q:\n%s", want, out)
+		}
+	}
+	none := clusterData{have: true, servers: []scenes.HostView{{Name: "consul00", State: infra.StateUp}}, deployed: true}
+	out = ansi.Strip(strings.Join(clusterPanel(st, none, 60), "\n"))
+	if !strings.Contains(out, "No cluster to show yet.") || !strings.Contains(out, "consul00 ● up") {
+		t.Errorf("cluster panel before the mesh:\n%s", out)
 	}
 	if _, err := ParseTheme("high-contrast"); err != nil {
 		t.Error(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -27,7 +28,7 @@ func consumerLog(st *Styles, s *snapshot, limit int) []string {
 
 // clusterData is what the cluster panel shows.
 type clusterData struct {
-	view     MeshView
+	view     mesh.View
 	have     bool
 	err      string
 	servers  []scenes.HostView
@@ -48,19 +49,6 @@ func (m *Model) clusterData() clusterData {
 // as `consul members` does, and the intentions.
 func clusterPanel(st *Styles, d clusterData, w int) []string {
 	var lines []string
-	if d.have && len(d.view.Members) == 0 && len(d.view.Peers) == 0 && len(d.view.Status) > 0 {
-		for _, l := range d.view.Status {
-			style := st.Text
-			switch {
-			case strings.Contains(l, "LEADER"):
-				style = st.Leader
-			case strings.Contains(l, "failed") || strings.Contains(l, "not alive") || strings.Contains(l, ": "):
-				style = st.Fail
-			}
-			lines = append(lines, " "+style.Render(l))
-		}
-		return lines
-	}
 	if !d.have || len(d.view.Members) == 0 && len(d.view.Peers) == 0 {
 		lines = append(lines, " "+st.Dim.Render("No cluster to show yet."))
 		if d.err != "" {
@@ -120,8 +108,8 @@ func pad(s string, n int) string {
 }
 
 // certsPanel shows the Connect CA's roots and each service's identity.
-func certsPanel(st *Styles, v MeshView, have bool, errText string, w int) []string {
-	if !have || len(v.Roots) == 0 && len(v.Certs) == 0 {
+func certsPanel(st *Styles, v mesh.View, have bool, errText string, w int) []string {
+	if !have || len(v.Roots) == 0 && len(v.Leaves) == 0 {
 		lines := []string{" " + st.Dim.Render("No certificates yet: the Connect CA signs them once the mesh is up.")}
 		if errText != "" {
 			lines = append(lines, " "+st.Error.Render(errText))
@@ -138,7 +126,7 @@ func certsPanel(st *Styles, v MeshView, have bool, errText string, w int) []stri
 		lines = append(lines, "     "+st.Dim.Render("sha256 "+r.Fingerprint))
 	}
 	lines = append(lines, "", " "+st.Title.Render("Service identities")+st.Dim.Render("  leaf certificates"))
-	for _, c := range v.Certs {
+	for _, c := range v.Leaves {
 		lines = append(lines, "   "+st.Lock.Render("🔒 ")+st.Bold.Render(c.Service)+"  "+st.Text.Render(c.URI))
 		lines = append(lines, "      "+st.Dim.Render("serial "+c.Serial+" · valid "+stamp(c.NotBefore)+" to "+stamp(c.NotAfter)))
 		if c.Root != "" {

@@ -16,6 +16,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -35,9 +36,10 @@ type Options struct {
 	// PcapDir is where `w` writes the capture (default: the working
 	// directory).
 	PcapDir string
-	// Mesh, when set, says what the cluster and certificate panels show;
-	// it is asked about once a second, off the screen's goroutine.
-	Mesh func(ctx context.Context) (MeshView, error)
+	// Mesh says what the cluster and certificate panels show (by default,
+	// what the Env's Consul cluster says of itself); it is asked about once
+	// a second, off the screen's goroutine.
+	Mesh func(ctx context.Context) (mesh.View, error)
 }
 
 // Defaults.
@@ -147,7 +149,7 @@ type Model struct {
 
 	snap       *snapshot
 	refreshing bool
-	mesh       MeshView
+	mesh       mesh.View
 	haveMesh   bool
 	meshErr    string
 

@@ -20,7 +20,7 @@ func (m *Model) topologyData() topoData {
 	d := topoData{
 		hosts:     m.snap.hosts,
 		deployed:  m.snap.lab,
-		meshed:    m.snap.meshed || m.mesh.Meshed,
+		meshed:    m.snap.meshed || m.mesh.Secured,
 		leader:    m.mesh.Leader,
 		capturing: m.snap.capturing,
 	}
