@@ -1,23 +1,12 @@
 package tui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/ztlab/zt-lab/infra"
-	"strings"
-
-	"github.com/ztlab/zt-lab/scenes"
 )
-
-// panelFlows is the flow table: every flow the sniffer follows, with its
-// verdict and evidence. No scene asks for it; tab shows it.
-const panelFlows scenes.Panel = "flows"
-
-// panelOrder is the order tab cycles the live panels in.
-var panelOrder = []scenes.Panel{
-	scenes.PanelTopology, scenes.PanelSniffer, panelFlows, scenes.PanelConsumer,
-	scenes.PanelCluster, scenes.PanelCerts, scenes.PanelTimeline, scenes.PanelReport,
-}
 
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	if m.picker != nil {
@@ -108,17 +97,6 @@ func (m *Model) stepKey() tea.Cmd {
 		return nil
 	}
 	return m.runStep(m.cur, j)
-}
-
-func (m *Model) cyclePanel() {
-	cur := m.currentPanel()
-	next := panelOrder[0]
-	for i, p := range panelOrder {
-		if p == cur {
-			next = panelOrder[(i+1)%len(panelOrder)]
-		}
-	}
-	m.panel, m.panelScroll = next, 0
 }
 
 // picker is a short list to choose from: a host to open a shell on, a

@@ -3,12 +3,13 @@ package tui
 import (
 	"context"
 	"errors"
-	"github.com/ztlab/zt-lab/infra"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ztlab/zt-lab/infra"
 
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
@@ -207,7 +208,8 @@ func TestEveryPanelFitsEverySize(t *testing.T) {
 	m.failure = nil
 	for _, sz := range [][2]int{{40, 12}, {60, 16}, {80, 24}, {100, 30}, {120, 40}, {160, 48}, {200, 60}, {250, 80}, {30, 8}} {
 		m.width, m.height = sz[0], sz[1]
-		for _, p := range panelOrder {
+		for _, row := range panels {
+			p := row.id
 			m.panel = p
 			m.snap = m.refr.read(m.want())
 			m.ensureMarkdown()

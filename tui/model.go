@@ -326,8 +326,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return tea.Tick(meshEvery, func(time.Time) tea.Msg { return meshTickMsg{} })
 	case meshTickMsg:
-		switch m.currentPanel() {
-		case scenes.PanelCluster, scenes.PanelCerts, scenes.PanelTopology:
+		if panelOf(m.currentPanel()).mesh {
 			return meshCmd(m.ctx, m.opts.Mesh)
 		}
 		// Nobody looks: ask again later.
@@ -574,13 +573,8 @@ func (m *Model) refreshCmd() tea.Cmd {
 func (m *Model) want() snapshotWant {
 	g := m.geometry()
 	w := snapshotWant{panel: m.currentPanel(), dataOnly: m.dataOnly}
-	switch w.panel {
-	case scenes.PanelSniffer:
-		w.dumpLines, w.flows = snifferRows(g.panelH)
-	case panelFlows:
-		w.flows = 64
-	case scenes.PanelConsumer:
-		w.consumer = consumerKept
+	if p := panelOf(w.panel); p.read != nil {
+		p.read(&w, g.panelH)
 	}
 	return w
 }

@@ -77,8 +77,7 @@ func (r *refresher) read(w snapshotWant) *snapshot {
 	s.stats, s.capturing = r.src.CaptureStats()
 	s.names = r.src.Names()
 	s.served = len(r.src.Served())
-	switch w.panel {
-	case scenes.PanelSniffer, panelFlows:
+	if w.dumpLines > 0 || w.flows > 0 {
 		a := r.src.Analyzer()
 		if a != r.analyzer || lab.ID != r.labID || r.pr == nil {
 			var known *sniffer.Known
@@ -94,7 +93,8 @@ func (r *refresher) read(w snapshotWant) *snapshot {
 		if a != nil && w.flows > 0 {
 			s.flows = recentFlows(a.Flows(), w.flows)
 		}
-	case scenes.PanelConsumer:
+	}
+	if w.consumer > 0 {
 		s.consumer = r.src.ConsumerLog(w.consumer)
 	}
 	return s

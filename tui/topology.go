@@ -16,6 +16,9 @@ type topoData struct {
 	capturing bool
 }
 
+// topologyPanel is the topology panel: the lab's hosts on their wire.
+func (m *Model) topologyPanel(w, h int) []string { return topology(m.st, m.topologyData(), w, h) }
+
 func (m *Model) topologyData() topoData {
 	d := topoData{
 		hosts:     m.snap.hosts,
