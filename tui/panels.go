@@ -55,6 +55,8 @@ func panelOf(id scenes.Panel) livePanel {
 // panelTitle names the live panel.
 func (m *Model) panelTitle() string { return panelOf(m.currentPanel()).title }
 
+// cyclePanel shows the panel after the one on screen, in the table's order
+// (tab).
 func (m *Model) cyclePanel() {
 	cur := m.currentPanel()
 	next := panels[0].id
