@@ -127,7 +127,8 @@ func (e *Env) LabView() (LabView, bool) {
 }
 
 // FaultLine says a FaultInjected or FaultRecovered event in one line, as
-// the headless log prints it: "[FAULT] fcs00: partition (took 12 ms)".
+// the headless log prints it: "[FAULT] fcs00: partition (took 12ms)"; a
+// fault done within a millisecond says no time.
 func FaultLine(ev Event) string {
 	f := ev.Fault
 	if f == nil {
@@ -145,7 +146,9 @@ func FaultLine(ev Event) string {
 	if f.ByHand {
 		b.WriteString(", by hand")
 	}
-	fmt.Fprintf(&b, " (took %s)", ev.Took.Round(time.Millisecond))
+	if took := ev.Took.Round(time.Millisecond); took > 0 {
+		fmt.Fprintf(&b, " (took %s)", took)
+	}
 	if ev.Err != "" {
 		b.WriteString(" failed: " + ev.Err)
 	}
