@@ -2,7 +2,8 @@
 // panel per scene (topology, sniffer, consumer, cluster, certificates,
 // timeline, report card), the checks of the scene and the key help. It
 // renders the scene engine's events and reads the lab through
-// scenes.Env; it never touches a host itself.
+// scenes.Env's read-only views; it never touches a host itself: a fault
+// made with x goes through the engine, as a step's does.
 package tui
 
 import (

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 	"github.com/ztlab/zt-lab/sniffer"
 )
@@ -73,4 +74,16 @@ func (s envSource) Meshed() bool {
 		return m.Meshed()
 	}
 	return s.engine.Stage() >= scenes.StageSidecars
+}
+
+// meshFromEnv is what the Env's Consul cluster says of itself, for the
+// cluster and certificate panels; an empty view before the mesh starts.
+func meshFromEnv(env *scenes.Env) func(context.Context) (mesh.View, error) {
+	return func(ctx context.Context) (mesh.View, error) {
+		c := env.Cluster()
+		if c == nil {
+			return mesh.View{}, nil
+		}
+		return c.View(ctx)
+	}
 }
