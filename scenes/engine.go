@@ -11,24 +11,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/ztlab/zt-lab/check"
 )
-
-// Check is the proof of one claim: passed or not, and the evidence.
-type Check struct {
-	Name     string   `json:"name"`
-	Pass     bool     `json:"pass"`
-	Evidence []string `json:"evidence,omitempty"`
-}
-
-// Passf is a passing check with formatted evidence.
-func Passf(name, format string, args ...any) Check {
-	return Check{Name: name, Pass: true, Evidence: []string{fmt.Sprintf(format, args...)}}
-}
-
-// Failf is a failing check with formatted evidence.
-func Failf(name, format string, args ...any) Check {
-	return Check{Name: name, Evidence: []string{fmt.Sprintf(format, args...)}}
-}
 
 // Stage is how far the lab has come along the walkthrough. Stages only
 // grow; going back means building the lab again.
@@ -54,7 +39,7 @@ type Step struct {
 	Shell string
 	Do    func(ctx context.Context, env *Env) error
 	// Verify proves the step's claim; nil for a step that claims nothing.
-	Verify func(ctx context.Context, env *Env) Check
+	Verify func(ctx context.Context, env *Env) check.Check
 }
 
 // Scene is one chapter of the walkthrough.
@@ -93,7 +78,7 @@ type Event struct {
 	Scene int           `json:"scene"`
 	Step  int           `json:"step"`
 	Text  string        `json:"text,omitempty"`
-	Check *Check        `json:"check,omitempty"`
+	Check *check.Check  `json:"check,omitempty"`
 	Err   string        `json:"error,omitempty"`
 	At    time.Time     `json:"at"`
 	Took  time.Duration `json:"took,omitempty"`
@@ -103,7 +88,7 @@ type Event struct {
 type Result struct {
 	Scene, Step int
 	Title       string
-	Check       *Check
+	Check       *check.Check
 	Err         error
 	Took        time.Duration
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 )
 
@@ -21,8 +22,8 @@ func (s *story) step(name string, pass bool) Step {
 	return Step{
 		Title: name,
 		Do:    func(context.Context, *Env) error { s.ran = append(s.ran, name); return nil },
-		Verify: func(context.Context, *Env) Check {
-			return Check{Name: name, Pass: pass, Evidence: []string{"ran " + name}}
+		Verify: func(context.Context, *Env) check.Check {
+			return check.Check{Name: name, Pass: pass, Evidence: []string{"ran " + name}}
 		},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 )
 
@@ -86,22 +87,22 @@ func listeningLine(p infra.Proc) string {
 // checkListening proves the fortune service listens on bind:8181 and
 // nowhere else, from the kernel's own table of sockets in the host's
 // network namespace (/proc/net/tcp read by a process on the host).
-func (e *Env) checkListening(ctx context.Context, host, bind string) Check {
+func (e *Env) checkListening(ctx context.Context, host, bind string) check.Check {
 	name := fmt.Sprintf("fortune service listens on %s:%d", bind, FortunePort)
 	h, err := e.Host(host)
 	if err != nil {
-		return Failf(name, "%v", err)
+		return check.Failf(name, "%v", err)
 	}
 	out, err := h.Run(ctx, "cat", "/proc/net/tcp")
 	if err != nil {
-		return Failf(name, "read the sockets of %s: %v", host, err)
+		return check.Failf(name, "read the sockets of %s: %v", host, err)
 	}
 	listening := listeners(string(out), FortunePort)
 	want := netip.MustParseAddr(bind)
 	if len(listening) != 1 || listening[0] != want {
-		return Failf(name, "%s listens on port %d at %v, want %s only", host, FortunePort, listening, bind)
+		return check.Failf(name, "%s listens on port %d at %v, want %s only", host, FortunePort, listening, bind)
 	}
-	c := Passf(name, "%s's kernel: a socket in LISTEN on %s:%d and on no other address", host, bind, FortunePort)
+	c := check.Passf(name, "%s's kernel: a socket in LISTEN on %s:%d and on no other address", host, bind, FortunePort)
 	for _, p := range h.Procs() {
 		if p.Name() == "fortune" {
 			c.Evidence = append(c.Evidence, fmt.Sprintf("the service (pid %d) says: %s", p.PID(), listeningLine(p)))

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/sniffer"
@@ -98,7 +99,7 @@ func meshScenes() []Scene {
 						}
 						return nil
 					},
-					Verify: func(ctx context.Context, env *Env) Check {
+					Verify: func(ctx context.Context, env *Env) check.Check {
 						return env.checkWire(ctx, "no fortune bytes on the wire through the mesh", ConsumerHost, ServiceHost, mesh.MeshPort, sniffer.Encrypted)
 					},
 				},
@@ -124,7 +125,7 @@ func meshScenes() []Scene {
 					Do: func(ctx context.Context, env *Env) error {
 						return env.StartFortune(ctx, ServiceHost, "127.0.0.1")
 					},
-					Verify: func(ctx context.Context, env *Env) Check {
+					Verify: func(ctx context.Context, env *Env) check.Check {
 						return env.checkListening(ctx, ServiceHost, "127.0.0.1")
 					},
 				},
@@ -167,12 +168,12 @@ func meshScenes() []Scene {
 						env.Set(keyRogue, k)
 						return nil
 					},
-					Verify: func(ctx context.Context, env *Env) Check {
+					Verify: func(ctx context.Context, env *Env) check.Check {
 						k, ok := env.Get(keyRogue).(mesh.Consumer)
 						if !ok {
-							return Failf("the rogue service is denied", "no rogue was started")
+							return check.Failf("the rogue service is denied", "no rogue was started")
 						}
-						return fromMesh(env.Cluster().CheckDenied(ctx, k))
+						return env.Cluster().CheckDenied(ctx, k)
 					},
 				},
 			},
@@ -202,12 +203,12 @@ func meshScenes() []Scene {
 					Title: "Rotate the CA while fcc00 keeps fetching",
 					Shell: "consul connect ca set-config -config-file new-root.json",
 					Do:    rotateUnderLoad,
-					Verify: func(ctx context.Context, env *Env) Check {
+					Verify: func(ctx context.Context, env *Env) check.Check {
 						rot, ok := env.Get(keyRotation).(mesh.Rotation)
 						if !ok {
-							return Failf("fortunes flow across a CA rotation", "no rotation ran")
+							return check.Failf("fortunes flow across a CA rotation", "no rotation ran")
 						}
-						c := fromMesh(env.Cluster().CheckRotation(ctx, rot))
+						c := env.Cluster().CheckRotation(ctx, rot)
 						sum, _ := env.Get(keyRotationLoad).(string)
 						c.Evidence = append(c.Evidence, "consumer during the rotation: "+sum)
 						if failed, _ := env.Get(keyRotationFailed).(int); failed > 0 {
@@ -331,11 +332,11 @@ func rotateUnderLoad(ctx context.Context, env *Env) error {
 
 // checkConsulWire proves Consul's gossip and RPC on the wire are
 // encrypted: every flow on 8301 and 8300 the sniffer saw.
-func checkConsulWire(ctx context.Context, env *Env) Check {
+func checkConsulWire(ctx context.Context, env *Env) check.Check {
 	const name = "Consul gossip and RPC on the wire are encrypted"
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	var c Check
+	var c check.Check
 	_ = waitUntil(ctx, 50*time.Millisecond, func() bool {
 		c = measureConsulWire(env, name)
 		return c.Pass
@@ -343,13 +344,13 @@ func checkConsulWire(ctx context.Context, env *Env) Check {
 	return c
 }
 
-func measureConsulWire(env *Env, name string) Check {
+func measureConsulWire(env *Env, name string) check.Check {
 	a := env.Analyzer()
 	if a == nil {
-		return Failf(name, "no capture ran")
+		return check.Failf(name, "no capture ran")
 	}
 	seen := map[uint16]int{}
-	c := Check{Name: name, Pass: true}
+	c := check.Check{Name: name, Pass: true}
 	for _, f := range a.Flows() {
 		port := f.Key.Server.Port()
 		if port != mesh.ServerPort && port != mesh.SerfPort {
@@ -382,23 +383,19 @@ func measureConsulWire(env *Env, name string) Check {
 }
 
 // meshCheck adapts one of the mesh's checks to a step's Verify.
-func meshCheck(f func(*mesh.Cluster, context.Context) mesh.Check) func(context.Context, *Env) Check {
-	return func(ctx context.Context, env *Env) Check {
+func meshCheck(f func(*mesh.Cluster, context.Context) check.Check) func(context.Context, *Env) check.Check {
+	return func(ctx context.Context, env *Env) check.Check {
 		c := env.Cluster()
 		if c == nil {
-			return Failf("mesh", "no mesh is running")
+			return check.Failf("mesh", "no mesh is running")
 		}
-		return fromMesh(f(c, ctx))
+		return f(c, ctx)
 	}
 }
 
-func fromMesh(c mesh.Check) Check {
-	return Check{Name: c.Name, Pass: c.Pass, Evidence: c.Evidence}
-}
-
 // named gives a check another name: the same proof, told for this step.
-func named(name string, f func(context.Context, *Env) Check) func(context.Context, *Env) Check {
-	return func(ctx context.Context, env *Env) Check {
+func named(name string, f func(context.Context, *Env) check.Check) func(context.Context, *Env) check.Check {
+	return func(ctx context.Context, env *Env) check.Check {
 		c := f(ctx, env)
 		c.Name = name
 		return c

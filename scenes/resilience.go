@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/mesh"
 )
@@ -112,7 +113,7 @@ func scaleOut(ctx context.Context, env *Env) error {
 
 func allInstances() []string { return append([]string{ServiceHost}, ScaleHosts...) }
 
-func checkInstances(ctx context.Context, env *Env) Check {
+func checkInstances(ctx context.Context, env *Env) check.Check {
 	const name = "three fcs instances healthy"
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -121,9 +122,9 @@ func checkInstances(ctx context.Context, env *Env) Check {
 		return len(n) == len(want) && !slices.ContainsFunc(want, func(h string) bool { return !slices.Contains(n, h) })
 	})
 	if err != nil {
-		return Failf(name, "fcc00's agent sees healthy fcs on %v: %v", nodes, err)
+		return check.Failf(name, "fcc00's agent sees healthy fcs on %v: %v", nodes, err)
 	}
-	return Passf(name, "fcc00's agent sees healthy fcs on %s (%s after asking)", strings.Join(nodes, ", "), took.Round(time.Millisecond))
+	return check.Passf(name, "fcc00's agent sees healthy fcs on %s (%s after asking)", strings.Join(nodes, ", "), took.Round(time.Millisecond))
 }
 
 // failInstances fails one instance at a time — crash, partition, freeze —
@@ -299,14 +300,14 @@ func countAttempts(lines []string) (ok, failed int) {
 	return ok, failed
 }
 
-func checkFailures(_ context.Context, env *Env) Check {
+func checkFailures(_ context.Context, env *Env) check.Check {
 	const name = "the consumer kept getting fortunes while instances failed"
 	fs, _ := env.Get(keyFailures).([]Failure)
 	load, _ := env.Get(keyLoad).([2]int)
 	if len(fs) != 3 {
-		return Failf(name, "%d of 3 failures ran", len(fs))
+		return check.Failf(name, "%d of 3 failures ran", len(fs))
 	}
-	c := Check{Name: name, Pass: true}
+	c := check.Check{Name: name, Pass: true}
 	for _, f := range fs {
 		mark := "within"
 		if f.Detected > DetectTarget {
@@ -317,7 +318,7 @@ func checkFailures(_ context.Context, env *Env) Check {
 	}
 	total := load[0] + load[1]
 	if total == 0 {
-		return Failf(name, "the consumer made no attempt")
+		return check.Failf(name, "the consumer made no attempt")
 	}
 	if by, _ := env.Get(keyServedBy).(string); by != "" {
 		c.Evidence = append(c.Evidence, "fortunes served by "+by)
@@ -435,16 +436,16 @@ type attempt struct {
 	ok bool
 }
 
-func checkFailover(_ context.Context, env *Env) Check {
+func checkFailover(_ context.Context, env *Env) check.Check {
 	const name = "a new leader took over and the mesh kept serving"
 	fo, ok := env.Get(keyFailover).(failover)
 	if !ok {
-		return Failf(name, "no failover ran")
+		return check.Failf(name, "no failover ran")
 	}
 	// The consumer may lose a few fetches while the servers elect, no more
 	// than a failed instance may cost it.
 	lost := fo.FailedDuring + fo.FailedAfter
-	c := Check{Name: name, Pass: fo.Took <= FailoverTarget && fo.Back && fo.OKAfter > 0 && lost <= FailedPerFailure}
+	c := check.Check{Name: name, Pass: fo.Took <= FailoverTarget && fo.Back && fo.OKAfter > 0 && lost <= FailedPerFailure}
 	c.Evidence = []string{
 		fmt.Sprintf("%s crashed; %s elected %s later (target %s)", fo.Old, fo.New, fo.Took.Round(time.Millisecond), FailoverTarget),
 		fmt.Sprintf("consumer at 10/s while leaderless: %d ok, %d failed", fo.OKDuring, fo.FailedDuring),

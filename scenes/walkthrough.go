@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/sniffer"
 )
@@ -70,29 +71,29 @@ func sceneLab() Scene {
 
 // checkHostsUp proves every host of the seeds is up, on the wire, with
 // an address of its own.
-func checkHostsUp(ctx context.Context, env *Env) Check {
+func checkHostsUp(ctx context.Context, env *Env) check.Check {
 	const name = "five hosts up on one wire"
 	l := env.Lab()
 	if l == nil {
-		return Failf(name, "no lab")
+		return check.Failf(name, "no lab")
 	}
 	var ev []string
 	seen := map[netip.Addr]string{}
 	for _, want := range []string{"consul00", "consul01", "consul02", ServiceHost, ConsumerHost} {
 		h, ok := l.Host(want)
 		if !ok {
-			return Failf(name, "the lab has no %s", want)
+			return check.Failf(name, "the lab has no %s", want)
 		}
 		if h.State() != infra.StateUp {
-			return Failf(name, "%s is %s", want, h.State())
+			return check.Failf(name, "%s is %s", want, h.State())
 		}
 		if other, dup := seen[h.Addr()]; dup {
-			return Failf(name, "%s and %s share %s", want, other, h.Addr())
+			return check.Failf(name, "%s and %s share %s", want, other, h.Addr())
 		}
 		seen[h.Addr()] = want
 		ev = append(ev, fmt.Sprintf("%s %s up", want, h.Addr()))
 	}
-	return Check{Name: name, Pass: true, Evidence: ev}
+	return check.Check{Name: name, Pass: true, Evidence: ev}
 }
 
 func sceneFortune() Scene {
@@ -106,7 +107,7 @@ func sceneFortune() Scene {
 				Do: func(ctx context.Context, env *Env) error {
 					return env.StartFortune(ctx, ServiceHost, "0.0.0.0")
 				},
-				Verify: func(ctx context.Context, env *Env) Check {
+				Verify: func(ctx context.Context, env *Env) check.Check {
 					return env.checkListening(ctx, ServiceHost, "0.0.0.0")
 				},
 			},
@@ -125,19 +126,19 @@ func sceneFortune() Scene {
 
 // checkConsumerGotServed proves the consumer's last fortune is one the
 // service sent.
-func checkConsumerGotServed(ctx context.Context, env *Env) Check {
+func checkConsumerGotServed(ctx context.Context, env *Env) check.Check {
 	const name = "consumer received a fortune"
 	got, _ := env.Get(keyLastFortune).(string)
 	if got == "" {
-		return Failf(name, "the consumer printed nothing")
+		return check.Failf(name, "the consumer printed nothing")
 	}
 	// The service reports what it sent a moment after sending it.
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := waitUntil(ctx, 10*time.Millisecond, func() bool { return slices.Contains(env.Served(), got) }); err != nil {
-		return Failf(name, "the consumer printed %q, which the service never served", firstLine(got))
+		return check.Failf(name, "the consumer printed %q, which the service never served", firstLine(got))
 	}
-	return Check{Name: name, Pass: true, Evidence: append([]string{"fcc00 printed what fcs00 served:"}, indent(got)...)}
+	return check.Check{Name: name, Pass: true, Evidence: append([]string{"fcc00 printed what fcs00 served:"}, indent(got)...)}
 }
 
 func sceneMITM() Scene {
@@ -158,7 +159,7 @@ func sceneMITM() Scene {
 				}
 				return nil
 			},
-			Verify: func(ctx context.Context, env *Env) Check {
+			Verify: func(ctx context.Context, env *Env) check.Check {
 				return env.checkWire(ctx, "the sniffer read the fortune in the clear", ConsumerHost, ServiceHost, FortunePort, sniffer.Plaintext)
 			},
 		}},
@@ -182,12 +183,12 @@ func sceneSummary() Scene {
 // no byte of any fortune served. Frames reach the analyzer a moment after
 // the consumer is done, so it measures again until the claim holds or two
 // seconds pass, and reports the last measurement.
-func (e *Env) checkWire(ctx context.Context, name, from, to string, port uint16, want sniffer.Kind) Check {
+func (e *Env) checkWire(ctx context.Context, name, from, to string, port uint16, want sniffer.Kind) check.Check {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if want == sniffer.Plaintext {
 		// A positive claim: one sighting of the fortune proves it.
-		var c Check
+		var c check.Check
 		_ = waitUntil(ctx, 20*time.Millisecond, func() bool {
 			c = e.measureWire(name, from, to, port, want)
 			return c.Pass
@@ -227,15 +228,15 @@ func (e *Env) flowsClosed(to string, port uint16) bool {
 	return n > 0
 }
 
-func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind) Check {
+func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind) check.Check {
 	a := e.Analyzer()
 	if a == nil {
-		return Failf(name, "no capture ran")
+		return check.Failf(name, "no capture ran")
 	}
 	client, err1 := e.Host(from)
 	server, err2 := e.Host(to)
 	if err1 != nil || err2 != nil {
-		return Failf(name, "hosts: %v %v", err1, err2)
+		return check.Failf(name, "hosts: %v %v", err1, err2)
 	}
 	got, _ := e.Get(keyLastFortune).(string)
 	var flows []sniffer.FlowSummary
@@ -245,7 +246,7 @@ func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind)
 		}
 	}
 	if len(flows) == 0 {
-		return Failf(name, "no flow %s > %s:%d was captured", from, to, port)
+		return check.Failf(name, "no flow %s > %s:%d was captured", from, to, port)
 	}
 	var ev []string
 	pass, found := true, false
@@ -289,7 +290,7 @@ func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind)
 			ev = append(ev, fmt.Sprintf("0 bytes of %d served fortunes in %d payload bytes on the whole wire", len(e.Served()), scanned))
 		}
 	}
-	return Check{Name: name, Pass: pass, Evidence: ev}
+	return check.Check{Name: name, Pass: pass, Evidence: ev}
 }
 
 func firstLine(s string) string {
