@@ -45,7 +45,7 @@ type Env struct {
 	served   []string         // every fortune the service sent
 	servedBy []served         // the newest, with the instance that sent each
 	consumer []string         // the consumer's log, newest last
-	values   map[string]any   // what steps hand to later steps
+	kept     walkState        // what steps hand to later steps
 }
 
 // maxPackets and maxLines bound what the screens can be shown.
@@ -99,7 +99,7 @@ func (e *Env) Reset(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	e.lab = l
-	e.values = map[string]any{}
+	e.kept = walkState{}
 	e.mu.Unlock()
 	e.LabChanged()
 	return nil
@@ -130,23 +130,6 @@ func (e *Env) Close(ctx context.Context) error {
 		errs = append(errs, l.Close(ctx))
 	}
 	return errors.Join(errs...)
-}
-
-// Set keeps a value for later steps; Get returns it.
-func (e *Env) Set(key string, v any) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.values == nil {
-		e.values = map[string]any{}
-	}
-	e.values[key] = v
-}
-
-// Get returns what Set kept, or nil.
-func (e *Env) Get(key string) any {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.values[key]
 }
 
 // served is one fortune an instance sent.

@@ -12,9 +12,6 @@ import (
 	"github.com/ztlab/zt-lab/infra"
 )
 
-// keyLastFortune is the Env value holding what the consumer printed last.
-const keyLastFortune = "last-fortune"
-
 // StartFortune (re)starts the fortune service on host, bound to bind:8181,
 // and waits until it listens. Every fortune it serves is recorded.
 func (e *Env) StartFortune(ctx context.Context, host, bind string) error {
@@ -147,7 +144,7 @@ func (e *Env) Consume(ctx context.Context, host, addr string) (string, error) {
 		e.Logf("%s", line)
 		return text, fmt.Errorf("%s could not get a fortune from %s: %s", host, addr, strings.TrimSpace(text))
 	}
-	e.Set(keyLastFortune, text)
+	e.keep(func(s *walkState) { s.lastFortune = text })
 	e.ConsumerLine(fmt.Sprintf("%s$ nc %s", host, strings.Replace(addr, ":", " ", 1)))
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		e.ConsumerLine(l)

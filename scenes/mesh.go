@@ -165,15 +165,15 @@ func meshScenes() []Scene {
 						if err != nil {
 							return err
 						}
-						env.Set(keyRogue, k)
+						env.keep(func(s *walkState) { s.rogue = &k })
 						return nil
 					},
 					Verify: func(ctx context.Context, env *Env) check.Check {
-						k, ok := env.Get(keyRogue).(mesh.Consumer)
-						if !ok {
+						k := env.state().rogue
+						if k == nil {
 							return check.Failf("the rogue service is denied", "no rogue was started")
 						}
-						return env.Cluster().CheckDenied(ctx, k)
+						return env.Cluster().CheckDenied(ctx, *k)
 					},
 				},
 			},
@@ -204,16 +204,15 @@ func meshScenes() []Scene {
 					Shell: "consul connect ca set-config -config-file new-root.json",
 					Do:    rotateUnderLoad,
 					Verify: func(ctx context.Context, env *Env) check.Check {
-						rot, ok := env.Get(keyRotation).(mesh.Rotation)
-						if !ok {
+						rot := env.state().rotation
+						if rot == nil {
 							return check.Failf("fortunes flow across a CA rotation", "no rotation ran")
 						}
-						c := env.Cluster().CheckRotation(ctx, rot)
-						sum, _ := env.Get(keyRotationLoad).(string)
-						c.Evidence = append(c.Evidence, "consumer during the rotation: "+sum)
-						if failed, _ := env.Get(keyRotationFailed).(int); failed > 0 {
+						c := env.Cluster().CheckRotation(ctx, rot.rotation)
+						c.Evidence = append(c.Evidence, fmt.Sprintf("consumer during the rotation: %d ok, %d failed", rot.ok, rot.failed))
+						if rot.failed > 0 {
 							c.Pass = false
-							c.Evidence = append(c.Evidence, fmt.Sprintf("%d fetches failed during the rotation", failed))
+							c.Evidence = append(c.Evidence, fmt.Sprintf("%d fetches failed during the rotation", rot.failed))
 						}
 						return c
 					},
@@ -222,13 +221,6 @@ func meshScenes() []Scene {
 		},
 	}
 }
-
-const (
-	keyRogue          = "rogue"
-	keyRotation       = "rotation"
-	keyRotationLoad   = "rotation-load"
-	keyRotationFailed = "rotation-failed"
-)
 
 // labIntentions are the seeds' access control: deny by default, allow
 // only the consumer to the fortune service.
@@ -314,15 +306,13 @@ func rotateUnderLoad(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	env.Set(keyRotation, rot)
 	time.Sleep(time.Second) // and after it
 	if err := load.Stop(ctx, time.Second); err != nil {
 		return err
 	}
 	<-load.Done()
 	ok, failed := tally.counts()
-	env.Set(keyRotationLoad, fmt.Sprintf("%d ok, %d failed", ok, failed))
-	env.Set(keyRotationFailed, failed)
+	env.keep(func(s *walkState) { s.rotation = &rotationRun{rotation: rot, ok: ok, failed: failed} })
 	env.Logf("consumer during the rotation: %d ok, %d failed", ok, failed)
 	if ok == 0 {
 		return errors.New("the consumer got no fortune during the rotation")

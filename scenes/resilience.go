@@ -37,13 +37,6 @@ type Failure struct {
 	Recovered time.Duration // recover -> back in it
 }
 
-const (
-	keyServedBy = "served-by"
-	keyFailures = "failures"
-	keyLoad     = "resilience-load"
-	keyFailover = "failover"
-)
-
 // failover is the leader's loss, its successor, and what the consumer
 // saw meanwhile.
 type failover struct {
@@ -204,10 +197,10 @@ func failInstances(ctx context.Context, env *Env) error {
 		done = append(done, f)
 	}
 	time.Sleep(500 * time.Millisecond)
-	env.Set(keyFailures, done)
 	ok, failed := tally.counts()
-	env.Set(keyLoad, [2]int{ok, failed})
-	env.Set(keyServedBy, byHost.String())
+	env.keep(func(s *walkState) {
+		s.failures = &failureRun{failures: done, ok: ok, failed: failed, servedBy: byHost.String()}
+	})
 	env.Logf("consumer through the failures: %d ok, %d failed; served by %s", ok, failed, byHost)
 	return nil
 }
@@ -302,8 +295,12 @@ func countAttempts(lines []string) (ok, failed int) {
 
 func checkFailures(_ context.Context, env *Env) check.Check {
 	const name = "the consumer kept getting fortunes while instances failed"
-	fs, _ := env.Get(keyFailures).([]Failure)
-	load, _ := env.Get(keyLoad).([2]int)
+	var fs []Failure
+	var load [2]int
+	var by string
+	if run := env.state().failures; run != nil {
+		fs, load, by = run.failures, [2]int{run.ok, run.failed}, run.servedBy
+	}
 	if len(fs) != 3 {
 		return check.Failf(name, "%d of 3 failures ran", len(fs))
 	}
@@ -320,7 +317,7 @@ func checkFailures(_ context.Context, env *Env) check.Check {
 	if total == 0 {
 		return check.Failf(name, "the consumer made no attempt")
 	}
-	if by, _ := env.Get(keyServedBy).(string); by != "" {
+	if by != "" {
 		c.Evidence = append(c.Evidence, "fortunes served by "+by)
 	}
 	// The scene packs three failures into a few seconds; the target is
@@ -427,7 +424,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	}
 	mu.Unlock()
 	env.Logf("consumer: %d ok and %d failed while leaderless, %d ok and %d failed after", fo.OKDuring, fo.FailedDuring, fo.OKAfter, fo.FailedAfter)
-	env.Set(keyFailover, fo)
+	env.keep(func(s *walkState) { s.failover = &fo })
 	return nil
 }
 
@@ -438,8 +435,8 @@ type attempt struct {
 
 func checkFailover(_ context.Context, env *Env) check.Check {
 	const name = "a new leader took over and the mesh kept serving"
-	fo, ok := env.Get(keyFailover).(failover)
-	if !ok {
+	fo := env.state().failover
+	if fo == nil {
 		return check.Failf(name, "no failover ran")
 	}
 	// The consumer may lose a few fetches while the servers elect, no more
@@ -459,15 +456,19 @@ func checkFailover(_ context.Context, env *Env) check.Check {
 // Failures are the failures the resilience scene injected, and what the
 // mesh made of them.
 func (e *Env) Failures() []Failure {
-	fs, _ := e.Get(keyFailures).([]Failure)
-	return fs
+	if run := e.state().failures; run != nil {
+		return run.failures
+	}
+	return nil
 }
 
 // Failover is how long the cluster went without a leader in the
 // resilience scene.
 func (e *Env) Failover() (time.Duration, bool) {
-	fo, ok := e.Get(keyFailover).(failover)
-	return fo.Took, ok && fo.New != ""
+	if fo := e.state().failover; fo != nil && fo.New != "" {
+		return fo.Took, true
+	}
+	return 0, false
 }
 
 // CrashUnderLoad has the consumer fetch through the mesh at 10/s for 30 s

@@ -128,7 +128,7 @@ func sceneFortune() Scene {
 // service sent.
 func checkConsumerGotServed(ctx context.Context, env *Env) check.Check {
 	const name = "consumer received a fortune"
-	got, _ := env.Get(keyLastFortune).(string)
+	got := env.state().lastFortune
 	if got == "" {
 		return check.Failf(name, "the consumer printed nothing")
 	}
@@ -198,7 +198,7 @@ func (e *Env) checkWire(ctx context.Context, name, from, to string, port uint16,
 	// A negative claim is measured once, on all the evidence: when the
 	// service has reported the consumer's fortune and every flow to the
 	// port has closed.
-	got, _ := e.Get(keyLastFortune).(string)
+	got := e.state().lastFortune
 	_ = waitUntil(ctx, 20*time.Millisecond, func() bool {
 		if got != "" && !slices.Contains(e.Served(), got) {
 			return false
@@ -238,7 +238,7 @@ func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind)
 	if err1 != nil || err2 != nil {
 		return check.Failf(name, "hosts: %v %v", err1, err2)
 	}
-	got, _ := e.Get(keyLastFortune).(string)
+	got := e.state().lastFortune
 	var flows []sniffer.FlowSummary
 	for _, f := range a.Flows() {
 		if f.Key.Client.Addr() == client.Addr() && f.Key.Server.Addr() == server.Addr() && f.Key.Server.Port() == port {
