@@ -32,7 +32,9 @@ const (
 	PanelReport   Panel = "report"
 )
 
-// Step is one thing a scene does, and how it proves it.
+// Step is one thing a scene does, and how it proves it. Do and Verify
+// are handed the step's own view of the engine's Env: the same lab, with
+// what they log reported as this step's.
 type Step struct {
 	Title string
 	// Shell is what a learner would type to do the same by hand.
@@ -104,10 +106,13 @@ type Engine struct {
 	subs    []chan Event
 }
 
-// New returns an engine over the given scenes. env.Emit is wired to the
-// engine's event stream.
+// New returns an engine over the given scenes, acting on env: what env
+// and its steps' views of it report goes to the engine's event stream.
 func New(env *Env, scenes []Scene) *Engine {
 	e := &Engine{Scenes: scenes, env: env, results: map[[2]int]Result{}}
+	if env.world == nil {
+		env.world = &world{}
+	}
 	env.emit = e.emit
 	return e
 }
@@ -298,11 +303,11 @@ func (e *Engine) RunStep(ctx context.Context, i, j int) error {
 func (e *Engine) runStep(ctx context.Context, i, j int) (bool, error) {
 	st := e.Scenes[i].Steps[j]
 	e.emit(Event{Kind: StepStarted, Scene: i, Step: j, Text: st.Title})
-	e.env.scene, e.env.step = i, j
+	env := e.env.forStep(i, j)
 	start := time.Now()
 	r := Result{Scene: i, Step: j, Title: st.Title}
 	if st.Do != nil {
-		if err := st.Do(ctx, e.env); err != nil {
+		if err := st.Do(ctx, env); err != nil {
 			r.Err, r.Took = err, time.Since(start)
 			e.record(r)
 			e.emit(Event{Kind: StepDone, Scene: i, Step: j, Err: err.Error(), Took: r.Took})
@@ -311,7 +316,7 @@ func (e *Engine) runStep(ctx context.Context, i, j int) (bool, error) {
 	}
 	ok := true
 	if st.Verify != nil {
-		c := st.Verify(ctx, e.env)
+		c := st.Verify(ctx, env)
 		r.Check = &c
 		ok = c.Pass
 		e.emit(Event{Kind: CheckDone, Scene: i, Step: j, Check: &c})

@@ -249,7 +249,9 @@ func (e *Env) newCluster() (*mesh.Cluster, error) {
 	c, err := mesh.New(e.Lab(), bin, mesh.Options{
 		Self:        e.Self,
 		FortuneArgs: []string{"--seed", fmt.Sprint(e.Seed)},
-		Progress:    func(line string) { e.Logf("%s", line) },
+		// The cluster outlives this step: its lines belong to the step
+		// that is driving it when they come.
+		Progress: func(line string) { e.world.report(nil, Event{Kind: Output, Text: line}) },
 	})
 	if err != nil {
 		return nil, err
