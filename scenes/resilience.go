@@ -48,6 +48,8 @@ type failover struct {
 	OKAfter, FailedAfter   int
 }
 
+// sceneResilience scales the service out, then fails instances and the
+// raft leader while the consumer keeps fetching.
 func sceneResilience() Scene {
 	return Scene{
 		ID: "resilience", Title: "Resilience", Panel: PanelTopology,
