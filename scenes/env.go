@@ -72,19 +72,26 @@ func (e *Env) forStep(i, j int) *Env {
 	return &Env{Build: e.Build, Self: e.Self, Consul: e.Consul, Seed: e.Seed, world: e.world, at: at}
 }
 
-// report emits ev as the view's step's, or the step run last when the
-// view is the engine's own Env.
-func (w *world) report(at *stepAt, ev Event) {
-	if w == nil || w.emit == nil {
-		return
+// position is the step this view was handed to; on the engine's own
+// Env, the step run last (0, 0 before any has run).
+func (e *Env) position() (scene, step int) {
+	at := e.at
+	if at == nil && e.world != nil {
+		at = e.running.Load()
 	}
 	if at == nil {
-		at = w.running.Load()
+		return 0, 0
 	}
-	if at != nil {
-		ev.Scene, ev.Step = at.scene, at.step
+	return at.scene, at.step
+}
+
+// report emits ev as the view's step's: see position.
+func (e *Env) report(ev Event) {
+	if e.world == nil || e.emit == nil {
+		return
 	}
-	w.emit(ev)
+	ev.Scene, ev.Step = e.position()
+	e.emit(ev)
 }
 
 // maxPackets and maxLines bound what the screens can be shown.
@@ -96,12 +103,12 @@ const (
 // Logf reports a line of output from the step this view was handed to;
 // on the engine's own Env, from the step run last.
 func (e *Env) Logf(format string, args ...any) {
-	e.world.report(e.at, Event{Kind: Output, Text: fmt.Sprintf(format, args...)})
+	e.report(Event{Kind: Output, Text: fmt.Sprintf(format, args...)})
 }
 
 // LabChanged tells the screens the lab's shape or state changed.
 func (e *Env) LabChanged() {
-	e.world.report(e.at, Event{Kind: LabChanged})
+	e.report(Event{Kind: LabChanged})
 }
 
 // Lab is the running lab, or nil before the first scene.

@@ -37,12 +37,13 @@ func (e *Env) newCluster() (*mesh.Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	root := &Env{world: e.world} // no step's view: the step run last
 	c, err := mesh.New(e.Lab(), bin, mesh.Options{
 		Self:        e.Self,
 		FortuneArgs: []string{"--seed", fmt.Sprint(e.Seed)},
 		// The cluster outlives this step: its lines belong to the step
 		// that is driving it when they come.
-		Progress: func(line string) { e.world.report(nil, Event{Kind: Output, Text: line}) },
+		Progress: func(line string) { root.Logf("%s", line) },
 	})
 	if err != nil {
 		return nil, err
