@@ -15,11 +15,6 @@ type Check struct {
 	Evidence []string `json:"evidence,omitempty"`
 }
 
-// Passed is a passing check with the given evidence lines.
-func Passed(name string, evidence ...string) Check {
-	return Check{Name: name, Pass: true, Evidence: evidence}
-}
-
 // Failed is a failing check with the given evidence lines.
 func Failed(name string, evidence ...string) Check {
 	return Check{Name: name, Evidence: evidence}
@@ -27,7 +22,7 @@ func Failed(name string, evidence ...string) Check {
 
 // Passf is a passing check with one formatted line of evidence.
 func Passf(name, format string, args ...any) Check {
-	return Passed(name, fmt.Sprintf(format, args...))
+	return Check{Name: name, Pass: true, Evidence: []string{fmt.Sprintf(format, args...)}}
 }
 
 // Failf is a failing check with one formatted line of evidence.

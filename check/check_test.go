@@ -6,7 +6,7 @@ import (
 )
 
 func TestChecksSayWhatWasSeen(t *testing.T) {
-	seen := Passed("leader elected", "consul00 leads")
+	seen := Passf("leader elected", "consul00 leads")
 	seen.Seen("%d raft peers", 3)
 	for _, tc := range []struct {
 		name string
