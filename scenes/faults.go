@@ -22,18 +22,21 @@ type Fault struct {
 	ByHand bool `json:"by_hand,omitempty"`
 }
 
-// Fail makes host fail in mode, as the running step's doing: every fault
+// Fail makes host fail in mode, as the doing of the step this view was
+// handed to (on the engine's own Env, the step run last): every fault
 // of the walkthrough goes through here (or Engine.Fail), so that each is
 // one FaultInjected event the timeline, the headless log and the report
 // card see.
 func (e *Env) Fail(ctx context.Context, host string, mode infra.FailMode) error {
-	return e.fault(ctx, e.scene, e.step, Fault{Host: host, Mode: mode})
+	scene, step := e.position()
+	return e.fault(ctx, scene, step, Fault{Host: host, Mode: mode})
 }
 
-// Recover undoes host's failure, as the running step's doing, and reports
-// it as a FaultRecovered event.
+// Recover undoes host's failure, as Fail's step's doing, and reports it
+// as a FaultRecovered event.
 func (e *Env) Recover(ctx context.Context, host string) error {
-	return e.fault(ctx, e.scene, e.step, Fault{Host: host})
+	scene, step := e.position()
+	return e.fault(ctx, scene, step, Fault{Host: host})
 }
 
 // Fail makes host fail in mode by hand, beside whatever step runs: the
@@ -64,7 +67,7 @@ func (e *Env) fault(ctx context.Context, scene, step int, f Fault) error {
 			err = h.Recover(ctx)
 		}
 	}
-	if e.emit != nil {
+	if e.world != nil && e.emit != nil {
 		ev := Event{Kind: kind, Scene: scene, Step: step, Fault: &f, At: start, Took: time.Since(start)}
 		if err != nil {
 			ev.Err = err.Error()

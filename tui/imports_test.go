@@ -52,7 +52,8 @@ var callRules = []callRule{
 	{pkg: infraPkg, names: []string{"Start", "Run", "WriteFile", "Fail", "Recover", "AddHost", "Close", "Stop", "Up", "Down"}, why: whyHost},
 	{pkg: meshPkg, allow: []string{"View"}, why: whyMesh},
 	{pkg: scenesPkg, recv: "Env", names: []string{"Lab", "Host", "Fail", "Recover", "Reset", "Close", "StartSniffer", "StopSniffer",
-		"Set", "OnServed", "ConsumerLine", "Logf", "LabChanged", "CrashUnderLoad"}, why: whyEnv},
+		"StartFortune", "Consume", "OnServed", "ConsumerLine", "Logf", "LabChanged", "CrashUnderLoad"}, why: whyEnv},
+	{pkg: modPath + "/sniffer", recv: "Capture", names: []string{"Close"}, why: whyEnv},
 }
 
 // hostTouches lists what files, type-checked as the tui package, do that

@@ -17,6 +17,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
@@ -69,7 +70,7 @@ const (
 // stepState is a step as the screen knows it from the events.
 type stepState struct {
 	status stepStatus
-	check  *scenes.Check
+	check  *check.Check
 	err    string
 	output []string // its newest output lines
 	took   time.Duration
