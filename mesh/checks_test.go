@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/ztlab/zt-lab/check"
 )
 
 // Every verifier the walkthrough runs is shown the situation it is there
@@ -22,7 +24,7 @@ const meshFortune = "Your lucky number has been disconnected.\n"
 
 // requireCheck fails the test unless ch passed as wanted, and unless its
 // evidence says each of why.
-func requireCheck(t *testing.T, ch Check, pass bool, why ...string) {
+func requireCheck(t *testing.T, ch check.Check, pass bool, why ...string) {
 	t.Helper()
 	if ch.Pass != pass {
 		t.Fatalf("Pass = %v, want %v: %s", ch.Pass, pass, ch)
@@ -388,11 +390,11 @@ func TestCheckRotation(t *testing.T) {
 // failing ones included.
 func TestCheckWireKeepsTheSniffersFailures(t *testing.T) {
 	c := newCheckedCluster(t, goodConsul())
-	c.opts.Wire = func(_ context.Context, f Flow) Check {
+	c.opts.Wire = func(_ context.Context, f Flow) check.Check {
 		if f.Port == SerfPort && f.Proto == "udp" {
-			return fail("encrypted: "+f.Name, "PLAINTEXT (Consul gossip): memberlist messages in the clear")
+			return check.Failed("encrypted: "+f.Name, "PLAINTEXT (Consul gossip): memberlist messages in the clear")
 		}
-		return pass("encrypted: " + f.Name)
+		return check.Passf("encrypted: "+f.Name, "ENCRYPTED")
 	}
 	checks := c.CheckWire(context.Background())
 	failed := 0

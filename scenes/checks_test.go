@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/sniffer"
@@ -41,7 +42,7 @@ func plainFlow(t testing.TB, client uint16, server uint16, text string) []sniffe
 
 // requireCheck fails the test unless c passed as wanted, and, for a
 // failure, unless its evidence names why.
-func requireCheck(t *testing.T, c Check, pass bool, why ...string) {
+func requireCheck(t *testing.T, c check.Check, pass bool, why ...string) {
 	t.Helper()
 	if c.Pass != pass {
 		t.Fatalf("Pass = %v, want %v: %s\n%s", c.Pass, pass, c.Name, evidenceOf(c))
@@ -208,7 +209,7 @@ func TestCheckHostsUp(t *testing.T) {
 			requireCheck(t, checkHostsUp(context.Background(), checkEnv(l, "", nil, nil)), tc.pass, tc.why...)
 		})
 	}
-	requireCheck(t, checkHostsUp(context.Background(), &Env{}), false, "no lab")
+	requireCheck(t, checkHostsUp(context.Background(), emptyEnv()), false, "no lab")
 }
 
 func TestCheckConsumerGotServed(t *testing.T) {
@@ -307,8 +308,9 @@ func TestCheckFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := checkEnv(newCheckLab(), "", nil, nil)
-			env.Set(keyFailures, tc.failures)
-			env.Set(keyLoad, tc.load)
+			env.keep(func(s *walkState) {
+				s.failures = &failureRun{failures: tc.failures, ok: tc.load[0], failed: tc.load[1]}
+			})
 			requireCheck(t, checkFailures(context.Background(), env), tc.pass, tc.why...)
 		})
 	}
@@ -335,9 +337,7 @@ func TestCheckFailover(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := checkEnv(newCheckLab(), "", nil, nil)
-			if tc.fo != nil {
-				env.Set(keyFailover, *tc.fo)
-			}
+			env.keep(func(s *walkState) { s.failover = tc.fo })
 			requireCheck(t, checkFailover(context.Background(), env), tc.pass, tc.why...)
 		})
 	}
@@ -366,21 +366,20 @@ func TestAllInstancesHealthy(t *testing.T) {
 }
 
 func TestRotationLoad(t *testing.T) {
-	proved := Check{Name: "fortunes flow through a CA rotation, with leaves from the new root", Pass: true, Evidence: []string{"new root"}}
+	proved := check.Check{Name: "fortunes flow through a CA rotation, with leaves from the new root", Pass: true, Evidence: []string{"new root"}}
 	for _, tc := range []struct {
-		name   string
-		mesh   Check
-		sum    string
-		failed int
-		pass   bool
-		why    []string
+		name       string
+		mesh       check.Check
+		ok, failed int
+		pass       bool
+		why        []string
 	}{
-		{"no fetch failed", proved, "52 ok, 0 failed", 0, true, []string{"consumer during the rotation: 52 ok, 0 failed"}},
-		{"the consumer lost fetches", proved, "50 ok, 2 failed", 2, false, []string{"2 fetches failed during the rotation"}},
-		{"the mesh's own check failed", Check{Name: proved.Name, Evidence: []string{"fcs's leaf was not re-issued from the new root"}}, "52 ok, 0 failed", 0, false, []string{"not re-issued"}},
+		{"no fetch failed", proved, 52, 0, true, []string{"consumer during the rotation: 52 ok, 0 failed"}},
+		{"the consumer lost fetches", proved, 50, 2, false, []string{"consumer during the rotation: 50 ok, 2 failed", "2 fetches failed during the rotation"}},
+		{"the mesh's own check failed", check.Check{Name: proved.Name, Evidence: []string{"fcs's leaf was not re-issued from the new root"}}, 52, 0, false, []string{"not re-issued"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			requireCheck(t, withRotationLoad(tc.mesh, tc.sum, tc.failed), tc.pass, tc.why...)
+			requireCheck(t, withRotationLoad(tc.mesh, &rotationRun{ok: tc.ok, failed: tc.failed}), tc.pass, tc.why...)
 		})
 	}
 }
@@ -396,7 +395,7 @@ func TestEveryCheckFailsWithNothingToSee(t *testing.T) {
 			}
 			t.Run(fmt.Sprintf("%d.%d %s", i+1, j+1, st.Title), func(t *testing.T) {
 				t.Parallel() // the wire checks wait out their deadlines
-				c := st.Verify(context.Background(), &Env{})
+				c := st.Verify(context.Background(), emptyEnv())
 				if c.Pass {
 					t.Fatalf("%s passed with nothing to see: %q", c.Name, c.Evidence)
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/sniffer"
 )
@@ -115,11 +116,11 @@ var (
 // checkEnv is an Env on a paper lab whose sniffer has already seen pkts,
 // whose service served served, and whose consumer printed last.
 func checkEnv(l *checkLab, last string, served []string, pkts []sniffer.Packet) *Env {
-	e := &Env{}
+	e := emptyEnv()
 	e.lab = l
 	e.served = served
 	if last != "" {
-		e.Set(keyLastFortune, last)
+		e.keep(func(s *walkState) { s.lastFortune = last })
 	}
 	if pkts != nil {
 		a := sniffer.NewAnalyzer(sniffer.Names(l.Wire().Names))
@@ -131,6 +132,9 @@ func checkEnv(l *checkLab, last string, served []string, pkts []sniffer.Packet) 
 	}
 	return e
 }
+
+// emptyEnv is an Env as the engine makes it, before any lab.
+func emptyEnv() *Env { return New(&Env{}, nil).Env() }
 
 // wireConv builds the frames of one TCP conversation on the lab's wire,
 // both sides' sequence numbers kept, as a capture would hold them.
@@ -256,4 +260,4 @@ func sealGossip(msg []byte, nonce byte) []byte {
 var pingMsg = append([]byte{0x00, 0x83, 0xa5}, "SeqNo\x07\xa4Node\xa8consul01\xaaSourceNode\xa8consul00"...)
 
 // evidenceOf is a check's evidence as one string, for matching.
-func evidenceOf(c Check) string { return strings.Join(c.Evidence, "\n") }
+func evidenceOf(c check.Check) string { return strings.Join(c.Evidence, "\n") }
