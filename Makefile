@@ -72,7 +72,7 @@ deps: ## install the Debian packages the lab and tests use (asks sudo if needed)
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test-deps: deps ## install what the SSH provider's tests add (sshd, nft), starting no service
+test-deps: deps ## install what the tests add (sshd, nft, sudo, tshark, tcpdump), starting no service
 	@missing=""; for p in $(TEST_DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing$$missing (no service is started)"; \

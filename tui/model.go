@@ -123,6 +123,7 @@ type hostProgress struct {
 // Model is the screen. Build it with New.
 type Model struct {
 	engine *scenes.Engine
+	panels []livePanel // the panels table
 	opts   Options
 	src    labSource
 	refr   *refresher
@@ -210,6 +211,7 @@ func newModel(engine *scenes.Engine, src labSource, opts Options) *Model {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Model{
 		engine:   engine,
+		panels:   panels,
 		opts:     opts,
 		src:      src,
 		refr:     newRefresher(src),
@@ -328,7 +330,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return tea.Tick(meshEvery, func(time.Time) tea.Msg { return meshTickMsg{} })
 	case meshTickMsg:
-		if panelOf(m.currentPanel()).mesh {
+		if m.panelOf(m.currentPanel()).mesh {
 			return meshCmd(m.ctx, m.opts.Mesh)
 		}
 		// Nobody looks: ask again later.
@@ -575,7 +577,7 @@ func (m *Model) refreshCmd() tea.Cmd {
 func (m *Model) want() snapshotWant {
 	g := m.geometry()
 	w := snapshotWant{panel: m.currentPanel(), dataOnly: m.dataOnly}
-	if p := panelOf(w.panel); p.read != nil {
+	if p := m.panelOf(w.panel); p.read != nil {
 		p.read(&w, g.panelH)
 	}
 	return w
