@@ -120,28 +120,7 @@ func (c *Config) FromEnv() {
 // DefaultRunDir is where the local lab keeps its run directories too: a
 // lab's key lives as long as the machine's runtime directory, which is as
 // long as any lab zt-lab drives from it.
-func DefaultRunDir() string {
-	base := ""
-	switch {
-	case os.Getenv("ZTLAB_RUNTIME_DIR") != "":
-		base = os.Getenv("ZTLAB_RUNTIME_DIR")
-	case isDir(os.Getenv("XDG_RUNTIME_DIR")):
-		base = filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "zt-lab")
-	case os.Getuid() == 0:
-		base = "/run/zt-lab"
-	default:
-		base = filepath.Join(os.TempDir(), fmt.Sprintf("zt-lab-%d", os.Getuid()))
-	}
-	return filepath.Join(base, "equinix")
-}
-
-func isDir(p string) bool {
-	if p == "" {
-		return false
-	}
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
+func DefaultRunDir() string { return filepath.Join(infra.RuntimeDir(), "equinix") }
 
 // fileConfig is the config file: the seeds' variables.tf names. Pointers
 // tell a value that is absent from one that is zero.
