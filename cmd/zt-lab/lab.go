@@ -26,20 +26,30 @@ import (
 
 // labFlags are the flags of every command that builds a local lab.
 type labFlags struct {
-	subnet string
-	seed   int64
+	subnet       string
+	publicSubnet bool
+	seed         int64
 }
 
 func (f *labFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.subnet, "subnet", infra.DefaultSubnet.String(), "address range of the lab (IPv4, /8 to /26)")
+	cmd.Flags().StringVar(&f.subnet, "subnet", infra.DefaultSubnet.String(), "address range of the lab (IPv4, /8 to /26; private, shared, benchmark or documentation addresses)")
+	cmd.Flags().BoolVar(&f.publicSubnet, "allow-public-subnet", false, "let --subnet be a public range, hiding its real hosts from the lab's shells")
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed of the fortune sequence (0 = random)")
 }
 
 func (f *labFlags) topology() (infra.Topology, error) {
 	t := infra.DefaultTopology()
-	p, err := infra.ParseSubnet(f.subnet)
+	parse := infra.ParseSubnet
+	if f.publicSubnet {
+		parse = infra.ParseAnySubnet
+	}
+	p, err := parse(f.subnet)
 	if err != nil {
 		return t, usage(err)
+	}
+	if !infra.IsPrivateRange(p) && !local.Sandboxed() {
+		// Said once, outside: the lab inside checks the flags again.
+		fmt.Fprintln(os.Stderr, "zt-lab:", infra.PublicSubnetWarning(p))
 	}
 	t.Subnet = p
 	return t, nil
