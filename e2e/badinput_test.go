@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -119,4 +120,62 @@ func TestAPublicSubnetWorksWhenAskedForWithAWarning(t *testing.T) {
 		t.Errorf("status does not show the lab on 8.8.8.0/24:\n%s", out)
 	}
 	u.must("down")
+}
+
+// A runtime directory another user could change is refused by every
+// command that would trust it: one line naming it and what to do, exit 2.
+func TestARuntimeDirectoryOthersCouldChangeIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, rt string)
+		why   string
+	}{
+		{"writable by others", func(t *testing.T, rt string) {
+			if err := os.Mkdir(rt, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(rt, 0o777); err != nil {
+				t.Fatal(err)
+			}
+		}, "may be written by other users (mode 0777)"},
+		{"a link", func(t *testing.T, rt string) {
+			if err := os.Mkdir(rt+".real", 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(rt+".real", rt); err != nil {
+				t.Fatal(err)
+			}
+		}, "is a symbolic link"},
+		{"another user's", func(t *testing.T, rt string) {
+			if os.Getuid() != 0 {
+				t.Skip("needs root to make a directory another user's; CI runs as root")
+			}
+			if err := os.Mkdir(rt, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(rt, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+		}, "belongs to uid 65534"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := filepath.Join(t.TempDir(), "rt")
+			tc.plant(t, rt)
+			for _, args := range [][]string{{"status"}, {"up"}, {"up", "--detach"}, {"shell", "fcc00"}} {
+				cmd := exec.Command(ztlab, args...)
+				cmd.Env = append(os.Environ(), "ZTLAB_RUNTIME_DIR="+rt, "ZTLAB_CONSUL="+consul)
+				var stderr strings.Builder
+				cmd.Stderr = &stderr
+				_ = cmd.Run()
+				code := cmd.ProcessState.ExitCode()
+				msg := strings.TrimSpace(stderr.String())
+				if code != 2 || strings.Contains(msg, "\n") || !strings.Contains(msg, "refusing "+rt+": it "+tc.why) || !strings.Contains(msg, "ZTLAB_RUNTIME_DIR") {
+					t.Errorf("zt-lab %s: exit %d, stderr %q; want exit 2 and one line refusing %s because it %s", strings.Join(args, " "), code, msg, rt, tc.why)
+				}
+			}
+			if _, err := os.Lstat(filepath.Join(rt, "lab.lock")); err == nil {
+				t.Error("a lab lock was made in the refused directory")
+			}
+		})
+	}
 }

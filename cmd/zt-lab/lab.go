@@ -70,8 +70,13 @@ func enterSandbox() error {
 	if err := checkLinux(); err != nil {
 		return err
 	}
-	if st, err := local.FindLab(); err == nil {
+	st, err := local.FindLab()
+	if err == nil {
 		return usage(local.ErrLabRunning{State: st})
+	}
+	var unsafe infra.UnsafePathError
+	if errors.As(err, &unsafe) {
+		return usage(err)
 	}
 	code, err := local.Enter()
 	if errors.Is(err, local.ErrNoUserNamespaces) {
@@ -86,10 +91,15 @@ func enterSandbox() error {
 	return nil
 }
 
-// labError turns what Up says into what the user should see.
+// labError turns what Up or FindLab says into what the user should see:
+// what the user can fix is a usage error (a lab running, no capabilities,
+// a runtime directory or socket another user could change, a lab of
+// another user's).
 func labError(err error) error {
 	var running local.ErrLabRunning
-	if errors.As(err, &running) || errors.Is(err, local.ErrNoCapabilities) {
+	var unsafe infra.UnsafePathError
+	var peer local.PeerError
+	if errors.As(err, &running) || errors.Is(err, local.ErrNoCapabilities) || errors.As(err, &unsafe) || errors.As(err, &peer) {
 		return usage(err)
 	}
 	return err
@@ -322,7 +332,7 @@ func findLab() (local.State, error) {
 	if errors.Is(err, local.ErrNoLab) {
 		return st, usage(err)
 	}
-	return st, err
+	return st, labError(err)
 }
 
 // remote turns a lab's reply into the user's error.

@@ -352,9 +352,22 @@ func (l *Lab) captureHost() *Host {
 
 // labNet is the range a capture keeps: the smallest that holds the lab
 // address of every host, those of the inventory (spares included, for they
-// may join later) and those the lab runs now. A host provisioned later
-// outside it is not captured.
+// may join later) and those the lab runs now. A lab that provisions hosts
+// as it goes cannot know their addresses yet: it keeps the private range
+// (10.0.0.0/8, ...) that holds its hosts, where new ones land too.
 func (l *Lab) labNet() netip.Prefix {
+	n := l.knownNet()
+	if l.p.Provision != nil && n.IsValid() {
+		for _, r := range infra.PrivateRanges {
+			if r.Bits() <= n.Bits() && r.Contains(n.Addr()) {
+				return r
+			}
+		}
+	}
+	return n
+}
+
+func (l *Lab) knownNet() netip.Prefix {
 	var addrs []netip.Addr
 	if l.p.Inventory != nil {
 		for _, t := range l.p.Inventory.Hosts {
