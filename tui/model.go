@@ -9,6 +9,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"time"
@@ -192,6 +193,15 @@ func newEnvModel(engine *scenes.Engine, opts Options) *Model {
 		opts.Mesh = meshFromEnv(engine.Env())
 	}
 	return newModel(engine, envSource{env: engine.Env(), engine: engine}, opts)
+}
+
+// CheckPace refuses a pace that is no pace: a scene must stay on screen
+// for some time. (Options.Pace left zero means DefaultPace.)
+func CheckPace(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("--pace %v: give how long each scene stays on screen, above zero, e.g. --pace %v", d, DefaultPace)
+	}
+	return nil
 }
 
 func newModel(engine *scenes.Engine, src labSource, opts Options) *Model {

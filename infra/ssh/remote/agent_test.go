@@ -33,8 +33,16 @@ type controller struct {
 
 func startSupervisor(t *testing.T) *controller {
 	t.Helper()
+	// These controllers send no beats: a minute of silence is plenty.
+	return startSupervisorHearing(t, time.Minute)
+}
+
+// startSupervisorHearing starts a supervisor that ends after silence
+// without a word from its controller.
+func startSupervisorHearing(t *testing.T, silence time.Duration) *controller {
+	t.Helper()
 	root := t.TempDir()
-	cfg := Config{Host: "fcs00", Root: root, Dir: filepath.Join(root, "fcs00"), BinDir: filepath.Join(root, "bin"), Table: "zt_lab_test"}
+	cfg := Config{Host: "fcs00", Root: root, Dir: filepath.Join(root, "fcs00"), BinDir: filepath.Join(root, "bin"), Table: "zt_lab_test", Silence: silence}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	c := &controller{t: t, in: inW, events: make(chan Message, 1024), done: make(chan error, 1), root: root}
@@ -237,6 +245,61 @@ func TestSupervisorLeavesNothingWhenItsControllerGoes(t *testing.T) {
 	if _, err := os.Stat(c.root); !errors.Is(err, os.ErrNotExist) {
 		entries, _ := os.ReadDir(c.root)
 		t.Errorf("the lab's directory is left: %v %v", err, entries)
+	}
+}
+
+// After a silent network drop the controller's side of the connection
+// neither speaks nor closes (here: a pipe nobody writes to). Beats keep the
+// supervisor going; once they stop, it ends every process it started and
+// removes its files within its deadline, not hours later.
+func TestSupervisorEndsTheLabWhenItsControllerFallsSilent(t *testing.T) {
+	kept = nil
+	const silence = time.Second
+	c := startSupervisorHearing(t, silence)
+	var pids []int
+	for _, name := range []string{"consul", "fortune"} {
+		m := c.call(Request{Op: OpStart, Name: name, Argv: []string{"sleep", "60"}})
+		if m.Err != "" {
+			t.Fatal(m.Err)
+		}
+		pids = append(pids, m.PID)
+	}
+	// Three deadlines' worth of beats: it must still be there.
+	for range 30 {
+		if err := c.codec.Send(Request{Op: OpBeat}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(silence / 10)
+	}
+	select {
+	case err := <-c.done:
+		t.Fatalf("the supervisor ended while its controller was beating: %v", err)
+	default:
+	}
+	if r := c.call(Request{Op: OpRun, Argv: []string{"true"}}); r.Err != "" {
+		t.Fatalf("after the beats the supervisor does not answer: %s", r.Err)
+	}
+	// Now the controller falls silent; its end of the pipe stays open.
+	var err error
+	select {
+	case err = <-c.done:
+	case <-time.After(10 * silence):
+		t.Fatal("the supervisor outlived ten deadlines of silence")
+	}
+	if err == nil || !strings.Contains(err.Error(), "no word from zt-lab") {
+		t.Errorf("Serve after the silence: %v, want it to say why it ended", err)
+	}
+	for _, pid := range pids {
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(pid) && !isZombie(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if alive(pid) && !isZombie(pid) {
+			t.Errorf("pid %d outlived its silent controller", pid)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.root, "fcs00")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the host's directory is left: %v", err)
 	}
 }
 
