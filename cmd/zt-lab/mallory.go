@@ -81,4 +81,3 @@ func lookupAddr(ctx context.Context, flag, s string) (netip.Addr, error) {
 	}
 	return addrs[0], nil
 }
-
