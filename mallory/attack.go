@@ -16,6 +16,9 @@ type Attack struct {
 	Victim  netip.Addr // the consumer, fcc00
 	Service netip.Addr // the fortune service, fcs00
 	Port    uint16     // the service's port, 8181
+	// Mode is what mallory does with the connections it takes: ModeRewrite
+	// (the default), ModeFlip or ModeImpersonate.
+	Mode string
 	// Every is how often the caches are poisoned again, as arpspoof does:
 	// a host that probes its entry would otherwise learn the truth.
 	Every time.Duration

