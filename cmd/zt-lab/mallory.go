@@ -20,8 +20,8 @@ import (
 func newMalloryCmd() *cobra.Command {
 	var (
 		victim, service, iface, mode, probe string
-		port                   uint16
-		every                  time.Duration
+		port                                uint16
+		every                               time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:    "mallory",
