@@ -31,9 +31,11 @@ func sceneTampering() Scene {
 			{
 				Title: "mallory poisons the ARP caches of fcc00 and fcs00",
 				Shell: "arpspoof -i eth0 -t fcc00 -r fcs00   # on mallory",
-				Do:    func(ctx context.Context, env *Env) error { return env.startMallory(ctx) },
+				Do: func(ctx context.Context, env *Env) error {
+					return env.startMallory(ctx, mallory.ModeRewrite, FortunePort)
+				},
 				Verify: func(ctx context.Context, env *Env) check.Check {
-					return env.checkPoisoned(ctx)
+					return env.checkPoisoned(ctx, "fcc00's ARP cache maps fcs00 to mallory's MAC")
 				},
 			},
 			{
@@ -56,7 +58,7 @@ func sceneTampering() Scene {
 				Shell: "kill %arpspoof",
 				Do:    func(ctx context.Context, env *Env) error { return env.stopMallory(ctx) },
 				Verify: func(ctx context.Context, env *Env) check.Check {
-					return env.checkCachesClean(ctx)
+					return env.checkCachesClean(ctx, "mallory gone: ARP caches clean, fortunes untampered")
 				},
 			},
 		},
@@ -73,6 +75,7 @@ type attackRun struct {
 	mu         sync.Mutex
 	poisonedAt time.Time      // its first poisoned frame
 	tampered   []tamperedSeen // every fortune it rewrote
+	lines      []string       // everything else it said, newest last
 	restored   int            // correct frames it sent on stop
 	fetched    int            // fortunes fcc00 fetched meanwhile
 	printed    []string       // what fcc00 printed, each fetch
@@ -97,6 +100,8 @@ func (a *attackRun) onLine(line string) {
 	}
 	if _, o, alt, ok := mallory.ParseTampered(line); ok {
 		a.tampered = append(a.tampered, tamperedSeen{o, alt, now})
+	} else if len(a.lines) < maxLines {
+		a.lines = append(a.lines, line)
 	}
 }
 
@@ -113,7 +118,7 @@ func (e *Env) attack() *attackRun { return e.state().attack }
 // startMallory adds the attacker host when the lab can have one and starts
 // `zt-lab mallory` on it, returning once it intercepts and has sent its
 // first poisoned frames.
-func (e *Env) startMallory(ctx context.Context) error {
+func (e *Env) startMallory(ctx context.Context, mode string, port int) error {
 	l := e.Lab()
 	if l == nil {
 		return fmt.Errorf("no lab yet")
@@ -152,8 +157,8 @@ func (e *Env) startMallory(ctx context.Context) error {
 	if err1 != nil || err2 != nil {
 		return fmt.Errorf("the attack needs %s and %s: %v %v", ConsumerHost, ServiceHost, err1, err2)
 	}
-	argv := []string{e.Self, "mallory", "--victim", victim.Addr().String(), "--service", service.Addr().String(), "--port", fmt.Sprint(FortunePort)}
-	e.Logf("%s: zt-lab mallory --victim %s --service %s", h.Name(), ConsumerHost, ServiceHost)
+	argv := []string{e.Self, "mallory", "--victim", victim.Addr().String(), "--service", service.Addr().String(), "--port", fmt.Sprint(port), "--mode", mode}
+	e.Logf("%s: zt-lab mallory --victim %s --service %s --port %d --mode %s", h.Name(), ConsumerHost, ServiceHost, port, mode)
 	p, err := h.Start(ctx, infra.ProcSpec{Name: "mallory", Argv: argv, OnLine: func(l string) {
 		run.onLine(l)
 		e.Logf("%s: %s", h.Name(), l)
@@ -214,6 +219,11 @@ func (e *Env) fetchThroughMallory(ctx context.Context) error {
 // stopMallory ends the attacker (SIGTERM: it un-poisons before it exits)
 // and has fcc00 fetch once more.
 func (e *Env) stopMallory(ctx context.Context) error {
+	return e.stopMalloryThen(ctx, fmt.Sprintf("%s:%d", ServiceHost, FortunePort))
+}
+
+// stopMalloryThen is stopMallory with fcc00's fetch made from addr.
+func (e *Env) stopMalloryThen(ctx context.Context, addr string) error {
 	a := e.attack()
 	if a == nil {
 		return fmt.Errorf("mallory never started: run the scene's first step")
@@ -224,7 +234,7 @@ func (e *Env) stopMallory(ctx context.Context) error {
 	if err := a.proc.Stop(ctx, 5*time.Second); err != nil {
 		return fmt.Errorf("stop mallory: %w", err)
 	}
-	got, err := e.Consume(ctx, ConsumerHost, fmt.Sprintf("%s:%d", ServiceHost, FortunePort))
+	got, err := e.Consume(ctx, ConsumerHost, addr)
 	if err != nil {
 		return err
 	}
@@ -338,8 +348,7 @@ func (e *Env) checkCaches(ctx context.Context, name string, a *attackRun, claims
 
 // checkPoisoned proves from fcc00's and fcs00's own ARP caches that each
 // now sends the other's frames to mallory.
-func (e *Env) checkPoisoned(ctx context.Context) check.Check {
-	const name = "fcc00's ARP cache maps fcs00 to mallory's MAC"
+func (e *Env) checkPoisoned(ctx context.Context, name string) check.Check {
 	a := e.attack()
 	switch {
 	case a == nil:
@@ -480,8 +489,7 @@ func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 
 // checkCachesClean proves mallory left no trace: both caches hold the real
 // hosts' MACs again, and fcc00 got a fortune fcs00 served.
-func (e *Env) checkCachesClean(ctx context.Context) check.Check {
-	const name = "mallory gone: ARP caches clean, fortunes untampered"
+func (e *Env) checkCachesClean(ctx context.Context, name string) check.Check {
 	a := e.attack()
 	switch {
 	case a == nil:

@@ -35,9 +35,10 @@ var walkthrough = []func() Scene{
 	sceneEncrypted,  // 8
 	sceneDoor,       // 9
 	sceneIntentions, // 10
-	sceneIdentity,   // 11
-	sceneResilience, // 12
-	sceneSummary,    // 13
+	sceneRefused,    // 11
+	sceneIdentity,   // 12
+	sceneResilience, // 13
+	sceneSummary,    // 14
 }
 
 // Walkthrough is the built-in walkthrough, without its narration (see
