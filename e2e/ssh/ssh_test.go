@@ -490,16 +490,16 @@ func (s *syncBuffer) String() string {
 // TestWalkthroughOnMetalDevicesOverSSH runs `zt-lab run --provider
 // equinix` against a fake Metal API whose devices are the machines: zt-lab
 // makes the devices and the lab's key (which the fake installs, as first
-// boot does), logs in with that key, runs scenes 1 to 11, and deletes every
+// boot does), logs in with that key, runs scenes 1 to 12, and deletes every
 // device and the key at the end, leaving nothing on the machines.
 func TestWalkthroughOnMetalDevicesOverSSH(t *testing.T) {
 	m := newMachines(t, false)
 	metal, cfg := m.fakeMetal(t)
 	reportPath := filepath.Join(m.dir, "metal-report.json")
-	// Scene 12's timed failures run in the local and SSH walkthroughs;
+	// Scene 13's timed failures run in the local and SSH walkthroughs;
 	// here, the devices, the keys, SSH and the mesh on them. Metal has no
-	// shared segment for scene 4's attacker: it says so and skips.
-	scenes := "1,2,3,4,5,6,7,8,9,10,11"
+	// shared segment for the attacker of scenes 4 and 11: they say so and skip.
+	scenes := "1,2,3,4,5,6,7,8,9,10,11,12"
 	stdout, stderr, code := m.zt(t, 10*time.Minute, "run", "--provider", "equinix", "--metal-config", cfg, "--json", reportPath, "--scene", scenes,
 		"ENV:METAL_AUTH_TOKEN="+metal.Token, "ENV:ZTLAB_RUNTIME_DIR="+filepath.Join(m.dir, "rt"))
 	if strings.Contains(stdout+stderr, metal.Token) {

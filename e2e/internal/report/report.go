@@ -31,6 +31,11 @@ var Claims = []string{
 	"fcc00 → fcs00:8181 refused",
 	"fcc is still allowed to fcs",
 	"rogue → fcs denied",
+	"fcc00's ARP cache maps fcs00 to mallory's MAC, in front of the mesh",
+	"0 tampered fortunes accepted by the consumer",
+	"mallory's impersonation of fcs00 refused",
+	"fcs00's sidecar refuses mallory without a lab leaf",
+	"mallory gone: ARP caches clean, mesh fortunes flow",
 	"every service carries an identity from the active root",
 	"fortunes flow through a CA rotation, with leaves from the new root",
 	"three fcs instances healthy",
@@ -38,12 +43,13 @@ var Claims = []string{
 	"a new leader took over and the mesh kept serving",
 }
 
-// ResilienceClaims are the claims of scene 12, the timed failures.
+// ResilienceClaims are the claims of scene 13, the timed failures.
 var ResilienceClaims = Claims[len(Claims)-3:]
 
-// TamperingClaims are the claims of scene 4, the man in the middle: a lab
-// without an attacker host skips them, saying why.
-var TamperingClaims = Claims[3:7]
+// TamperingClaims are the claims of scenes 4 and 11, the man in the
+// middle before and after the mesh: a lab without an attacker host skips
+// them, saying why.
+var TamperingClaims = append(slices.Clone(Claims[3:7]), Claims[17:22]...)
 
 // Run is one `zt-lab run --json Report` and what it printed.
 type Run struct {
