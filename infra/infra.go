@@ -78,6 +78,11 @@ type Host interface {
 	// WriteFile writes data to name under DataDir and returns its path on
 	// the host.
 	WriteFile(ctx context.Context, name string, data []byte, perm os.FileMode) (string, error)
+	// DialContext connects from this host, as a process on it would:
+	// 127.0.0.1 is the host's own loopback (where its consul agent's API
+	// listens), and a connection to another host leaves by this host's
+	// link.
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 	// Fail injects a failure; Recover undoes it.
 	Fail(ctx context.Context, mode FailMode) error
 	Recover(ctx context.Context) error

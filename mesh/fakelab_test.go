@@ -2,9 +2,11 @@ package mesh
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/ztlab/zt-lab/infra"
 )
@@ -65,6 +67,9 @@ func (h *fakeHost) Fail(context.Context, infra.FailMode) error { return nil }
 func (h *fakeHost) Recover(context.Context) error              { return nil }
 func (h *fakeHost) Run(context.Context, ...string) ([]byte, error) {
 	return nil, os.ErrNotExist
+}
+func (h *fakeHost) DialContext(context.Context, string, string) (net.Conn, error) {
+	return nil, syscall.ECONNREFUSED
 }
 func (h *fakeHost) Start(_ context.Context, p infra.ProcSpec) (infra.Proc, error) {
 	h.started = append(h.started, p)

@@ -153,6 +153,25 @@ func (h *host) WriteFile(_ context.Context, name string, data []byte, perm os.Fi
 	return path, nil
 }
 
+// DialContext connects from inside the host's network namespace, as a
+// process on the host would. The socket is made on a thread switched into
+// the namespace (a socket belongs to the namespace it was made in), and
+// the whole dial stays on that locked thread: a literal address is dialed
+// without another goroutine.
+func (h *host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var conn net.Conn
+	err := inNetns(h.ns, func() error {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		conn = c
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("from %s: %w", h.spec.Name, err)
+	}
+	return conn, nil
+}
+
 // Fail injects a failure: a crash kills every process, a partition takes
 // the host's link down, a freeze stops every process (SIGSTOP).
 func (h *host) Fail(ctx context.Context, mode infra.FailMode) error {

@@ -55,6 +55,22 @@ func (h *Host) Client() *ssh.Client {
 
 func (h *Host) State() infra.HostState { return h.faults.State() }
 
+// DialContext connects from the host itself, as a process on it would:
+// sshd opens the connection there (a direct-tcpip channel of the host's
+// own SSH connection), so 127.0.0.1 is the host's loopback and nothing of
+// it crosses the lab's wire.
+func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c := h.Client()
+	if c == nil {
+		return nil, fmt.Errorf("dial %s from %s: no SSH connection to it", addr, h.target.Name)
+	}
+	conn, err := c.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("from %s: %w", h.target.Name, dialError(network, addr, err))
+	}
+	return &deadlineConn{Conn: conn}, nil
+}
+
 // Procs lists the processes on the host that have not exited.
 func (h *Host) Procs() []infra.Proc {
 	var out []infra.Proc

@@ -290,15 +290,16 @@ func labMemory() (pss, rss, anon int64) {
 }
 
 // TestAgentFailsToStart puts something on the ports consul needs on two
-// hosts: on fcc00's address, which the lab sees before starting consul,
-// and on fcs00's loopback, which only consul itself trips on. Up must name
+// hosts: on fcc00's address (serf's port), which the lab sees before
+// starting consul, and on fcs00's loopback (gRPC's port), which only
+// consul itself trips on. Up must name
 // both, with the failed agent's log, and leave nothing running.
 func TestAgentFailsToStart(t *testing.T) {
 	bin := consulBinary(t)
 	lab := newLab(t)
 	fcs, fcc := host(t, lab, "fcs00"), host(t, lab, "fcc00")
-	startFortune(t, fcs, "127.0.0.1:8500")
-	startFortune(t, fcc, fcc.Addr().String()+":8500")
+	startFortune(t, fcs, "127.0.0.1:8502")
+	startFortune(t, fcc, fcc.Addr().String()+":8301")
 	time.Sleep(300 * time.Millisecond) // both listening
 	c := newCluster(t, lab, bin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -309,7 +310,7 @@ func TestAgentFailsToStart(t *testing.T) {
 	}
 	t.Logf("up: %v", err)
 	for _, want := range []string{
-		"port conflict on fcc00: something already listens on 198.18.0.30:8500",
+		"port conflict on fcc00: something already listens on 198.18.0.30:8301",
 		"port conflict on fcs00",
 		"consul on fcs00 exited",
 		"address already in use", // from the agent's log tail
