@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -287,4 +288,35 @@ func permissionDenied(err error) (string, bool) {
 	// Older clients put the status in the message only.
 	msg := oneLine(err.Error())
 	return msg, strings.Contains(msg, "403") && strings.Contains(msg, "Permission denied")
+}
+
+// PrivateKey is a private key the lab made or received, by name: what must
+// never cross the wire.
+type PrivateKey struct {
+	Name string
+	PEM  []byte
+}
+
+// noteKey records a private key the lab made or received, once.
+func (c *Cluster) noteKey(name string, pemKey []byte) {
+	if len(pemKey) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range c.keys {
+		if string(k.PEM) == string(pemKey) {
+			return
+		}
+	}
+	c.keys = append(c.keys, PrivateKey{Name: name, PEM: slices.Clone(pemKey)})
+}
+
+// PrivateKeys lists every private key the lab made (its RPC CA's, the
+// servers', a rotated Connect CA root's) or received (the leaf keys it
+// fetched from the agents), in the order it met them.
+func (c *Cluster) PrivateKeys() []PrivateKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.keys)
 }

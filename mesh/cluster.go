@@ -73,6 +73,7 @@ type Cluster struct {
 	tokens    *tokens
 
 	mu        sync.Mutex
+	keys      []PrivateKey        // every private key the lab made or received
 	agents    map[string]*agent   // by host name
 	sidecars  map[string]*sidecar // by host name + "/" + service ID
 	consumers []Consumer
@@ -126,6 +127,11 @@ func New(lab infra.Lab, bin Binary, opts Options) (*Cluster, error) {
 	if c.tokens, err = newTokens(); err != nil {
 		return nil, err
 	}
+	caKey, err := c.ca.KeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	c.noteKey("RPC CA key", caKey)
 	return c, nil
 }
 
@@ -399,6 +405,7 @@ func (c *Cluster) writeAgentFiles(ctx context.Context, h infra.Host, server bool
 			return "", err
 		}
 		files = append(files, hostFile{serverCertFile, kp.Cert, 0o644}, hostFile{serverKeyFile, kp.Key, 0o600})
+		c.noteKey("RPC key of "+h.Name(), kp.Key)
 	}
 	for _, f := range files {
 		if _, err := h.WriteFile(ctx, f.name, f.data, f.perm); err != nil {

@@ -78,6 +78,15 @@ func NewCA(name string) (*CA, error) {
 	return &CA{Cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
 }
 
+// KeyPEM is the CA's private key: zt-lab's alone, never written anywhere.
+func (ca *CA) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalECPrivateKey(ca.key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
+}
+
 // PEM is the CA's certificate, for every agent's ca_file.
 func (ca *CA) PEM() []byte { return ca.pem }
 

@@ -175,6 +175,7 @@ func meshScenes() []Scene {
 						return fromMesh(env.Cluster().CheckDenied(ctx, k))
 					},
 				},
+				rulesStep(),
 			},
 		},
 		{
@@ -217,6 +218,7 @@ func meshScenes() []Scene {
 						return c
 					},
 				},
+				keysStep(),
 			},
 		},
 	}

@@ -1,0 +1,43 @@
+package scenes
+
+import (
+	"context"
+
+	"github.com/ztlab/zt-lab/mesh"
+)
+
+// keyStrangers holds what the rogue got when it tried to change the rules.
+const keyStrangers = "strangers"
+
+// rulesStep is the access-control scene's last step: the rogue, from its
+// own host, tries to rewrite the intentions that keep it out — over the
+// wire to other agents' APIs, and through its own agent with the tokens
+// its host holds — and the rules stay as they were.
+func rulesStep() Step {
+	return Step{
+		Title: "The rogue tries to change the rules",
+		Shell: "curl fcs00:8500/v1/agent/self ; consul intention create -allow rogue fcs ; consul intention delete '*' '*'   # on rogue00, with its own token",
+		Do: func(ctx context.Context, env *Env) error {
+			k, ok := env.Get(keyRogue).(mesh.Consumer)
+			if !ok {
+				return nil // Verify says no rogue ran
+			}
+			s, err := env.Cluster().TryAsStranger(ctx, k)
+			if err != nil {
+				return err
+			}
+			for _, a := range s.Attempts {
+				env.Logf("%s", a.Line())
+			}
+			env.Set(keyStrangers, s)
+			return nil
+		},
+		Verify: func(ctx context.Context, env *Env) Check {
+			s, ok := env.Get(keyStrangers).(mesh.Strangers)
+			if !ok {
+				return Failf("the rogue cannot change the rules", "no rogue tried")
+			}
+			return fromMesh(mesh.CheckStrangers(s))
+		},
+	}
+}
