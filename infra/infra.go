@@ -88,6 +88,13 @@ type Host interface {
 	Recover(ctx context.Context) error
 }
 
+// LearnerTokenFile is where a host may hold, under its DataDir, the
+// read-only Consul token for learners (the mesh writes it there). A
+// learner's shell on the host gets CONSUL_HTTP_TOKEN_FILE pointing at it,
+// so `consul members` works there; no other process is given it (for
+// consul's own clients, a token file outranks the token they were given).
+const LearnerTokenFile = "consul/learner.token"
+
 // ProcSpec describes a long-lived process to start on a host.
 type ProcSpec struct {
 	Name string   // short name, unique on the host: "fortune", "consul"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -48,9 +49,8 @@ operator = "read"
 // learnerPolicy is the name of the policy LearnerRules is stored under.
 const learnerPolicy = "zt-lab-learner"
 
-// tokenFiles of an agent's host, relative to its DataDir: the tokens that
-// processes on the host may read.
-const learnerTokenFile = "consul/learner.token"
+// learnerTokenFile is where each agent's host keeps the learners' token.
+const learnerTokenFile = infra.LearnerTokenFile
 
 // newSecret is a token secret: a random UUID (version 4), as Consul makes.
 func newSecret() (string, error) {
@@ -254,9 +254,43 @@ func withNewToken(ctx context.Context, what string, try func() error) error {
 	}
 }
 
-// LearnerTokenFile is where a host keeps the learners' read-only token:
-// CONSUL_HTTP_TOKEN_FILE for a shell there.
-func LearnerTokenFile(h infra.Host) string { return h.DataDir() + "/" + learnerTokenFile }
+// CheckLearnerToken proves the learners' token reads and cannot write:
+// on h, as a learner's shell runs it, `consul members` lists every agent
+// the lab started, and creating an intention with it is refused.
+func (c *Cluster) CheckLearnerToken(ctx context.Context, h infra.Host) Check {
+	ch := Check{Name: "a learner's shell reads the cluster and cannot change it", Pass: true}
+	env := []string{"env", "CONSUL_HTTP_ADDR=" + agentAPIAddr, "CONSUL_HTTP_TOKEN_FILE=" + path.Join(h.DataDir(), learnerTokenFile)}
+	out, err := h.Run(ctx, append(env, c.bin.Path, "members")...)
+	ch.seen("%s$ consul members", h.Name())
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		ch.seen("  %s", l)
+	}
+	if err != nil {
+		ch.Pass = false
+		ch.seen("  %v", err)
+	}
+	for _, a := range c.allAgents() {
+		if !strings.Contains(string(out), a.host.Name()) {
+			ch.Pass = false
+			ch.seen("%s is not among the members it sees", a.host.Name())
+		}
+	}
+	// The lab's consul has no `intention` command: the write goes to the
+	// API, from h, with the same token.
+	cl, err := clientFor(h, c.tokens.learner)
+	if err != nil {
+		ch.Pass = false
+		ch.seen("%v", err)
+		return ch
+	}
+	_, err = cl.Connect().IntentionUpsert(&api.Intention{SourceName: "learner", DestinationName: FortuneService, Action: api.IntentionActionAllow}, (&api.WriteOptions{}).WithContext(ctx))
+	a := apiAttempt(Intention{Source: "learner", Destination: FortuneService, Allow: true}.Command(), h.Name()+"'s agent with the learners' token", err)
+	ch.seen("%s", a.Line())
+	if !a.Refused {
+		ch.Pass = false
+	}
+	return ch
+}
 
 // clientFor is an API client for the agent on h that makes its requests
 // with token: what a process on h holding only that token could do.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -350,7 +349,7 @@ func (e *Env) WritePcap(path string) error {
 	if c == nil {
 		return errors.New("no capture is running")
 	}
-	f, err := os.Create(path)
+	f, err := sniffer.CreatePcap(path)
 	if err != nil {
 		return err
 	}

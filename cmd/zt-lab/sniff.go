@@ -59,7 +59,7 @@ func newSniffCmd() *cobra.Command {
 				}
 				// Find out here, not in the lab's stream, if it cannot be
 				// written: the lab writes it as this user.
-				f, err := os.Create(a.Write)
+				f, err := sniffer.CreatePcap(a.Write)
 				if err != nil {
 					return usagef("--write %v", err)
 				}
@@ -111,7 +111,7 @@ func serveSniff(l *local.Lab) {
 			Flows:  a.Flows,
 		}
 		if a.Write != "" {
-			f, err := os.Create(a.Write)
+			f, err := sniffer.CreatePcap(a.Write)
 			if err != nil {
 				return fmt.Errorf("--write: %w", err)
 			}

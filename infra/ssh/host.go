@@ -266,7 +266,9 @@ func (h *Host) ShellCommand(knownHosts string) []string {
 		argv = append(argv, "-i", h.target.KeyFile)
 	}
 	bin := path.Join(h.lab.root, "bin")
-	script := "cd " + shellQuote(h.dir) + " && PATH=" + shellQuote(bin) + ":$PATH ZTLAB_HOST=" + shellQuote(h.target.Name) +
+	// The learners' read-only Consul token, once the mesh has left one.
+	token := shellQuote(path.Join(h.dir, infra.LearnerTokenFile))
+	script := "cd " + shellQuote(h.dir) + " && { [ ! -f " + token + " ] || export CONSUL_HTTP_TOKEN_FILE=" + token + "; } && PATH=" + shellQuote(bin) + ":$PATH ZTLAB_HOST=" + shellQuote(h.target.Name) +
 		" exec \"${SHELL:-/bin/sh}\" -i"
 	return append(argv, h.target.User+"@"+host, asRoot(h.target, "sh", "-c", script))
 }

@@ -153,6 +153,7 @@ func TestMesh(t *testing.T) {
 	upTook := time.Since(start)
 	require(t, c.CheckLeader(ctx))
 	require(t, c.CheckMembers(ctx))
+	require(t, c.CheckLearnerToken(ctx, fcc))
 
 	if err := c.RegisterPlaintext(ctx); err != nil {
 		t.Fatal(err)
@@ -206,6 +207,12 @@ func TestMesh(t *testing.T) {
 		t.Fatalf("intentions: %v", err)
 	}
 	require(t, c.CheckDenied(ctx, rogue))
+	// Nor can it change the rules: not over the wire, not through its agent.
+	strangers, err := c.TryAsStranger(ctx, rogue)
+	if err != nil {
+		t.Fatalf("the rogue's attempts: %v", err)
+	}
+	require(t, mesh.CheckStrangers(strangers))
 	require(t, c.CheckMeshFortune(ctx))
 	require(t, c.CheckIdentities(ctx))
 
