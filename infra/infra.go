@@ -42,8 +42,11 @@ type WireTap struct {
 	Interface string
 	// Names maps lab addresses to host names, for views that print names.
 	Names map[netip.Addr]string
-	// Backstage is the address zt-lab itself uses on the wire, to drive
-	// the agents' APIs: its traffic is the lab's machinery, not the story.
+	// Backstage is the address zt-lab itself uses on the wire, for its
+	// probes of the hosts' listeners (a sidecar's, the shut plaintext
+	// port): its traffic is the lab's machinery, not the story. The
+	// agents' APIs it reaches from their own hosts, off the wire
+	// (Host.DialContext).
 	Backstage netip.Addr
 	// Open, when set, starts a capture on one of the lab's hosts (Interface
 	// is then empty: no interface here carries the lab's frames). It says

@@ -354,6 +354,11 @@ func measureConsulWire(env *Env, name string) Check {
 	c := Check{Name: name, Pass: true}
 	for _, f := range a.Flows() {
 		port := f.Key.Server.Port()
+		if port == mesh.HTTPPort { // the agents' APIs listen on loopback only
+			c.Pass = false
+			c.Evidence = append(c.Evidence, fmt.Sprintf("an agent's HTTP API on the wire: %s %s: %s", f.Key.Proto, f.Direction(a.Names(), 0), f.Verdict))
+			continue
+		}
 		if port != mesh.ServerPort && port != mesh.SerfPort {
 			continue
 		}
@@ -372,7 +377,8 @@ func measureConsulWire(env *Env, name string) Check {
 	if c.Pass {
 		c.Evidence = append(c.Evidence,
 			fmt.Sprintf("%d gossip flows on %d: ENCRYPTED", seen[mesh.SerfPort], mesh.SerfPort),
-			fmt.Sprintf("%d RPC flows on %d: ENCRYPTED (TLS)", seen[mesh.ServerPort], mesh.ServerPort))
+			fmt.Sprintf("%d RPC flows on %d: ENCRYPTED (TLS)", seen[mesh.ServerPort], mesh.ServerPort),
+			fmt.Sprintf("0 flows to an agent's HTTP API (%d): zt-lab asks each agent on its own host", mesh.HTTPPort))
 		for _, f := range a.Flows() {
 			if p := f.Key.Server.Port(); p == mesh.ServerPort || p == mesh.SerfPort {
 				c.Evidence = append(c.Evidence, fmt.Sprintf("e.g. %s %s: %s", f.Key.Proto, f.Direction(a.Names(), 0), f.Verdict))
