@@ -256,7 +256,8 @@ func withNewToken(ctx context.Context, what string, try func() error) error {
 
 // CheckLearnerToken proves the learners' token reads and cannot write:
 // on h, as a learner's shell runs it, `consul members` lists every agent
-// the lab started, and creating an intention with it is refused.
+// the lab started and `consul operator raft list-peers` every server, and
+// creating an intention with it is refused.
 func (c *Cluster) CheckLearnerToken(ctx context.Context, h infra.Host) Check {
 	ch := Check{Name: "a learner's shell reads the cluster and cannot change it", Pass: true}
 	env := []string{"env", "CONSUL_HTTP_ADDR=" + agentAPIAddr, "CONSUL_HTTP_TOKEN_FILE=" + path.Join(h.DataDir(), learnerTokenFile)}
@@ -273,6 +274,21 @@ func (c *Cluster) CheckLearnerToken(ctx context.Context, h infra.Host) Check {
 		if !strings.Contains(string(out), a.host.Name()) {
 			ch.Pass = false
 			ch.seen("%s is not among the members it sees", a.host.Name())
+		}
+	}
+	out, err = h.Run(ctx, append(env, c.bin.Path, "operator", "raft", "list-peers")...)
+	ch.seen("%s$ consul operator raft list-peers", h.Name())
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		ch.seen("  %s", l)
+	}
+	if err != nil {
+		ch.Pass = false
+		ch.seen("  %v", err)
+	}
+	for _, a := range c.servers() {
+		if !strings.Contains(string(out), a.host.Name()) {
+			ch.Pass = false
+			ch.seen("%s is not among the raft peers it sees", a.host.Name())
 		}
 	}
 	// The lab's consul has no `intention` command: the write goes to the
