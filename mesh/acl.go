@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 )
 
@@ -258,37 +259,37 @@ func withNewToken(ctx context.Context, what string, try func() error) error {
 // on h, as a learner's shell runs it, `consul members` lists every agent
 // the lab started and `consul operator raft list-peers` every server, and
 // creating an intention with it is refused.
-func (c *Cluster) CheckLearnerToken(ctx context.Context, h infra.Host) Check {
-	ch := Check{Name: "a learner's shell reads the cluster and cannot change it", Pass: true}
+func (c *Cluster) CheckLearnerToken(ctx context.Context, h infra.Host) check.Check {
+	ch := check.Check{Name: "a learner's shell reads the cluster and cannot change it", Pass: true}
 	env := []string{"env", "CONSUL_HTTP_ADDR=" + agentAPIAddr, "CONSUL_HTTP_TOKEN_FILE=" + path.Join(h.DataDir(), learnerTokenFile)}
 	out, err := h.Run(ctx, append(env, c.bin.Path, "members")...)
-	ch.seen("%s$ consul members", h.Name())
+	ch.Seen("%s$ consul members", h.Name())
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		ch.seen("  %s", l)
+		ch.Seen("  %s", l)
 	}
 	if err != nil {
 		ch.Pass = false
-		ch.seen("  %v", err)
+		ch.Seen("  %v", err)
 	}
 	for _, a := range c.allAgents() {
 		if !strings.Contains(string(out), a.host.Name()) {
 			ch.Pass = false
-			ch.seen("%s is not among the members it sees", a.host.Name())
+			ch.Seen("%s is not among the members it sees", a.host.Name())
 		}
 	}
 	out, err = h.Run(ctx, append(env, c.bin.Path, "operator", "raft", "list-peers")...)
-	ch.seen("%s$ consul operator raft list-peers", h.Name())
+	ch.Seen("%s$ consul operator raft list-peers", h.Name())
 	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		ch.seen("  %s", l)
+		ch.Seen("  %s", l)
 	}
 	if err != nil {
 		ch.Pass = false
-		ch.seen("  %v", err)
+		ch.Seen("  %v", err)
 	}
 	for _, a := range c.servers() {
 		if !strings.Contains(string(out), a.host.Name()) {
 			ch.Pass = false
-			ch.seen("%s is not among the raft peers it sees", a.host.Name())
+			ch.Seen("%s is not among the raft peers it sees", a.host.Name())
 		}
 	}
 	// The lab's consul has no `intention` command: the write goes to the
@@ -296,12 +297,12 @@ func (c *Cluster) CheckLearnerToken(ctx context.Context, h infra.Host) Check {
 	cl, err := clientFor(h, c.tokens.learner)
 	if err != nil {
 		ch.Pass = false
-		ch.seen("%v", err)
+		ch.Seen("%v", err)
 		return ch
 	}
 	_, err = cl.Connect().IntentionUpsert(&api.Intention{SourceName: "learner", DestinationName: FortuneService, Action: api.IntentionActionAllow}, (&api.WriteOptions{}).WithContext(ctx))
 	a := apiAttempt(Intention{Source: "learner", Destination: FortuneService, Allow: true}.Command(), h.Name()+"'s agent with the learners' token", err)
-	ch.seen("%s", a.Line())
+	ch.Seen("%s", a.Line())
 	if !a.Refused {
 		ch.Pass = false
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 )
 
@@ -148,14 +149,14 @@ func (c *Cluster) intentionSet(ctx context.Context) ([]string, error) {
 
 // CheckStrangers proves a stranger cannot change the rules: every attempt
 // was refused, and the intentions are exactly those before the attempts.
-func CheckStrangers(s Strangers) Check {
-	ch := Check{Name: "the rogue cannot change the rules", Pass: true}
+func CheckStrangers(s Strangers) check.Check {
+	ch := check.Check{Name: "the rogue cannot change the rules", Pass: true}
 	if len(s.Attempts) == 0 {
 		ch.Pass = false
-		ch.seen("no attempt was made")
+		ch.Seen("no attempt was made")
 	}
 	for _, a := range s.Attempts {
-		ch.seen("%s", a.Line())
+		ch.Seen("%s", a.Line())
 		if !a.Refused {
 			ch.Pass = false
 		}
@@ -163,23 +164,23 @@ func CheckStrangers(s Strangers) Check {
 	switch {
 	case len(s.Before) == 0:
 		ch.Pass = false
-		ch.seen("there were no intentions to protect before the attempts")
+		ch.Seen("there were no intentions to protect before the attempts")
 	case slices.Equal(s.Before, s.After):
-		ch.seen("intentions read with the management token, before and after: the same %d", len(s.Before))
+		ch.Seen("intentions read with the management token, before and after: the same %d", len(s.Before))
 		for _, i := range s.Before {
-			ch.seen("  %s", i)
+			ch.Seen("  %s", i)
 		}
 	default:
 		ch.Pass = false
-		ch.seen("the intentions changed:")
+		ch.Seen("the intentions changed:")
 		for _, i := range s.Before {
 			if !slices.Contains(s.After, i) {
-				ch.seen("  gone: %s", i)
+				ch.Seen("  gone: %s", i)
 			}
 		}
 		for _, i := range s.After {
 			if !slices.Contains(s.Before, i) {
-				ch.seen("  new:  %s", i)
+				ch.Seen("  new:  %s", i)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/sniffer"
 )
 
@@ -32,10 +33,10 @@ func (e *Env) Spool() *sniffer.Spool {
 	return e.spool
 }
 
-func checkKeysOffWire(_ context.Context, env *Env) Check {
+func checkKeysOffWire(_ context.Context, env *Env) check.Check {
 	c, spool := env.Cluster(), env.Spool()
 	if c == nil || spool == nil {
-		return Failf(keysOffWireName, "no mesh or no capture ran")
+		return check.Failf(keysOffWireName, "no mesh or no capture ran")
 	}
 	var keys []sniffer.PrivateKey
 	var names []string
@@ -49,11 +50,11 @@ func checkKeysOffWire(_ context.Context, env *Env) Check {
 
 // judgeKeySearch passes a search that looked at something for at least
 // one key and found no piece of any.
-func judgeKeySearch(res sniffer.KeySearch, err error, names []string) Check {
+func judgeKeySearch(res sniffer.KeySearch, err error, names []string) check.Check {
 	if err != nil {
-		return Failf(keysOffWireName, "search the capture: %v", err)
+		return check.Failf(keysOffWireName, "search the capture: %v", err)
 	}
-	c := Check{Name: keysOffWireName, Pass: true}
+	c := check.Check{Name: keysOffWireName, Pass: true}
 	c.Evidence = append(c.Evidence, fmt.Sprintf("searched all %d frames (%d bytes) of the capture for %d private keys, as %d pieces (PEM lines, DER runs): %d found",
 		res.Frames, res.Bytes, res.Keys, res.Needles, len(res.Hits)))
 	for _, n := range names {
