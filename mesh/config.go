@@ -137,17 +137,16 @@ type connect struct {
 
 // aclConfig turns Consul's ACLs on with nothing allowed by default: every
 // request needs a token whose policy allows it (see acl.go for the tokens
-// the lab makes).
+// the lab makes). Token persistence stays off: every token an agent needs
+// is in its configuration, and none is set through the API to persist.
 type aclConfig struct {
 	Enabled       bool   `json:"enabled"`
 	DefaultPolicy string `json:"default_policy"`
 	// DownPolicy extend-cache: an agent that cannot reach the servers
 	// keeps using the tokens it has resolved, so a partition scene does
 	// not also lock every sidecar out.
-	DownPolicy string `json:"down_policy"`
-	// EnableTokenPersistence is off: every token an agent needs is in its
-	// configuration, and none is set through the API to persist.
-	Tokens aclTokens `json:"tokens"`
+	DownPolicy string    `json:"down_policy"`
+	Tokens     aclTokens `json:"tokens"`
 }
 
 type aclTokens struct {

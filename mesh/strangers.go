@@ -57,11 +57,10 @@ func (c *Cluster) TryAsStranger(ctx context.Context, k Consumer) (Strangers, err
 	if s.Before, err = c.intentionSet(ctx); err != nil {
 		return s, err
 	}
-	var targets []infra.Host
-	targets = append(targets, c.hosts(infra.RoleService)[:min(1, len(c.hosts(infra.RoleService)))]...)
-	targets = append(targets, c.hosts(infra.RoleConsul)[:min(1, len(c.hosts(infra.RoleConsul)))]...)
-	for _, t := range targets {
-		s.Attempts = append(s.Attempts, dialAPI(ctx, k.Host, t))
+	for _, role := range []infra.Role{infra.RoleService, infra.RoleConsul} {
+		if hs := c.hosts(role); len(hs) > 0 { // fcs00, consul00
+			s.Attempts = append(s.Attempts, dialAPI(ctx, k.Host, hs[0]))
+		}
 	}
 	agentToken, err := c.agentSecret(k.Host.Name())
 	if err != nil {
