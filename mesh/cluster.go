@@ -71,6 +71,7 @@ type Cluster struct {
 	opts      Options
 	gossipKey string
 	ca        *CA
+	connectCA string // the private key of the Connect CA's first root (PEM)
 	tokens    *tokens
 
 	mu        sync.Mutex
@@ -133,6 +134,10 @@ func New(lab infra.Lab, bin Binary, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 	c.noteKey("RPC CA key", caKey)
+	if c.connectCA, err = NewConnectCAKey(); err != nil {
+		return nil, err
+	}
+	c.noteKey("Connect CA root key (first)", []byte(c.connectCA))
 	return c, nil
 }
 
@@ -394,6 +399,7 @@ func (c *Cluster) writeAgentFiles(ctx context.Context, h infra.Host, server bool
 	}
 	if server {
 		spec.ManagementToken = c.tokens.management
+		spec.ConnectCAKey = c.connectCA
 	}
 	cfg, err := spec.Config()
 	if err != nil {

@@ -43,6 +43,11 @@ type AgentSpec struct {
 	// a server creates when it leads (acl.tokens.initial_management). Only
 	// servers hold it: a client's configuration never does.
 	ManagementToken string
+	// ConnectCAKey, on a server, is the private key (PEM) the Connect CA
+	// makes its first root from (connect.ca_config.private_key), so that
+	// zt-lab knows every CA key there is and can look for each on the
+	// wire. Consul reads it only when it first sets its CA up.
+	ConnectCAKey string
 	// AgentToken is the secret of the agent's own token (a node identity:
 	// node:write on its node), which it uses for its anti-entropy and, on
 	// a client, to fetch its RPC certificate (auto_encrypt).
@@ -132,7 +137,13 @@ type autoEncrypt struct {
 }
 
 type connect struct {
-	Enabled bool `json:"enabled"`
+	Enabled    bool             `json:"enabled"`
+	CAProvider string           `json:"ca_provider,omitempty"`
+	CAConfig   *connectCAConfig `json:"ca_config,omitempty"`
+}
+
+type connectCAConfig struct {
+	PrivateKey string `json:"private_key"`
 }
 
 // aclConfig turns Consul's ACLs on with nothing allowed by default: every
@@ -212,6 +223,10 @@ func (a AgentSpec) Config() ([]byte, error) {
 		c.TLS.Defaults.KeyFile = path.Join(a.Dir, serverKeyFile)
 		c.AutoEncrypt.AllowTLS = true
 		c.ACL.Tokens.InitialManagement = a.ManagementToken
+		if a.ConnectCAKey != "" {
+			c.Connect.CAProvider = "consul"
+			c.Connect.CAConfig = &connectCAConfig{PrivateKey: a.ConnectCAKey}
+		}
 		// Nothing asks a server for gRPC (the built-in proxy speaks HTTP to
 		// its local agent), and with a server certificate consul refuses a
 		// plaintext gRPC port anyway.
@@ -250,6 +265,8 @@ func (a AgentSpec) validate() error {
 		return fmt.Errorf("agent config for %s: a server needs the management token", a.Node)
 	case !a.Server && a.ManagementToken != "":
 		return fmt.Errorf("agent config for %s: only servers hold the management token", a.Node)
+	case !a.Server && a.ConnectCAKey != "":
+		return fmt.Errorf("agent config for %s: only servers hold the Connect CA's key", a.Node)
 	}
 	return nil
 }

@@ -19,6 +19,8 @@ const testGossipKey = "zV2G8i7kDuqWyQp2o6JQ0hTpQ0T1yqN3n+3f6b9Cj2E="
 const (
 	testManagement = "0b0a1f5e-6d7c-4e8b-9a3f-2c1d0e9f8a7b"
 	testAgentToken = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"
+	// testConnectCAKey stands for a PEM key: the config carries it as is.
+	testConnectCAKey = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIG1hZGUtdXAtZm9yLXRoZS1nb2xkZW4tZmlsZQ==\n-----END EC PRIVATE KEY-----\n"
 )
 
 func TestAgentConfigGolden(t *testing.T) {
@@ -27,7 +29,7 @@ func TestAgentConfigGolden(t *testing.T) {
 		spec   AgentSpec
 	}{
 		{"server-consul01.json", AgentSpec{Node: "consul01", Addr: labServers[1], Server: true, Servers: labServers,
-			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/consul01", ManagementToken: testManagement, AgentToken: testAgentToken}},
+			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/consul01", ManagementToken: testManagement, AgentToken: testAgentToken, ConnectCAKey: testConnectCAKey}},
 		{"client-fcs00.json", AgentSpec{Node: "fcs00", Addr: netip.MustParseAddr("198.18.0.20"), Servers: labServers,
 			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/fcs00", AgentToken: testAgentToken}},
 		{"client-fcc00.json", AgentSpec{Node: "fcc00", Addr: netip.MustParseAddr("198.18.0.30"), Servers: labServers,
@@ -54,7 +56,7 @@ func TestAgentConfigShape(t *testing.T) {
 		}
 		spec := AgentSpec{Node: "n", Addr: addr, Server: server, Servers: labServers, Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/d", AgentToken: testAgentToken}
 		if server {
-			spec.ManagementToken = testManagement
+			spec.ManagementToken, spec.ConnectCAKey = testManagement, testConnectCAKey
 		}
 		b, err := spec.Config()
 		if err != nil {
@@ -99,11 +101,14 @@ func TestAgentConfigShape(t *testing.T) {
 			want["ports.grpc"] = float64(-1)
 			want["ports.grpc_tls"] = float64(-1)
 			want["acl.tokens.initial_management"] = testManagement
+			want["connect.ca_provider"] = "consul"
+			want["connect.ca_config.private_key"] = testConnectCAKey
 		} else {
 			want["auto_encrypt.tls"] = true
 			want["ports.grpc"] = float64(8502)
 			want["tls.defaults.cert_file"] = nil        // clients get theirs from the servers
 			want["acl.tokens.initial_management"] = nil // only servers hold it
+			want["connect.ca_config"] = nil
 		}
 		for k, v := range want {
 			if got := get(k); got != v {
@@ -143,6 +148,7 @@ func TestAgentConfigRefusesBadSpecs(t *testing.T) {
 		{"no agent token", func(a *AgentSpec) { a.AgentToken = "" }, "no agent token"},
 		{"server without management", func(a *AgentSpec) { a.Server = true }, "needs the management token"},
 		{"client with management", func(a *AgentSpec) { a.ManagementToken = testManagement }, "only servers hold the management token"},
+		{"client with the CA key", func(a *AgentSpec) { a.ConnectCAKey = testConnectCAKey }, "only servers hold the Connect CA's key"},
 	}
 	for _, tt := range tests {
 		spec := good

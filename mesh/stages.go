@@ -37,8 +37,12 @@ func (c *Cluster) UpServers(ctx context.Context) error {
 		return err
 	}
 	c.say("ACLs: default deny; a token per agent (its node only) and a read-only one for learners")
-	if _, err := c.waitCARoot(ctx); err != nil {
+	root, err := c.waitCARoot(ctx)
+	if err != nil {
 		return err
+	}
+	if err := sameKey(root.RootCertPEM, c.connectCA); err != nil {
+		return fmt.Errorf("the Connect CA's first root: %w", err)
 	}
 	c.mark(&c.timings.ConnectCA)
 	return nil
