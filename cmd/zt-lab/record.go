@@ -17,6 +17,7 @@ import (
 
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/mesh"
+	"github.com/ztlab/zt-lab/tui"
 )
 
 func newRecordCmd() *cobra.Command {
@@ -38,6 +39,9 @@ repeatable. assets/demo.tape does the same for VHS.`,
 			}
 			cols, rows, err := parseSize(size)
 			if err != nil {
+				return usage(err)
+			}
+			if err := tui.CheckPace(pace); err != nil {
 				return usage(err)
 			}
 			if err := checkLinux(); err != nil {

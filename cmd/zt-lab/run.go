@@ -37,6 +37,9 @@ func (f *walkFlags) check() (remote bool, err error) {
 	if _, err := f.topology(); err != nil {
 		return false, err
 	}
+	if err := scenes.CheckContent(f.content); err != nil {
+		return false, usage(err)
+	}
 	return f.providerFlags.remote()
 }
 
@@ -68,7 +71,7 @@ func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 		return e, nil
 	}
 	if f.provider == "ssh" {
-		p, err := f.sshProvider(ctx, self, bin.Path, os.Stderr)
+		p, err := f.sshProvider(ctx, t, self, bin.Path, os.Stderr)
 		if err != nil {
 			return nil, err
 		}

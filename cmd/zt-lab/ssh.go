@@ -58,12 +58,16 @@ func (f *providerFlags) remote() (bool, error) {
 	}
 }
 
-// sshProvider loads the inventory and verifies every host's key up front,
-// asking about keys not yet known (on a terminal) before any screen
-// starts, so that building the lab later never has to ask.
-func (f *providerFlags) sshProvider(ctx context.Context, self, consul string, out io.Writer) (*sshlab.Provider, error) {
+// sshProvider loads the inventory, checks that it holds the hosts of need
+// (when it names any) and verifies every host's key up front, asking about
+// keys not yet known (on a terminal) before any screen starts, so that
+// building the lab later never has to ask.
+func (f *providerFlags) sshProvider(ctx context.Context, need infra.Topology, self, consul string, out io.Writer) (*sshlab.Provider, error) {
 	inv, err := sshlab.LoadInventory(f.inventory)
 	if err != nil {
+		return nil, usage(err)
+	}
+	if err := inv.CheckTopology(need); err != nil {
 		return nil, usage(err)
 	}
 	var trust sshlab.Trust
@@ -162,7 +166,7 @@ func sshDown(cmd *cobra.Command, f *providerFlags, labID string) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 	defer cancel()
-	p, err := f.sshProvider(ctx, "", "", cmd.ErrOrStderr())
+	p, err := f.sshProvider(ctx, infra.Topology{}, "", "", cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

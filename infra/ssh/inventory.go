@@ -13,7 +13,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 
+	"golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
 
 	"github.com/ztlab/zt-lab/infra"
@@ -160,6 +162,9 @@ func (inv *Inventory) Validate() error {
 
 func (t Target) validate() error {
 	if _, err := parseRole(string(t.Role)); err != nil {
+		return err
+	}
+	if err := checkNameRole(t.Name, t.Role); err != nil {
 		return err
 	}
 	host, port, err := net.SplitHostPort(t.Addr)
@@ -454,6 +459,9 @@ func (p *parser) host(f *fileInventory, h *fileHost, i, line int) (Target, error
 	if t.Role, err = hp.role(&h.Role); err != nil {
 		return Target{}, err
 	}
+	if err := checkNameRole(name, t.Role); err != nil {
+		return Target{}, hp.at(&h.Role, "%v", err)
+	}
 	if t.Addr, t.LabAddr, err = hp.addresses(h, pick(h.Port, f.Port)); err != nil {
 		return Target{}, err
 	}
@@ -744,6 +752,25 @@ var roles = []infra.Role{infra.RoleConsul, infra.RoleService, infra.RoleConsumer
 
 const roleList = "consul, fcs, fcc or other"
 
+// checkNameRole refuses a host whose name the walkthrough gives another
+// role: it runs consulNN as a Consul server, fcsNN as the fortune service
+// and fccNN as its consumer, and finds them by name. Caught here, such a
+// mistake never waits for a login to every host. Other names may take any
+// role.
+func checkNameRole(name string, role infra.Role) error {
+	if want := infra.RoleOf(name); want != infra.RoleOther && want != role {
+		return fmt.Errorf("role %s does not fit the name: the walkthrough runs %s as %s, so set role: %s (or rename the host)", role, name, want, want)
+	}
+	return nil
+}
+
+// CheckTopology says, before any host is logged in to, whether the
+// inventory holds every host of t with t's role.
+func (inv *Inventory) CheckTopology(t infra.Topology) error {
+	_, err := inv.Targets(t)
+	return err
+}
+
 // parseRole is the role a user named.
 func parseRole(s string) (infra.Role, error) {
 	for _, r := range roles {
@@ -869,6 +896,23 @@ func checkKeyFile(path string) error {
 	}
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("key file %s is not a file: point key: at a private key", path)
+	}
+	// A public key is ClientConfig's to name; its mode means nothing.
+	if data, err := io.ReadAll(io.LimitReader(f, 1<<20)); err == nil {
+		if _, _, _, _, perr := ssh.ParseAuthorizedKey(data); perr == nil {
+			return nil
+		}
+	}
+	return checkKeyMode(path, fi)
+}
+
+// checkKeyMode refuses a private key file of this user's that others may
+// read, as OpenSSH does ("UNPROTECTED PRIVATE KEY FILE"): a key anyone can
+// copy proves nothing about who logs in.
+func checkKeyMode(path string, fi os.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if ok && int(st.Uid) == os.Getuid() && fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("key file %s may be read by other users (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
 	return nil
 }
