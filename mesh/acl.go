@@ -28,7 +28,7 @@ import (
 //   - each agent a token with a node identity: node:write on its own node
 //     (its anti-entropy, and a client's auto_encrypt certificate), and
 //     service:read for discovery;
-//   - each service (fcs, fcc, a rogue, every fcs instance) a token with a
+//   - each service (fcs, for all its instances; fcc; a rogue) a token with a
 //     service identity: service:write on that service and its sidecar
 //     only, read for discovery. zt-lab registers the service with it and
 //     gives it to the service's sidecar, nothing else;
