@@ -67,17 +67,6 @@ func LoadInventory(path string) (*Inventory, error) {
 	return inv, nil
 }
 
-// ParseInventory checks an inventory held in memory; name is used in error
-// messages only. Relative paths in it are relative to the working
-// directory.
-func ParseInventory(data []byte, name string) (*Inventory, error) {
-	base, err := os.Getwd()
-	if err != nil {
-		return nil, fmt.Errorf("inventory %s: %w", name, err)
-	}
-	return parseInventory(data, name, base)
-}
-
 // Target is the inventory's host of that name.
 func (inv *Inventory) Target(name string) (Target, bool) {
 	for _, t := range inv.Hosts {
@@ -126,7 +115,7 @@ func pronoun(n int) string {
 }
 
 // Validate checks an inventory however it was made: the checks
-// ParseInventory makes, without the file's line numbers.
+// LoadInventory makes, without the file's line numbers.
 func (inv *Inventory) Validate() error {
 	if len(inv.Hosts) == 0 {
 		return errors.New("the inventory has no hosts: add at least one")
