@@ -65,7 +65,7 @@ func localProvider() provider {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
-			if err := local.Dial(st).Down(ctx); err != nil {
+			if err := local.New().Down(ctx, st.ID); err != nil {
 				return remote(err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Lab %s is down (%d ms).\n", st.ID, time.Since(start).Milliseconds())

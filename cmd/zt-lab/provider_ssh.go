@@ -83,14 +83,10 @@ func (f *sshFlags) check() error {
 	return nil
 }
 
-// provider loads the inventory and verifies every host's key up front,
-// asking about keys not yet known (on a terminal) before any screen
-// starts, so that building the lab later never has to ask.
+// provider opens the inventory's hosts, verifying every host's key up
+// front and asking about keys not yet known (on a terminal) before any
+// screen starts, so that building the lab later never has to ask.
 func (f *sshFlags) provider(ctx context.Context, self, consul string, out io.Writer) (*sshlab.Provider, error) {
-	inv, err := sshlab.LoadInventory(f.inventory)
-	if err != nil {
-		return nil, usage(err)
-	}
 	var trust sshlab.Trust
 	// Logging in to every host takes seconds; a person answering about new
 	// host keys may take minutes.
@@ -102,20 +98,13 @@ func (f *sshFlags) provider(ctx context.Context, self, consul string, out io.Wri
 		trust = sshlab.PromptTrust(os.Stdin, out)
 		limit = 10 * time.Minute
 	}
-	ask, err := sshlab.HostKeyCallback(inv.KnownHosts, trust)
-	if err != nil {
-		return nil, usage(err)
-	}
 	vctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	if err := sshlab.VerifyHosts(vctx, inv, ask); err != nil {
-		return nil, usage(err)
-	}
-	known, err := sshlab.HostKeyCallback(inv.KnownHosts, nil)
+	p, err := sshlab.Open(vctx, f.inventory, trust)
 	if err != nil {
 		return nil, usage(err)
 	}
-	p := &sshlab.Provider{Inventory: inv, Self: self, HostKeys: known}
+	p.Self = self
 	if consul != "" {
 		p.Files = map[string]string{"consul": consul}
 	}
