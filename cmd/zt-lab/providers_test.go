@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"io"
+	"slices"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // execute runs zt-lab's root command on args in this process and returns
@@ -88,5 +91,62 @@ func TestList(t *testing.T) {
 		if got := list(tc.in); got != tc.want {
 			t.Errorf("list(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestANewProviderIsOneRow follows the README's recipe for a provider: one
+// row in the table, and zt-lab, run, up and down know it.
+func TestANewProviderIsOneRow(t *testing.T) {
+	var calls []string
+	var zone string
+	row := func() provider {
+		return provider{
+			name:   "rack",
+			about:  "the rack in the corner",
+			help:   map[use]string{useWalk: "rack (the rack)", useUp: "rack (the rack)", useDown: "rack to power the rack off"},
+			remote: true,
+			flags: func(cmd *cobra.Command, u use) {
+				cmd.Flags().StringVar(&zone, "rack-zone", "", "which rack")
+			},
+			check: func() error {
+				if zone == "" {
+					return usagef("--provider rack needs --rack-zone")
+				}
+				return nil
+			},
+			up:   func(*cobra.Command, *labFlags) error { calls = append(calls, "up "+zone); return nil },
+			down: func(_ *cobra.Command, id string) error { calls = append(calls, "down "+zone+" "+id); return nil },
+		}
+	}
+	defer func(old []func() provider) { providers = old }(providers)
+	providers = append(providers, row)
+
+	if err := execute("up", "--provider", "rack", "--rack-zone", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := execute("down", "--provider", "rack", "--rack-zone", "b", "--lab", "x1"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"up a", "down b x1"}; !slices.Equal(calls, want) {
+		t.Errorf("the row's up and down ran as %q, want %q", calls, want)
+	}
+	if err := execute("run", "--provider", "rack"); err == nil || err.Error() != "--provider rack needs --rack-zone" {
+		t.Errorf("run --provider rack without its flag: %v, want the row's check", err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--provider", "nope"}, `--provider "nope": use local (namespaces on this machine), ssh (your own hosts), equinix (Equinix Metal) or rack (the rack in the corner)`},
+		{[]string{"up", "--provider", "nope"}, `--provider "nope": use local (namespaces on this machine), equinix (Equinix Metal) or rack (the rack in the corner)`},
+		{[]string{"down", "--provider", "nope"}, `--provider "nope": use local, ssh, equinix or rack`},
+	} {
+		if err := execute(tc.args...); err == nil || err.Error() != tc.want {
+			t.Errorf("zt-lab %q = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	up, _, _ := newRootCmd().Find([]string{"up"})
+	if got := up.Flags().Lookup("provider").Usage; got != "where the hosts are: local (namespaces here), equinix (Equinix Metal) or rack (the rack)" {
+		t.Errorf("up --provider says %q", got)
 	}
 }
