@@ -2,7 +2,6 @@ package sniffer
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -127,38 +126,4 @@ func TestRingKeepsTheNewest(t *testing.T) {
 	if got := r.snapshot(nil); len(got) != 1 || got[0].Seq != 6 {
 		t.Fatalf("ring holds %v", got)
 	}
-}
-
-// SavePcap writes a pcap file at path with write — a Capture's
-// WritePcap, for `--write FILE` at the end of a capture: to a temporary
-// file first, renamed into place when complete, so that a reader never
-// sees half a file.
-func SavePcap(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".*")
-	if err != nil {
-		return fmt.Errorf("save pcap %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := write(f); err != nil {
-		return fmt.Errorf("save pcap %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fmt.Errorf("save pcap %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("save pcap %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("save pcap %s: %w", path, err)
-	}
-	return nil
 }
