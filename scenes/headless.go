@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ztlab/zt-lab/check"
 )
 
 // Headless runs the given scenes (all when none are given) in order,
@@ -109,7 +111,7 @@ type jsonResult struct {
 	Scene int           `json:"scene"`
 	Title string        `json:"scene_title"`
 	Step  string        `json:"step"`
-	Check *Check        `json:"check,omitempty"`
+	Check *check.Check  `json:"check,omitempty"`
 	Error string        `json:"error,omitempty"`
 	Took  time.Duration `json:"took_ns"`
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/scenes"
 	"github.com/ztlab/zt-lab/sniffer"
@@ -242,8 +243,8 @@ func sniffed(tb testing.TB, flows int) *fakeSource {
 // testScenes is a short walkthrough whose steps are plain functions: a
 // test of the screens, not of the lab.
 func testScenes() []scenes.Scene {
-	pass := func(name, ev string) func(context.Context, *scenes.Env) scenes.Check {
-		return func(context.Context, *scenes.Env) scenes.Check { return scenes.Passf(name, "%s", ev) }
+	pass := func(name, ev string) func(context.Context, *scenes.Env) check.Check {
+		return func(context.Context, *scenes.Env) check.Check { return check.Passf(name, "%s", ev) }
 	}
 	return []scenes.Scene{
 		{
@@ -269,8 +270,8 @@ func testScenes() []scenes.Scene {
 				{
 					Title: "Fetch a fortune from fcc00",
 					Shell: "nc fcs00 8181",
-					Verify: func(context.Context, *scenes.Env) scenes.Check {
-						return scenes.Failf("consumer received a fortune", "fcc00 -> fcs00:8181: connection refused")
+					Verify: func(context.Context, *scenes.Env) check.Check {
+						return check.Failf("consumer received a fortune", "fcc00 -> fcs00:8181: connection refused")
 					},
 				},
 			},

@@ -16,6 +16,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -65,7 +66,7 @@ const (
 // stepState is a step as the screen knows it from the events.
 type stepState struct {
 	status stepStatus
-	check  *scenes.Check
+	check  *check.Check
 	err    string
 	output []string // its newest output lines
 	took   time.Duration
