@@ -72,6 +72,10 @@ const (
 	SceneDone    EventKind = "scene-done"
 	LabChanged   EventKind = "lab"
 	Preparing    EventKind = "preparing" // bringing the lab to a scene's stage
+	// FaultInjected and FaultRecovered report a host made to fail, or
+	// recovered, by a step or by hand (see Env.Fail).
+	FaultInjected  EventKind = "fault"
+	FaultRecovered EventKind = "recovered"
 )
 
 // Event is one thing that happened while scenes ran.
@@ -84,6 +88,7 @@ type Event struct {
 	Err   string        `json:"error,omitempty"`
 	At    time.Time     `json:"at"`
 	Took  time.Duration `json:"took,omitempty"`
+	Fault *Fault        `json:"fault,omitempty"`
 }
 
 // Result is the outcome of one step as the report card shows it.

@@ -81,6 +81,8 @@ func printEvents(e *Engine, events <-chan Event, w io.Writer) {
 			if ev.Err != "" {
 				fmt.Fprintf(w, "   [ERROR] %s\n", ev.Err)
 			}
+		case FaultInjected, FaultRecovered:
+			fmt.Fprintf(w, "   %s\n", FaultLine(ev))
 		}
 	}
 }

@@ -166,7 +166,7 @@ func failInstances(ctx context.Context, env *Env) error {
 			return fmt.Errorf("%s is not healthy before its %s: %w", f.Host, f.Mode, err)
 		}
 		start := time.Now()
-		if err := h.Fail(ctx, f.Mode); err != nil {
+		if err := env.Fail(ctx, f.Host, f.Mode); err != nil {
 			cancel()
 			return err
 		}
@@ -179,7 +179,7 @@ func failInstances(ctx context.Context, env *Env) error {
 		}
 		env.Logf("%s %s: out of the healthy set after %s", f.Host, f.Mode, f.Detected.Round(time.Millisecond))
 		time.Sleep(time.Second - time.Since(start)%time.Second) // the consumer carries on without it
-		if err := h.Recover(ctx); err != nil {
+		if err := env.Recover(ctx, f.Host); err != nil {
 			return err
 		}
 		env.LabChanged()
@@ -342,8 +342,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	h, err := env.Host(old)
-	if err != nil {
+	if _, err := env.Host(old); err != nil {
 		return err
 	}
 	consumer, err := env.Host(ConsumerHost)
@@ -375,7 +374,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	}
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
-	if err := h.Fail(ctx, infra.Crash); err != nil {
+	if err := env.Fail(ctx, old, infra.Crash); err != nil {
 		return err
 	}
 	env.LabChanged()
@@ -398,7 +397,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	elected := time.Now()
 	env.Logf("%s leads, %s after %s crashed", fo.New, fo.Took.Round(time.Millisecond), old)
 	time.Sleep(1500 * time.Millisecond) // the mesh serves under the new leader
-	if err := h.Recover(ctx); err != nil {
+	if err := env.Recover(ctx, old); err != nil {
 		return err
 	}
 	env.LabChanged()
@@ -481,8 +480,7 @@ func (e *Env) CrashUnderLoad(ctx context.Context, host string) (failed, total in
 	if err != nil {
 		return 0, 0, err
 	}
-	h, err := e.Host(host)
-	if err != nil {
+	if _, err := e.Host(host); err != nil {
 		return 0, 0, err
 	}
 	var tally attempts
@@ -506,13 +504,13 @@ func (e *Env) CrashUnderLoad(ctx context.Context, host string) (failed, total in
 	if err := sleep(5 * time.Second); err != nil {
 		return 0, 0, err
 	}
-	if err := h.Fail(ctx, infra.Crash); err != nil {
+	if err := e.Fail(ctx, host, infra.Crash); err != nil {
 		return 0, 0, err
 	}
 	if err := sleep(10 * time.Second); err != nil {
 		return 0, 0, err
 	}
-	if err := h.Recover(ctx); err != nil {
+	if err := e.Recover(ctx, host); err != nil {
 		return 0, 0, err
 	}
 	select {

@@ -190,10 +190,44 @@ type fakeSource struct {
 	pcaps    []string
 }
 
-func (s *fakeSource) Lab() infra.Lab {
+func (s *fakeSource) Lab() (scenes.LabView, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lab
+	if s.lab == nil {
+		return scenes.LabView{}, false
+	}
+	return scenes.ViewOf(s.lab), true
+}
+
+// host is a host of the fake lab; a fake source fails its hosts itself,
+// without an engine.
+func (s *fakeSource) host(name string) (infra.Host, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lab == nil {
+		return nil, errors.New("no lab")
+	}
+	h, ok := s.lab.Host(name)
+	if !ok {
+		return nil, errors.New("no host " + name)
+	}
+	return h, nil
+}
+
+func (s *fakeSource) Fail(ctx context.Context, host string, mode infra.FailMode) error {
+	h, err := s.host(host)
+	if err != nil {
+		return err
+	}
+	return h.Fail(ctx, mode)
+}
+
+func (s *fakeSource) Recover(ctx context.Context, host string) error {
+	h, err := s.host(host)
+	if err != nil {
+		return err
+	}
+	return h.Recover(ctx)
 }
 
 func (s *fakeSource) Packets(n int) []sniffer.Packet {
