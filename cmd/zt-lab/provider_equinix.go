@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/equinix"
+	sshlab "github.com/ztlab/zt-lab/infra/ssh"
 )
 
 // equinixProvider is the row of Equinix Metal: `up` makes devices that stay
@@ -40,7 +42,8 @@ func equinixProvider() provider {
 		build: func(_ context.Context, w walkLab) (func(context.Context) (infra.Lab, error), error) {
 			return f.metalBuild(w.self, w.consul, w.logf)
 		},
-		up: func(cmd *cobra.Command, _ *labFlags) error { return metalUp(cmd, f) },
+		shell: func(_ string, lab func() infra.Lab) func(host string) *exec.Cmd { return sshlab.ShellFunc(lab) },
+		up:    func(cmd *cobra.Command, _ *labFlags) error { return metalUp(cmd, f) },
 		down: func(cmd *cobra.Command, labID string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()

@@ -43,6 +43,15 @@ func localProvider() provider {
 				return l, nil
 			}, nil
 		},
+		shell: func(self string, _ func() infra.Lab) func(host string) *exec.Cmd {
+			return func(host string) *exec.Cmd {
+				// The lab serves shells through its control socket, from this
+				// very process; `zt-lab shell` is its ordinary client.
+				c := exec.Command(self, "shell", host)
+				c.Env = local.ClientEnv()
+				return c
+			}
+		},
 		up: func(cmd *cobra.Command, f *labFlags) error {
 			if _, err := f.topology(); err != nil {
 				return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,7 +60,8 @@ func sshProvider() provider {
 				return l, err
 			}, nil
 		},
-		up: func(*cobra.Command, *labFlags) error { return usage(errNoSSHUp) },
+		shell: func(_ string, lab func() infra.Lab) func(host string) *exec.Cmd { return sshlab.ShellFunc(lab) },
+		up:    func(*cobra.Command, *labFlags) error { return usage(errNoSSHUp) },
 		down: func(cmd *cobra.Command, labID string) error {
 			if err := f.check(); err != nil {
 				return err

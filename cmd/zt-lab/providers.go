@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -49,6 +50,10 @@ type provider struct {
 	// build makes the builder of the walkthrough's lab, which its first
 	// scene calls.
 	build func(ctx context.Context, w walkLab) (func(context.Context) (infra.Lab, error), error)
+	// shell opens a shell on a host of the walkthrough's lab, for the
+	// guided lab's `s`; self is this zt-lab binary, lab the lab once built.
+	// Nil, or a nil func, offers no shell.
+	shell func(self string, lab func() infra.Lab) func(host string) *exec.Cmd
 	// up is `zt-lab up --provider NAME`.
 	up func(cmd *cobra.Command, lab *labFlags) error
 	// down is `zt-lab down --provider NAME [--lab ID]`.
