@@ -37,7 +37,7 @@ func evidence(v Verdict) string { return strings.Join(v.Evidence, "\n") }
 
 // fortuneConv is the seed's exchange: the consumer connects, the service
 // answers a fortune in segments of mss bytes and closes.
-func fortuneConv(t *testing.T, mss int) *conv {
+func fortuneConv(t testing.TB, mss int) *conv {
 	c := newConv(t, fccEnd, fcsEnd)
 	c.send(1, []byte(seedFortune), mss)
 	c.close()

@@ -61,6 +61,7 @@ type equinixFlags struct {
 	metro, plan, os  string
 	consul, fcs, fcc int
 	dryRun           bool
+	lifetime         time.Duration
 	cmd              *cobra.Command // the command whose flags these are
 }
 
@@ -75,6 +76,7 @@ func (f *equinixFlags) registerUp(cmd *cobra.Command) {
 	fl.IntVar(&f.fcs, "fcs-count", 1, "fortune service hosts")
 	fl.IntVar(&f.fcc, "fcc-count", 1, "fortune consumer hosts")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the devices and their hourly cost, create nothing")
+	fl.DurationVar(&f.lifetime, "lifetime", equinix.DefaultLifetime, "Metal deletes the devices this long after up, even if zt-lab is killed (30m to 168h)")
 }
 
 func (f *equinixFlags) registerProject(cmd *cobra.Command) {
@@ -96,6 +98,9 @@ func (f *equinixFlags) config(cmd *cobra.Command) (equinix.Config, error) {
 	set := func(name string) bool { fl := cmd.Flags().Lookup(name); return fl != nil && fl.Changed }
 	if set("project") {
 		c.Project = f.project
+	}
+	if set("lifetime") {
+		c.Lifetime = f.lifetime
 	}
 	for _, s := range []struct {
 		flag string
@@ -152,12 +157,16 @@ func equinixUp(ctx context.Context, cmd *cobra.Command, f *equinixFlags) (*equin
 		_, err = pl.WriteTo(out)
 		return nil, err
 	}
+	if err := p.Check(); err != nil {
+		return nil, equinixError(err)
+	}
 	fmt.Fprintf(out, "Creating %d Equinix Metal devices (%s in %s) ...\n", len(t.Hosts), p.Config().Plan, p.Config().Metro)
 	lab, err := p.UpLab(ctx, t, equinixProgress(out))
 	if err != nil {
 		return nil, equinixError(err)
 	}
-	fmt.Fprintf(out, "Lab %s is up in %s. `zt-lab down --provider equinix --lab %s` deletes it.\n", lab.ID(), time.Since(lab.Started()).Round(time.Second), lab.ID())
+	fmt.Fprintf(out, "Lab %s is up in %s. `zt-lab down --provider equinix --lab %s` deletes it; Metal deletes its devices at %s regardless.\n",
+		lab.ID(), time.Since(lab.Started()).Round(time.Second), lab.ID(), lab.Terminates().Format("2006-01-02 15:04 MST"))
 	return lab, nil
 }
 
@@ -220,7 +229,7 @@ func equinixProgress(out io.Writer) func(infra.Event) {
 func equinixError(err error) error {
 	var ae *equinix.APIError
 	switch {
-	case errors.Is(err, equinix.ErrNoToken), errors.Is(err, equinix.ErrNoProject):
+	case errors.Is(err, equinix.ErrNoToken), errors.Is(err, equinix.ErrNoProject), errors.Is(err, equinix.ErrBadLabID):
 		return usage(err)
 	case errors.As(err, &ae):
 		switch ae.Status {

@@ -86,20 +86,30 @@ func localProvider() provider {
 // labFlags are the flags of every command that builds a lab from the
 // seeds' topology.
 type labFlags struct {
-	subnet string
-	seed   int64
+	subnet       string
+	publicSubnet bool
+	seed         int64
 }
 
 func (f *labFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.subnet, "subnet", infra.DefaultSubnet.String(), "address range of the lab (IPv4, /8 to /26)")
+	cmd.Flags().StringVar(&f.subnet, "subnet", infra.DefaultSubnet.String(), "address range of the lab (IPv4, /8 to /26; private, shared, benchmark or documentation addresses)")
+	cmd.Flags().BoolVar(&f.publicSubnet, "allow-public-subnet", false, "let --subnet be a public range, hiding its real hosts from the lab's shells")
 	cmd.Flags().Int64Var(&f.seed, "seed", 1, "seed of the fortune sequence (0 = random)")
 }
 
 func (f *labFlags) topology() (infra.Topology, error) {
 	t := infra.DefaultTopology()
-	p, err := infra.ParseSubnet(f.subnet)
+	parse := infra.ParseSubnet
+	if f.publicSubnet {
+		parse = infra.ParseAnySubnet
+	}
+	p, err := parse(f.subnet)
 	if err != nil {
 		return t, usage(err)
+	}
+	if !infra.IsPrivateRange(p) && !local.Sandboxed() {
+		// Said once, outside: the lab inside checks the flags again.
+		fmt.Fprintln(os.Stderr, "zt-lab:", infra.PublicSubnetWarning(p))
 	}
 	t.Subnet = p
 	return t, nil
@@ -120,8 +130,13 @@ func enterSandbox() error {
 	if err := checkLinux(); err != nil {
 		return err
 	}
-	if st, err := local.FindLab(); err == nil {
+	st, err := local.FindLab()
+	if err == nil {
 		return usage(local.ErrLabRunning{State: st})
+	}
+	var unsafe infra.UnsafePathError
+	if errors.As(err, &unsafe) {
+		return usage(err)
 	}
 	code, err := local.Enter()
 	if errors.Is(err, local.ErrNoUserNamespaces) {
@@ -136,10 +151,15 @@ func enterSandbox() error {
 	return nil
 }
 
-// labError turns what Up says into what the user should see.
+// labError turns what Up or FindLab says into what the user should see:
+// what the user can fix is a usage error (a lab running, no capabilities,
+// a runtime directory or socket another user could change, a lab of
+// another user's).
 func labError(err error) error {
 	var running local.ErrLabRunning
-	if errors.As(err, &running) || errors.Is(err, local.ErrNoCapabilities) {
+	var unsafe infra.UnsafePathError
+	var peer local.PeerError
+	if errors.As(err, &running) || errors.Is(err, local.ErrNoCapabilities) || errors.As(err, &unsafe) || errors.As(err, &peer) {
 		return usage(err)
 	}
 	return err
@@ -154,7 +174,7 @@ func findLab() (local.State, error) {
 	if errors.Is(err, local.ErrNoLab) {
 		return st, usage(err)
 	}
-	return st, err
+	return st, labError(err)
 }
 
 // remote turns a lab's reply into the user's error.

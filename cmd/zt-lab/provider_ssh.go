@@ -48,7 +48,7 @@ func sshProvider() provider {
 			}
 		},
 		build: func(ctx context.Context, w walkLab) (func(context.Context) (infra.Lab, error), error) {
-			p, err := f.provider(ctx, w.self, w.consul, os.Stderr)
+			p, err := f.provider(ctx, w.topology, w.self, w.consul, os.Stderr)
 			if err != nil {
 				return nil, err
 			}
@@ -85,10 +85,11 @@ func (f *sshFlags) check() error {
 	return nil
 }
 
-// provider opens the inventory's hosts, verifying every host's key up
-// front and asking about keys not yet known (on a terminal) before any
-// screen starts, so that building the lab later never has to ask.
-func (f *sshFlags) provider(ctx context.Context, self, consul string, out io.Writer) (*sshlab.Provider, error) {
+// provider opens the inventory's hosts, checking that it holds the hosts of
+// need (when it names any) and verifying every host's key up front, asking
+// about keys not yet known (on a terminal) before any screen starts, so
+// that building the lab later never has to ask.
+func (f *sshFlags) provider(ctx context.Context, need infra.Topology, self, consul string, out io.Writer) (*sshlab.Provider, error) {
 	var trust sshlab.Trust
 	// Logging in to every host takes seconds; a person answering about new
 	// host keys may take minutes.
@@ -102,7 +103,7 @@ func (f *sshFlags) provider(ctx context.Context, self, consul string, out io.Wri
 	}
 	vctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	p, err := sshlab.Open(vctx, f.inventory, trust)
+	p, err := sshlab.Open(vctx, f.inventory, need, trust)
 	if err != nil {
 		return nil, usage(err)
 	}
@@ -137,7 +138,7 @@ func sshDown(cmd *cobra.Command, f *sshFlags, labID string) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 	defer cancel()
-	p, err := f.provider(ctx, "", "", cmd.ErrOrStderr())
+	p, err := f.provider(ctx, infra.Topology{}, "", "", cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ztlab/zt-lab/cast"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/mesh"
+	"github.com/ztlab/zt-lab/tui"
 )
 
 func newRecordCmd() *cobra.Command {
@@ -35,6 +36,9 @@ repeatable. assets/demo.tape does the same for VHS.`,
 			cols, rows, err := cast.ParseSize(size)
 			if err != nil {
 				return usagef("--size %v", err)
+			}
+			if err := tui.CheckPace(pace); err != nil {
+				return usage(err)
 			}
 			if err := checkLinux(); err != nil {
 				return err

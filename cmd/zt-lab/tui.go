@@ -34,6 +34,9 @@ func (f *tuiFlags) register(cmd *cobra.Command) {
 
 // runTUI is `zt-lab`: the walkthrough on screen, on the local lab.
 func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
+	if err := tui.CheckPace(f.pace); err != nil {
+		return usage(err)
+	}
 	remote, err := f.check()
 	if err != nil {
 		return err

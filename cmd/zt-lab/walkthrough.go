@@ -33,6 +33,9 @@ func (f *walkFlags) check() (remote bool, err error) {
 	if _, err := f.topology(); err != nil {
 		return false, err
 	}
+	if err := scenes.CheckContent(f.content); err != nil {
+		return false, usage(err)
+	}
 	if f.row, err = f.walk(); err != nil {
 		return false, err
 	}

@@ -144,6 +144,9 @@ func (t Target) validate() error {
 	if _, err := parseRole(string(t.Role)); err != nil {
 		return err
 	}
+	if err := checkNameRole(t.Name, t.Role); err != nil {
+		return err
+	}
 	host, port, err := net.SplitHostPort(t.Addr)
 	if err != nil {
 		return fmt.Errorf("address %q: want host:port", t.Addr)

@@ -3,6 +3,7 @@ package sshlab
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // The checks of single values of an inventory, wherever they came from: the
@@ -130,6 +134,23 @@ func checkKeyFile(path string) error {
 	}
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("key file %s is not a file: point key: at a private key", path)
+	}
+	// A public key is ClientConfig's to name; its mode means nothing.
+	if data, err := io.ReadAll(io.LimitReader(f, 1<<20)); err == nil {
+		if _, _, _, _, perr := ssh.ParseAuthorizedKey(data); perr == nil {
+			return nil
+		}
+	}
+	return checkKeyMode(path, fi)
+}
+
+// checkKeyMode refuses a private key file of this user's that others may
+// read, as OpenSSH does ("UNPROTECTED PRIVATE KEY FILE"): a key anyone can
+// copy proves nothing about who logs in.
+func checkKeyMode(path string, fi os.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if ok && int(st.Uid) == os.Getuid() && fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("key file %s may be read by other users (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
 	return nil
 }

@@ -80,6 +80,9 @@ func (p *parser) host(f *fileInventory, h *fileHost, i, line int) (Target, error
 	if t.Role, err = hp.role(&h.Role); err != nil {
 		return Target{}, err
 	}
+	if err := checkNameRole(name, t.Role); err != nil {
+		return Target{}, hp.at(&h.Role, "%v", err)
+	}
 	if t.Addr, t.LabAddr, err = hp.addresses(h, pick(h.Port, f.Port)); err != nil {
 		return Target{}, err
 	}

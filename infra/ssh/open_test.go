@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ztlab/zt-lab/infra"
 )
 
 func TestOpenAsksAboutANewHostOnceThenKnowsIt(t *testing.T) {
@@ -20,11 +22,11 @@ func TestOpenAsksAboutANewHostOnceThenKnowsIt(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	if _, err := Open(ctx, path, nil); err == nil || !strings.Contains(err.Error(), "consul00") {
+	if _, err := Open(ctx, path, infra.Topology{}, nil); err == nil || !strings.Contains(err.Error(), "consul00") {
 		t.Fatalf("a new host key with nobody to ask: %v, want an error naming consul00", err)
 	}
 	ask, asked := askCounter(true)
-	p, err := Open(ctx, path, ask)
+	p, err := Open(ctx, path, infra.Topology{}, ask)
 	if err != nil {
 		t.Fatalf("a new host key, trusted when asked: %v", err)
 	}
@@ -35,14 +37,18 @@ func TestOpenAsksAboutANewHostOnceThenKnowsIt(t *testing.T) {
 		t.Errorf("the provider does not accept the key it was told to trust: %v", err)
 	}
 	ask, asked = askCounter(false)
-	if _, err := Open(ctx, path, ask); err != nil || asked.Load() != 0 {
+	if _, err := Open(ctx, path, infra.Topology{}, ask); err != nil || asked.Load() != 0 {
 		t.Errorf("a known host: %v after %d questions, want no error and none", err, asked.Load())
 	}
 	s.setHostKeys(newHostKey(t))
-	if _, err := Open(ctx, path, ask); err == nil || asked.Load() != 0 {
+	if _, err := Open(ctx, path, infra.Topology{}, ask); err == nil || asked.Load() != 0 {
 		t.Errorf("a changed host key: %v after %d questions, want refused without asking", err, asked.Load())
 	}
-	if _, err := Open(ctx, filepath.Join(dir, "none.yaml"), ask); err == nil || !strings.Contains(err.Error(), "none.yaml") {
+	logins := s.logins.Load()
+	if _, err := Open(ctx, path, infra.DefaultTopology(), ask); err == nil || !strings.Contains(err.Error(), "has no host consul01") || s.logins.Load() != logins {
+		t.Errorf("an inventory without the lab's hosts: %v after %d logins, want refused naming them before any login", err, s.logins.Load()-logins)
+	}
+	if _, err := Open(ctx, filepath.Join(dir, "none.yaml"), infra.Topology{}, ask); err == nil || !strings.Contains(err.Error(), "none.yaml") {
 		t.Errorf("no inventory file: %v, want an error naming it", err)
 	}
 }
