@@ -54,7 +54,8 @@ type provider struct {
 	// guided lab's `s`; self is this zt-lab binary, lab the lab once built.
 	// Nil, or a nil func, offers no shell.
 	shell func(self string, lab func() infra.Lab) func(host string) *exec.Cmd
-	// up is `zt-lab up --provider NAME`.
+	// up is `zt-lab up --provider NAME`; every row has one, and so a down,
+	// if only to say what to do instead.
 	up func(cmd *cobra.Command, lab *labFlags) error
 	// down is `zt-lab down --provider NAME [--lab ID]`.
 	down func(cmd *cobra.Command, labID string) error
