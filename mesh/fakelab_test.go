@@ -2,9 +2,11 @@ package mesh
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/ztlab/zt-lab/infra"
 )
@@ -70,6 +72,9 @@ func (h *fakeHost) Run(_ context.Context, argv ...string) ([]byte, error) {
 		return nil, os.ErrNotExist
 	}
 	return h.run(argv)
+}
+func (h *fakeHost) DialContext(context.Context, string, string) (net.Conn, error) {
+	return nil, syscall.ECONNREFUSED
 }
 func (h *fakeHost) Start(_ context.Context, p infra.ProcSpec) (infra.Proc, error) {
 	h.started = append(h.started, p)

@@ -108,6 +108,11 @@ func judgeConsulWire(name string, flows []sniffer.FlowSummary, names sniffer.Nam
 	seen := map[uint16]int{}
 	c := check.Check{Name: name, Pass: true}
 	for _, f := range flows {
+		if f.Key.Server.Port() == mesh.HTTPPort { // the agents' APIs listen on loopback only
+			c.Pass = false
+			c.Evidence = append(c.Evidence, fmt.Sprintf("an agent's HTTP API on the wire: %s %s: %s", f.Key.Proto, f.Direction(names, 0), f.Verdict))
+			continue
+		}
 		if !isConsulWire(f) {
 			continue
 		}
@@ -127,7 +132,8 @@ func judgeConsulWire(name string, flows []sniffer.FlowSummary, names sniffer.Nam
 	if c.Pass {
 		c.Evidence = append(c.Evidence,
 			fmt.Sprintf("%d gossip flows on %d: ENCRYPTED", seen[mesh.SerfPort], mesh.SerfPort),
-			fmt.Sprintf("%d RPC flows on %d: ENCRYPTED (TLS)", seen[mesh.ServerPort], mesh.ServerPort))
+			fmt.Sprintf("%d RPC flows on %d: ENCRYPTED (TLS)", seen[mesh.ServerPort], mesh.ServerPort),
+			fmt.Sprintf("0 flows to an agent's HTTP API (%d): zt-lab asks each agent on its own host", mesh.HTTPPort))
 		for _, f := range flows {
 			if isConsulWire(f) {
 				c.Evidence = append(c.Evidence, fmt.Sprintf("e.g. %s %s: %s", f.Key.Proto, f.Direction(names, 0), f.Verdict))

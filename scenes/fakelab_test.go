@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -85,11 +86,14 @@ type checkHost struct {
 	run func(argv []string) ([]byte, error)
 }
 
-func (h *checkHost) Name() string                  { return h.name }
-func (h *checkHost) Role() infra.Role              { return h.role }
-func (h *checkHost) Addr() netip.Addr              { return h.addr }
-func (h *checkHost) State() infra.HostState        { return h.state }
-func (h *checkHost) Procs() []infra.Proc           { return nil }
+func (h *checkHost) Name() string           { return h.name }
+func (h *checkHost) Role() infra.Role       { return h.role }
+func (h *checkHost) Addr() netip.Addr       { return h.addr }
+func (h *checkHost) State() infra.HostState { return h.state }
+func (h *checkHost) Procs() []infra.Proc    { return nil }
+func (h *checkHost) DialContext(context.Context, string, string) (net.Conn, error) {
+	return nil, errors.New("check host: no network")
+}
 func (h *checkHost) DataDir() string               { return "/nonexistent" }
 func (h *checkHost) Recover(context.Context) error { return nil }
 func (h *checkHost) Fail(context.Context, infra.FailMode) error {

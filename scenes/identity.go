@@ -48,6 +48,7 @@ func sceneIdentity() Scene {
 					return withRotationLoad(env.Cluster().CheckRotation(ctx, rot.rotation), rot)
 				},
 			},
+			keysStep(),
 		},
 	}
 }

@@ -279,6 +279,9 @@ func (s *controlServer) exec(c *net.UnixConn, enc *json.Encoder, in io.Reader, r
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := h.Command(ctx, req.Argv...)
+	if tf := filepath.Join(h.dir, infra.LearnerTokenFile); fileExists(tf) {
+		cmd.Env = append(cmd.Env, "CONSUL_HTTP_TOKEN_FILE="+tf) // the learners' read-only token
+	}
 	cmd.Env = append(cmd.Env, req.Env...)
 	var master *os.File
 	if req.TTY {

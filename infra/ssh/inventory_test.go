@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -327,4 +328,15 @@ func FuzzParseInventory(f *testing.F) {
 			t.Fatalf("accepted an inventory that does not validate: %v\n%s", err, data)
 		}
 	})
+}
+
+// ParseInventory checks an inventory held in memory; name is used in error
+// messages only. Relative paths in it are relative to the working
+// directory.
+func ParseInventory(data []byte, name string) (*Inventory, error) {
+	base, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("inventory %s: %w", name, err)
+	}
+	return parseInventory(data, name, base)
 }
