@@ -55,13 +55,14 @@ consul-or-found:
 		$(MAKE) --no-print-directory consul; \
 	fi
 
-# Raft's base timings are halved in the lab's consul: tools/consul/fastraft.sh
-# says why. The patched copy of raft lives in a temporary directory.
+# Raft's base timings are halved and the leaf re-issue jitter after a CA
+# rotation is 1 s in the lab's consul: tools/consul/fastraft.sh says why.
+# The patched copies of raft and consul live in a temporary directory.
 $(CONSUL): tools/consul/go.mod tools/consul/go.sum tools/consul/main.go tools/consul/fastraft.sh
 	@echo "Building consul from HashiCorp's Go packages (first time only, about 5 minutes) ..."
 	cd tools/consul && ov=$$(mktemp -d) && GO=$(GO) ./fastraft.sh $$ov && \
 	$(GO) build -trimpath -modfile $$ov/go.mod \
-		-ldflags "-s -w -X github.com/hashicorp/consul/version.VersionMetadata=ztlab.fastraft" \
+		-ldflags "-s -w -X github.com/hashicorp/consul/version.VersionMetadata=ztlab.fast" \
 		-o ../../$(CONSUL) . ; st=$$?; rm -rf $$ov; exit $$st
 
 deps: ## install the Debian packages the lab and tests use (asks sudo if needed)

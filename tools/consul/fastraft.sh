@@ -1,7 +1,9 @@
 #!/bin/sh
 # fastraft.sh DIR writes DIR/go.mod: tools/consul's go.mod, with
 # github.com/hashicorp/raft replaced by a copy in DIR/raft whose base
-# timings are halved. Build with `go build -modfile DIR/go.mod`.
+# timings are halved, and github.com/hashicorp/consul replaced by a copy in
+# DIR/consul whose leaf re-issue jitter after a CA rotation is 1 s instead
+# of 30 s. Build with `go build -modfile DIR/go.mod`.
 #
 # Why: Consul sets raft's heartbeat and election timeouts only through
 # performance.raft_multiplier, an integer of at least 1 times a 1 s base
@@ -12,8 +14,15 @@
 # the lab's 3 s target now and then. At a 500 ms base the same election
 # takes 0.5-1.5 s. Consul's own dev mode goes much further (35 ms).
 #
-# Only raft.DefaultConfig's three timings change, and the binary says so:
-# `consul version` prints v1.22.7+ztlab.fastraft.
+# Why the jitter: after a CA root change every agent re-signs each of its
+# leaves at a random moment within agent/leafcert's caChangeJitterWindow
+# (30 s), so that ten thousand sidecars do not hit the servers in the same
+# second. A lab has a handful of leaves, and its rotation scene waited up
+# to 30 s for them; with a 1 s window it waits about a second, and the
+# leaves still come one at a time at random moments.
+#
+# Only raft.DefaultConfig's three timings and that one constant change,
+# and the binary says so: `consul version` prints v1.22.7+ztlab.fast.
 set -eu
 out=${1:?usage: fastraft.sh DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -38,6 +47,26 @@ if [ "$n" != 3 ]; then
 	echo "fastraft.sh: raft.DefaultConfig in $src is not what this script knows ($n of 3 lines changed); update it" >&2
 	exit 1
 fi
+
+csrc=$(cd "$here" && ${GO:-go} mod download -json github.com/hashicorp/consul |
+	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+jitter=agent/leafcert/generate.go
+if [ ! -f "$csrc/$jitter" ]; then
+	echo "fastraft.sh: could not download github.com/hashicorp/consul (got directory '$csrc')" >&2
+	exit 1
+fi
+rm -rf "$out/consul"
+cp -R "$csrc" "$out/consul"
+chmod -R u+w "$out/consul"
+sed -e 's/^const caChangeJitterWindow = 30 \* time\.Second$/const caChangeJitterWindow = 1 * time.Second/' \
+    "$csrc/$jitter" > "$out/consul/$jitter"
+n=$(diff "$csrc/$jitter" "$out/consul/$jitter" | grep -c '^>' || true)
+if [ "$n" != 1 ]; then
+	echo "fastraft.sh: caChangeJitterWindow in $csrc/$jitter is not what this script knows ($n of 1 lines changed); update it" >&2
+	exit 1
+fi
+
 cp "$here/go.mod" "$out/go.mod"
 cp "$here/go.sum" "$out/go.sum"
 printf '\nreplace github.com/hashicorp/raft => %s/raft\n' "$out" >> "$out/go.mod"
+printf 'replace github.com/hashicorp/consul => %s/consul\n' "$out" >> "$out/go.mod"
