@@ -246,8 +246,10 @@ type Rotation struct {
 // root (cross-signed by the old one), then waits until the new root is
 // active, every service's leaf is re-issued from it and fcs's sidecar
 // presents the new leaf — all the while reading fortunes through the mesh.
-// Consul spreads the leaves' re-issue over up to 30 s after a root change,
-// so a rotation takes that long.
+// Each wait is on the event itself (blocking queries on the roots and on
+// every leaf). Stock Consul spreads the leaves' re-issue over up to 30 s
+// after a root change, so a rotation takes that long; the lab's consul
+// (tools/consul/fastraft.sh) spreads it over 1 s.
 func (c *Cluster) Rotate(ctx context.Context) (Rotation, error) {
 	var rot Rotation
 	srv, err := c.serverAPI()

@@ -75,12 +75,14 @@ func rotateUnderLoad(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer load.Stop(context.Background(), time.Second)
-	time.Sleep(500 * time.Millisecond) // fortunes flow before the rotation
+	if !tally.waitOK(ctx, 3, 10*time.Second) {
+		return errors.New("the consumer got no fortune through the mesh before the rotation")
+	}
 	rot, err := env.Cluster().Rotate(ctx)
 	if err != nil {
 		return err
 	}
-	time.Sleep(time.Second) // and after it
+	tally.waitOK(ctx, 5, 10*time.Second) // fortunes flow after it
 	if err := load.Stop(ctx, time.Second); err != nil {
 		return err
 	}

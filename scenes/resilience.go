@@ -159,7 +159,7 @@ func failInstances(ctx context.Context, env *Env) error {
 		return err
 	}
 	defer load.Stop(context.Background(), time.Second)
-	time.Sleep(time.Second) // a baseline with every instance up
+	tally.waitOK(ctx, 10, 10*time.Second) // a baseline with every instance up
 	plan := []Failure{{Host: ScaleHosts[0], Mode: infra.Crash}, {Host: ScaleHosts[1], Mode: infra.Partition}, {Host: ServiceHost, Mode: infra.Freeze}}
 	var done []Failure
 	for _, f := range plan {
@@ -187,7 +187,7 @@ func failInstances(ctx context.Context, env *Env) error {
 			return fmt.Errorf("%s %s: never left the healthy set: %w", f.Host, f.Mode, err)
 		}
 		env.Logf("%s %s: out of the healthy set after %s", f.Host, f.Mode, f.Detected.Round(time.Millisecond))
-		time.Sleep(time.Second - time.Since(start)%time.Second) // the consumer carries on without it
+		tally.waitOK(ctx, 5, 10*time.Second) // the consumer carries on without it
 		if err := env.Recover(ctx, f.Host); err != nil {
 			return err
 		}
@@ -207,7 +207,7 @@ func failInstances(ctx context.Context, env *Env) error {
 		env.Logf("%s recovered: healthy again after %s", f.Host, took.Round(time.Millisecond))
 		done = append(done, f)
 	}
-	time.Sleep(500 * time.Millisecond)
+	tally.waitOK(ctx, 3, 5*time.Second) // and with every instance back
 	ok, failed := tally.counts()
 	env.keep(func(s *walkState) {
 		s.failures = &failureRun{failures: done, ok: ok, failed: failed, servedBy: byHost.String()}
@@ -272,14 +272,50 @@ func (e *Env) attribute(line string, by *servedCount) string {
 type attempts struct {
 	mu         sync.Mutex
 	ok, failed int
+	more       chan struct{} // closed (and dropped) when a line is counted
 }
 
 func (a *attempts) add(line string) {
 	ok, failed := countAttempts([]string{line})
+	if ok+failed == 0 {
+		return
+	}
 	a.mu.Lock()
 	a.ok += ok
 	a.failed += failed
+	if a.more != nil {
+		close(a.more)
+		a.more = nil
+	}
 	a.mu.Unlock()
+}
+
+// waitOK waits until the consumer has n more fetches ok than it had when
+// called, for at most limit, and says whether they came: a step waits on
+// the fortunes themselves, not on a guess of how long they take.
+func (a *attempts) waitOK(ctx context.Context, n int, limit time.Duration) bool {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	a.mu.Lock()
+	want := a.ok + n
+	a.mu.Unlock()
+	for {
+		a.mu.Lock()
+		if a.ok >= want {
+			a.mu.Unlock()
+			return true
+		}
+		if a.more == nil {
+			a.more = make(chan struct{})
+		}
+		more := a.more
+		a.mu.Unlock()
+		select {
+		case <-more:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 func (a *attempts) counts() (ok, failed int) {
@@ -359,15 +395,17 @@ func killLeader(ctx context.Context, env *Env) error {
 		return err
 	}
 	var mu sync.Mutex
-	var attempts []attempt
+	var seen []attempt
+	var tally attempts
 	load, err := consumer.Start(ctx, infra.ProcSpec{
 		Name: "consumer",
 		Argv: []string{env.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "5m", "--timeout", "1s"},
 		OnLine: func(line string) {
 			if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "#") {
 				mu.Lock()
-				attempts = append(attempts, attempt{at: time.Now(), ok: f[1] == "ok"})
+				seen = append(seen, attempt{at: time.Now(), ok: f[1] == "ok"})
 				mu.Unlock()
+				tally.add(line)
 			}
 		},
 	})
@@ -381,7 +419,9 @@ func killLeader(ctx context.Context, env *Env) error {
 	} else {
 		fo.Raft = fmt.Sprintf("raft's timeouts unknown: %v", err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	if !tally.waitOK(ctx, 5, 10*time.Second) {
+		return errors.New("the consumer got no fortunes through the mesh before the leader's crash")
+	}
 	start := time.Now()
 	if err := env.Fail(ctx, old, infra.Crash); err != nil {
 		return err
@@ -405,7 +445,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	}
 	elected := time.Now()
 	env.Logf("%s leads, %s after %s crashed", fo.New, fo.Took.Round(time.Millisecond), old)
-	time.Sleep(1500 * time.Millisecond) // the mesh serves under the new leader
+	tally.waitOK(ctx, 10, 10*time.Second) // the mesh serves under the new leader
 	if err := env.Recover(ctx, old); err != nil {
 		return err
 	}
@@ -419,7 +459,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	}
 	env.Logf("%s back in the cluster: %v", old, fo.Back)
 	mu.Lock()
-	for _, a := range attempts {
+	for _, a := range seen {
 		switch {
 		case a.at.Before(start):
 		case a.at.Before(elected) && a.ok:
