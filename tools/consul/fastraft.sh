@@ -3,7 +3,8 @@
 # github.com/hashicorp/raft replaced by a copy in DIR/raft whose base
 # timings are halved, and github.com/hashicorp/consul replaced by a copy in
 # DIR/consul whose leaf re-issue jitter after a CA rotation is 1 s instead
-# of 30 s. Build with `go build -modfile DIR/go.mod`.
+# of 30 s and whose built-in proxy finds its upstream's instances in the
+# agent's cache. Build with `go build -modfile DIR/go.mod`.
 #
 # Why: Consul sets raft's heartbeat and election timeouts only through
 # performance.raft_multiplier, an integer of at least 1 times a 1 s base
@@ -21,8 +22,22 @@
 # to 30 s for them; with a 1 s window it waits about a second, and the
 # leaves still come one at a time at random moments.
 #
-# Only raft.DefaultConfig's three timings and that one constant change,
-# and the binary says so: `consul version` prints v1.22.7+ztlab.fast.
+# Why the cached upstream: the built-in proxy looks its upstream's
+# instances up for every connection it opens (connect/resolver.go), an
+# uncached /v1/health/connect that the agent forwards to a server as an
+# RPC. When that server crashes, the agent's next dial to it is refused,
+# and Consul's client retries a read only after EOF or "no leader", not
+# after a refused dial: the lookup fails with a 500, and so does the
+# consumer's fetch ("consumer at 10/s while leaderless: 8 ok, 2 failed";
+# the fcc00 agent's log says "RPC failed to server ... connection
+# refused", its sidecar's "failed to dial"). With UseCache the lookup is
+# answered by the agent's streaming view of fcs's health, which the
+# servers push to it and which it keeps serving while it resubscribes to
+# another server: no RPC per connection, nothing lost when a server dies.
+#
+# Only raft.DefaultConfig's three timings, that one constant and that one
+# query option change, and the binary says so: `consul version` prints
+# v1.22.7+ztlab.fast.
 set -eu
 out=${1:?usage: fastraft.sh DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +78,14 @@ sed -e 's/^const caChangeJitterWindow = 30 \* time\.Second$/const caChangeJitter
 n=$(diff "$csrc/$jitter" "$out/consul/$jitter" | grep -c '^>' || true)
 if [ "$n" != 1 ]; then
 	echo "fastraft.sh: caChangeJitterWindow in $csrc/$jitter is not what this script knows ($n of 1 lines changed); update it" >&2
+	exit 1
+fi
+resolver=connect/resolver.go
+sed -e 's/^\(\t\t\)AllowStale: true,$/&\n\1UseCache:   true,/' \
+    "$csrc/$resolver" > "$out/consul/$resolver"
+n=$(diff "$csrc/$resolver" "$out/consul/$resolver" | grep -c '^>' || true)
+if [ "$n" != 1 ]; then
+	echo "fastraft.sh: ConsulResolver.queryOptions in $csrc/$resolver is not what this script knows ($n of 1 lines added); update it" >&2
 	exit 1
 fi
 
