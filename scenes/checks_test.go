@@ -328,7 +328,7 @@ func TestCheckFailures(t *testing.T) {
 }
 
 func TestCheckFailover(t *testing.T) {
-	good := failover{Old: "consul01", New: "consul02", Took: 1100 * time.Millisecond, Back: true, OKDuring: 8, FailedDuring: 2, OKAfter: 30, FailedAfter: 0,
+	good := failover{Old: "consul01", New: "consul02", Took: 1100 * time.Millisecond, Back: true, OKDuring: 10, FailedDuring: 0, OKAfter: 30, FailedAfter: 0,
 		Raft: "raft on the servers: heartbeat timeout 500ms, election timeout 500ms"}
 	with := func(f func(*failover)) failover { fo := good; f(&fo); return fo }
 	for _, tc := range []struct {
@@ -341,7 +341,9 @@ func TestCheckFailover(t *testing.T) {
 		{"the leader never changed", ptr(with(func(f *failover) { f.New = ""; f.Took = 0 })), false, []string{"no new leader"}},
 		{"the same leader named again", ptr(with(func(f *failover) { f.New = f.Old })), false, []string{"no new leader"}},
 		{"a new leader too late", ptr(with(func(f *failover) { f.Took = 4 * time.Second })), false, []string{"elected 4s later (target 3s)"}},
-		{"fetches lost over the limit", ptr(with(func(f *failover) { f.FailedDuring, f.FailedAfter = 10, 6 })), false, []string{"while leaderless: 8 ok, 10 failed", "under the new leader: 30 ok, 6 failed (at most 15 lost in all)"}},
+		{"fetches lost over the limit", ptr(with(func(f *failover) { f.FailedDuring, f.FailedAfter = 10, 6 })), false, []string{"while leaderless: 10 ok, 10 failed", "under the new leader: 30 ok, 6 failed (none may be lost)"}},
+		{"two fetches lost while leaderless", ptr(with(func(f *failover) { f.FailedDuring = 2 })), false, []string{"while leaderless: 10 ok, 2 failed"}},
+		{"one fetch lost under the new leader", ptr(with(func(f *failover) { f.FailedAfter = 1 })), false, []string{"under the new leader: 30 ok, 1 failed (none may be lost)"}},
 		{"nothing served under the new leader", ptr(with(func(f *failover) { f.OKAfter = 0 })), false, []string{"under the new leader: 0 ok"}},
 		{"the old leader never rejoined", ptr(with(func(f *failover) { f.Back = false })), false, []string{"consul01 recovered and rejoined: false"}},
 		{"no failover ran", nil, false, []string{"no failover ran"}},

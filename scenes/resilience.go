@@ -489,18 +489,21 @@ func checkFailover(_ context.Context, env *Env) check.Check {
 	if fo == nil {
 		return check.Failf(name, "no failover ran")
 	}
-	// The consumer may lose a few fetches while the servers elect, no more
-	// than a failed instance may cost it.
+	// The data plane needs no leader: two healthy sidecars keep serving an
+	// allowed connection while the servers elect, so no fetch may fail.
+	// (The fcc sidecar finds fcs's instances in its agent's streaming view,
+	// not by an RPC per connection to a server that may be the one that
+	// crashed: tools/consul/fastraft.sh.)
 	lost := fo.FailedDuring + fo.FailedAfter
 	changed := fo.New != "" && fo.New != fo.Old
-	c := check.Check{Name: name, Pass: changed && fo.Took <= FailoverTarget && fo.Back && fo.OKAfter > 0 && lost <= FailedPerFailure}
+	c := check.Check{Name: name, Pass: changed && fo.Took <= FailoverTarget && fo.Back && fo.OKAfter > 0 && lost == 0}
 	if !changed {
 		c.Evidence = append(c.Evidence, fmt.Sprintf("no new leader: %q led before the crash, %q after", fo.Old, fo.New))
 	}
 	c.Evidence = append(c.Evidence,
 		fmt.Sprintf("%s crashed; %s elected %s later (target %s)", fo.Old, fo.New, fo.Took.Round(time.Millisecond), FailoverTarget),
 		fmt.Sprintf("consumer at 10/s while leaderless: %d ok, %d failed", fo.OKDuring, fo.FailedDuring),
-		fmt.Sprintf("consumer under the new leader: %d ok, %d failed (at most %d lost in all)", fo.OKAfter, fo.FailedAfter, FailedPerFailure),
+		fmt.Sprintf("consumer under the new leader: %d ok, %d failed (none may be lost)", fo.OKAfter, fo.FailedAfter),
 		fmt.Sprintf("%s recovered and rejoined: %v", fo.Old, fo.Back),
 		fo.Raft,
 	)
