@@ -232,6 +232,9 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	if d, ok := env.Failover(); ok {
 		r.add("leader crash: new leader", "s", atMost(3).aiming(1), d.Seconds())
 	}
+	if lost, ok := env.FailoverLost(); ok {
+		r.add("leader crash at 10 fetches/s: fetches failed", "fetches", atMost(0), float64(lost))
+	}
 	failed, total, err := env.CrashUnderLoad(ctx, scenes.ScaleHosts[0])
 	if err != nil {
 		return fmt.Errorf("crash under load: %w", err)

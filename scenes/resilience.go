@@ -528,6 +528,15 @@ func (e *Env) Failover() (time.Duration, bool) {
 	return 0, false
 }
 
+// FailoverLost is how many of the consumer's fetches failed across the
+// leader's crash in the resilience scene, while leaderless and after.
+func (e *Env) FailoverLost() (int, bool) {
+	if fo := e.state().failover; fo != nil {
+		return fo.FailedDuring + fo.FailedAfter, true
+	}
+	return 0, false
+}
+
 // CrashUnderLoad has the consumer fetch through the mesh at 10/s for 30 s
 // while one instance crashes 5 s in and recovers 10 s later, and returns
 // how many fetches failed of how many: the resilience target's own terms.
