@@ -326,6 +326,7 @@ func (c *Cluster) startAgent(ctx context.Context, h infra.Host, server bool) err
 	proc, err := h.Start(ctx, infra.ProcSpec{
 		Name: "consul",
 		Argv: []string{c.bin.Path, "agent", "-config-file", cfgPath},
+		Env:  RuntimeEnv,
 	})
 	if err != nil {
 		return fmt.Errorf("start consul %s on %s: %w", kind, h.Name(), err)

@@ -133,9 +133,9 @@ func startingCheck(serviceID string) *api.AgentServiceCheck {
 }
 
 // sidecarEnv is the environment of a sidecar: its agent on loopback, and
-// its service's token (never the management token).
+// its service's token (never the management token), and RuntimeEnv.
 func sidecarEnv(token string) []string {
-	return []string{"CONSUL_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(HTTPPort), "CONSUL_HTTP_TOKEN=" + token}
+	return append([]string{"CONSUL_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(HTTPPort), "CONSUL_HTTP_TOKEN=" + token}, RuntimeEnv...)
 }
 
 // SidecarArgv is the command that runs a service's sidecar: consul's
