@@ -112,7 +112,7 @@ func startLab(spec labSpec) (*Lab, error) {
 		"HOME=" + home, "USER=attendee",
 		"ZTLAB_RUNTIME_DIR=" + filepath.Join(home, "run"),
 		"ZTLAB_CONSUL=" + spec.consul,
-		local.EnvPrivateView + "=" + spec.dir,
+		local.EnvPrivateView + "=" + strings.Join([]string{spec.dir, spec.self, spec.consul}, ":"),
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{

@@ -94,6 +94,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	s := &server{cfg: cfg, asRoot: os.Getuid() == 0}
 	s.log = log.NewWithOptions(cfg.Log, log.Options{ReportTimestamp: true, TimeFormat: time.TimeOnly, Prefix: "serve"})
+	// The labs see these paths only (their private view keeps them), so
+	// they are the files themselves, not symlinks.
+	for _, p := range []*string{&s.cfg.Self, &s.cfg.Consul} {
+		r, err := filepath.EvalSymlinks(*p)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		*p = r
+	}
+	cfg = s.cfg
 	if s.asRoot {
 		for _, p := range []string{cfg.Self, cfg.Consul} {
 			if err := runnableByAll(p); err != nil {
@@ -121,6 +131,11 @@ func Run(ctx context.Context, cfg Config) error {
 	// The attendees' uids pass through, never list it.
 	if err := os.Chmod(s.state, 0o711); err != nil {
 		return err
+	}
+	if s.asRoot {
+		if err := searchableByAll(filepath.Dir(s.state)); err != nil {
+			return usagef("--state-dir %s: %v: the attendees' uids must reach their directories in it", s.state, err)
+		}
 	}
 	s.limiter = NewRateLimiter(cfg.ConnectBurst, cfg.ConnectEvery)
 	s.queue = NewQueue(cfg.MaxLabs, cfg.MaxStarting)
@@ -613,13 +628,19 @@ func runnableByAll(path string) error {
 	if st.Mode().Perm()&0o005 != 0o005 {
 		return fmt.Errorf("%s is %v", path, st.Mode().Perm())
 	}
-	for d := filepath.Dir(path); ; d = filepath.Dir(d) {
+	return searchableByAll(filepath.Dir(path))
+}
+
+// searchableByAll checks that any user may pass through dir and every
+// directory above it.
+func searchableByAll(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
 		st, err := os.Stat(d)
 		if err != nil {
 			return err
 		}
 		if st.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("%s is under %s, which is %v", path, d, st.Mode().Perm())
+			return fmt.Errorf("%s is %v", d, st.Mode().Perm())
 		}
 		if d == "/" {
 			return nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,9 +16,10 @@ import (
 // everything in the lab: /tmp, /var/tmp, /dev/shm, /run, /home and /root
 // become empty tmpfs of the sandbox's own, and $HOME a size-bounded tmpfs,
 // so what a lab writes lives in memory and ends with it. Its value is a
-// directory that stays visible at its path (the workshop server's
-// directory for this attendee: it holds $HOME and the progress pipe).
-// `zt-lab serve` sets it for every attendee's lab.
+// list of absolute paths, separated by colons, that stay visible where
+// they are (the workshop server's directory for this attendee, which
+// holds $HOME and the progress pipe; the zt-lab and consul binaries the
+// lab's hosts run). `zt-lab serve` sets it for every attendee's lab.
 const EnvPrivateView = "ZTLAB_PRIVATE_VIEW"
 
 // maskedDirs are the directories a private view replaces with an empty
@@ -31,21 +33,34 @@ const (
 	homeSize = "512m"
 )
 
-// privateView mounts the masks, puts keep back where it was, and gives
-// $HOME its tmpfs. It runs in the sandbox's mount namespace, where the
-// lab process is root of its user namespace.
-func privateView(keep string) error {
-	if !filepath.IsAbs(keep) {
-		return fmt.Errorf("%s=%s is not an absolute path", EnvPrivateView, keep)
+// privateView mounts the masks, puts each kept path back where it was,
+// and gives $HOME its tmpfs. It runs in the sandbox's mount namespace,
+// where the lab process is root of its user namespace.
+func privateView(list string) error {
+	type kept struct {
+		path string
+		fd   int
+		st   unix.Stat_t
 	}
-	fd, err := unix.Open(keep, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", keep, err)
-	}
-	defer unix.Close(fd)
-	var want unix.Stat_t
-	if err := unix.Fstat(fd, &want); err != nil {
-		return err
+	var keep []kept
+	defer func() {
+		for _, k := range keep {
+			unix.Close(k.fd)
+		}
+	}()
+	for _, p := range strings.Split(list, ":") {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("%s: %q is not an absolute path", EnvPrivateView, p)
+		}
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", p, err)
+		}
+		k := kept{path: p, fd: fd}
+		keep = append(keep, k)
+		if err := unix.Fstat(fd, &keep[len(keep)-1].st); err != nil {
+			return err
+		}
 	}
 	for _, d := range maskedDirs {
 		st, err := os.Lstat(d)
@@ -60,14 +75,24 @@ func privateView(keep string) error {
 			return fmt.Errorf("mask %s: %w", d, err)
 		}
 	}
-	var now unix.Stat_t
-	if err := unix.Stat(keep, &now); err != nil || now.Dev != want.Dev || now.Ino != want.Ino {
-		// A mask hid it: bind the directory, still open, back on its path.
-		if err := os.MkdirAll(keep, 0o700); err != nil {
+	for _, k := range keep {
+		var now unix.Stat_t
+		if err := unix.Stat(k.path, &now); err == nil && now.Dev == k.st.Dev && now.Ino == k.st.Ino {
+			continue // no mask hid it
+		}
+		// A mask hid it: bind it, still open, back on its path.
+		if err := os.MkdirAll(filepath.Dir(k.path), 0o755); err != nil {
 			return err
 		}
-		if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(fd), keep, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("keep %s: %w", keep, err)
+		if k.st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			if err := os.Mkdir(k.path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+				return err
+			}
+		} else if err := os.WriteFile(k.path, nil, 0o600); err != nil {
+			return err
+		}
+		if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(k.fd), k.path, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("keep %s: %w", k.path, err)
 		}
 	}
 	home := os.Getenv("HOME")

@@ -1,0 +1,257 @@
+package serve
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// TestTwoAttendeesEachWalkTheirOwnLab: two attendees log in at once,
+// each gets the guided lab on a lab of their own, and each walks scenes
+// 1-3 by key presses with every check passing — on the same addresses,
+// in separate network namespaces.
+func TestTwoAttendeesEachWalkTheirOwnLab(t *testing.T) {
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServer(t, []key{alice, bob})
+	terms := []*terminal{s.connect(alice), s.connect(bob)}
+	for _, m := range terms {
+		m.waitFor("the first screen", 15*time.Second, "The lab", "1/12")
+		t.Logf("%s: first screen %v after connecting", m.name, m.first)
+		if m.first > time.Second {
+			t.Logf("%s: the first screen took more than 1 s", m.name)
+		}
+	}
+	var wg sync.WaitGroup
+	for _, m := range terms {
+		wg.Go(m.walkScenes1to3)
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// Both labs use 198.18.0.0/24, yet they are separate network
+	// namespaces: a listener on alice's fcc00 (198.18.0.30) answers her,
+	// and bob's 198.18.0.30 has none.
+	a, b := terms[0], terms[1]
+	a.shell(5, "fcc00")
+	b.shell(5, "fcc00")
+	a.run("(nc -l -p 7777 -c 'echo hello-from-alice' &) ; sleep 0.3; echo started", 10*time.Second)
+	got := b.run("nc -w 2 198.18.0.30 7777 </dev/null; echo bob-rc=$?", 10*time.Second)
+	if strings.Contains(got, "hello-from-alice") || !strings.Contains(got, "bob-rc=1") {
+		t.Errorf("bob reached a listener in alice's lab:\n%s", got)
+	}
+	got = a.run("nc -w 2 198.18.0.30 7777 </dev/null; echo alice-rc=$?", 10*time.Second)
+	if !strings.Contains(got, "hello-from-alice") {
+		t.Errorf("alice's own listener did not answer her (the check above proves nothing):\n%s", got)
+	}
+}
+
+// TestReconnectWithTheSameKeyLandsInTheSameLab: a dropped connection
+// keeps the lab; the same key comes back to it, at the same scene, with
+// its history.
+func TestReconnectWithTheSameKeyLandsInTheSameLab(t *testing.T) {
+	alice := newKey(t, "alice")
+	s := startServer(t, []key{alice}, "--keep", "5m")
+	m := s.connect(alice)
+	m.waitFor("the first screen", 15*time.Second, "1/12 The lab")
+	m.press("a")
+	m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	m.press("n")
+	m.waitFor("scene 2", 10*time.Second, "2/12 The Fortune Cookie Service")
+	pids := attendeePIDs()
+	m.close()
+	<-m.closed
+
+	again := s.connect(alice)
+	again.waitFor("the same scene", 15*time.Second, "2/12 The Fortune Cookie Service")
+	again.press("p")
+	again.waitFor("scene 1's history", 10*time.Second, "1/12 The lab", "five hosts up on one wire", "✓")
+	if !strings.Contains(s.logs.String(), "reconnect=true") {
+		t.Errorf("the server did not log a reconnect:\n%s", s.logs)
+	}
+	if now := attendeePIDs(); len(now) < len(pids) || !contains(now, pids[0]) {
+		t.Errorf("the lab's processes changed across the reconnect: %v, then %v", pids, now)
+	}
+}
+
+func contains(list []int, x int) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTheDoorRefusesStrangers: an unknown key, a password, keyboard-
+// interactive are refused, each with one log line; a session without a
+// pty gets one line and ends.
+func TestTheDoorRefusesStrangers(t *testing.T) {
+	alice, mallory := newKey(t, "alice"), newKey(t, "mallory")
+	s := startServer(t, []key{alice})
+	if _, err := dial(s.addr, "mallory", gossh.PublicKeys(mallory.signer)); err == nil {
+		t.Error("an unknown key was let in")
+	}
+	if _, err := dial(s.addr, "alice", gossh.Password("alice")); err == nil {
+		t.Error("a password was let in")
+	}
+	kbd := gossh.KeyboardInteractive(func(string, string, []string, []bool) ([]string, error) { return []string{"x"}, nil })
+	if _, err := dial(s.addr, "alice", kbd); err == nil {
+		t.Error("keyboard-interactive was let in")
+	}
+	if _, err := dial(s.addr, "instructor", gossh.PublicKeys(alice.signer)); err == nil {
+		t.Error("an attendee's key was let in as the instructor")
+	}
+	c, err := dial(s.addr, "alice", gossh.PublicKeys(alice.signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.CombinedOutput("")
+	var exit *gossh.ExitError
+	if !errors.As(err, &exit) || exit.ExitStatus() != 1 {
+		t.Errorf("a session without a pty: want exit status 1, got %v", err)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 || lines[0] == "" {
+		t.Errorf("a session without a pty: want one line, got %q", out)
+	}
+	time.Sleep(200 * time.Millisecond) // the refusal lines are written as the connections end
+	logs := s.logs.String()
+	if n := strings.Count(logs, "refused"); n != 4 {
+		t.Errorf("want 4 refusal lines (key, password, keyboard-interactive, instructor), got %d:\n%s", n, logs)
+	}
+	if attendeePIDs() != nil {
+		t.Errorf("a refused login or a pty-less session started a lab")
+	}
+}
+
+// TestTheQueueGivesTheNextAttendeeTheFreedLab: with --max-labs 1, the
+// second attendee waits in the waiting room, with their place, and gets a
+// lab when the first one's ends.
+func TestTheQueueGivesTheNextAttendeeTheFreedLab(t *testing.T) {
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServer(t, []key{alice, bob}, "--max-labs", "1")
+	a := s.connect(alice)
+	a.waitFor("alice's first screen", 15*time.Second, "1/12 The lab")
+	b := s.connect(bob)
+	b.waitFor("the waiting room", 10*time.Second, "waiting room", "number 1 in the queue")
+	a.press("q")
+	b.waitFor("bob's lab, once alice's ended", 30*time.Second, "1/12 The lab", "Man in the middle")
+	a.waitFor("alice told her lab ended", 10*time.Second, "your lab has ended")
+}
+
+// TestAnAttendeeShellSeesOnlyItsOwnLab: from an attendee's shell, the
+// server's host key, another attendee's directory, the server's home and
+// the machine's /tmp are out of reach; and a fork bomb there stops at the
+// attendee's process limit while the other attendee walks on, every check
+// passing.
+func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServer(t, []key{alice, bob}, "--max-procs", "300")
+	a, b := s.connect(alice), s.connect(bob)
+	a.waitFor("the first screen", 15*time.Second, "1/12 The lab")
+	b.waitFor("the first screen", 15*time.Second, "1/12 The lab")
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+
+	bobDir := filepath.Join(s.state, "a1")
+	if _, err := os.Stat(bobDir); err != nil {
+		t.Fatalf("bob's directory %s: %v", bobDir, err)
+	}
+	// A file of the machine's /tmp that every user could read.
+	visible := filepath.Join(os.TempDir(), "zt-e2e-visible-"+time.Now().Format("150405.000"))
+	if err := os.WriteFile(visible, []byte("machine tmp"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(visible)
+	probes := []struct{ what, cmd string }{
+		{"the server's host key", "cat " + s.hostKey},
+		{"bob's directory", "ls " + bobDir},
+		{"the machine's /tmp", "cat " + visible},
+		{"/etc/shadow", "cat /etc/shadow"},
+		{"a file in /root", "ls -A /root | grep -q . && false"},
+		{"the server's processes", "ps ax | grep -q '[z]t-lab serve' && false"},
+		{"writing to /usr", "touch /usr/zt-e2e"},
+	}
+	for _, p := range probes {
+		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
+		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
+		}
+	}
+	// A control: her own home is hers.
+	if got := a.run("echo mine > ~/f && cat ~/f", 10*time.Second); !strings.Contains(got, "mine") {
+		t.Errorf("alice cannot write her own home (the probes above prove nothing):\n%s", got)
+	}
+
+	// A bounded fork bomb: 1,000 sleeps, far above her limit of 300 tasks.
+	bomb := "sh -c 'i=0; while [ $i -lt 1000 ]; do sleep 300 & i=$((i+1)); done' 2>&1 | tail -1; ps ax | grep -c '[s]leep 300'"
+	got := a.run(bomb, 60*time.Second)
+	t.Logf("alice's fork bomb:\n%s", got)
+	if !strings.Contains(got, "fork") && !strings.Contains(got, "Resource temporarily unavailable") {
+		t.Errorf("the fork bomb never hit a limit:\n%s", got)
+	}
+	b.walkScenes1to3()
+	a.run("pkill sleep", 20*time.Second)
+}
+
+// TestTheServerLeavesNothingBehind: SIGTERM and SIGKILL of the server,
+// with labs running, leave no process of any attendee, no namespace of
+// theirs, no state directory and no cgroup.
+func TestTheServerLeavesNothingBehind(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			alice := newKey(t, "alice")
+			s := startServer(t, []key{alice})
+			m := s.connect(alice)
+			m.waitFor("the first screen", 15*time.Second, "1/12 The lab")
+			m.press("a")
+			m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+			if len(attendeePIDs()) == 0 {
+				t.Fatal("no attendee process before the signal: the checks below prove nothing")
+			}
+			cgroups, _ := filepath.Glob("/sys/fs/cgroup/*/zt-lab-serve-*")
+			if len(cgroups) == 0 {
+				t.Log("no cgroups were made (not root?)")
+			}
+			_ = s.cmd.Process.Signal(sig)
+			<-s.done
+			deadline := time.Now().Add(20 * time.Second)
+			for time.Now().Before(deadline) {
+				left, _ := filepath.Glob("/sys/fs/cgroup/*/zt-lab-serve-*")
+				_, err := os.Stat(s.state)
+				if len(attendeePIDs()) == 0 && len(left) == 0 && os.IsNotExist(err) {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if pids := attendeePIDs(); len(pids) > 0 {
+				t.Errorf("after %v, attendee processes remain: %v", sig, pids)
+			}
+			if _, err := os.Stat(s.state); !os.IsNotExist(err) {
+				t.Errorf("after %v, the state directory remains: %v", sig, err)
+			}
+			if left, _ := filepath.Glob("/sys/fs/cgroup/*/zt-lab-serve-*"); len(left) > 0 {
+				t.Errorf("after %v, cgroups remain: %v", sig, left)
+			}
+			// The lab's namespaces were its processes': with none left,
+			// none can be held (no bind mount of them exists outside).
+			if out, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(out), s.state) {
+				t.Errorf("after %v, a mount of the state directory remains", sig)
+			}
+		})
+	}
+}
+
