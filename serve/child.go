@@ -383,7 +383,10 @@ func (l *Lab) killLeftovers() {
 }
 
 // pidsOfUID lists the processes whose real uid is uid.
-func pidsOfUID(uid int) []int {
+func pidsOfUID(uid int) []int { return pidsOfUIDs(uid, uid+1) }
+
+// pidsOfUIDs lists the processes whose real uid is in [from, to).
+func pidsOfUIDs(from, to int) []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -400,7 +403,7 @@ func pidsOfUID(uid int) []int {
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" {
-				if f[1] == strconv.Itoa(uid) {
+				if uid, err := strconv.Atoi(f[1]); err == nil && uid >= from && uid < to {
 					pids = append(pids, pid)
 				}
 				break

@@ -253,6 +253,18 @@ func (c *Cgroups) Place(name string, pid int) (func(), error) {
 	return remove, nil
 }
 
+// dirs are the server's groups.
+func (c *Cgroups) dirs() []string {
+	var out []string
+	if c.v2 != "" {
+		out = append(out, c.v2)
+	}
+	for _, d := range c.v1 {
+		out = append(out, d)
+	}
+	return out
+}
+
 // Close removes the server's groups (each lab's must be gone).
 func (c *Cgroups) Close() {
 	if c.v2 != "" {

@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// ErrRoomFull refuses an attendee when the server knows as many as it
+// has uids for.
+var ErrRoomFull = errors.New("the room is full")
+
 // ErrTooManySessions refuses a key that already has as many sessions as
 // the server allows one key.
 var ErrTooManySessions = errors.New("too many sessions with this key")
@@ -92,6 +96,8 @@ type Registry struct {
 	expire func(*Attendee) // ends an attendee's lab after the grace period
 	byID   map[string]*Attendee
 	slots  []bool // in use
+	// capacity bounds the slots; 0 is no bound.
+	capacity int
 }
 
 // NewRegistry keeps a disconnected attendee's lab for keep, allows perKey
@@ -124,6 +130,9 @@ func (r *Registry) Join(id, name string) (a *Attendee, reconnect bool, err error
 		return a, true, nil
 	}
 	slot := slices.Index(r.slots, false)
+	if slot < 0 && r.capacity > 0 && len(r.slots) >= r.capacity {
+		return nil, false, ErrRoomFull
+	}
 	if slot < 0 {
 		slot = len(r.slots)
 		r.slots = append(r.slots, false)

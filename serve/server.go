@@ -32,6 +32,9 @@ const (
 	DefaultProcs    = 1024
 	DefaultMemoryMB = 1536
 	DefaultUIDBase  = 200000
+	// MaxAttendees is how many attendees the server knows at once, in
+	// labs and in the queue: each holds a uid of the range above the base.
+	MaxAttendees = 10000
 	// labFootprint is what one lab is planned at, for the default of
 	// --max-labs: a lab at the end of the walkthrough measured ~470 MB PSS.
 	labFootprint = 600 << 20
@@ -140,6 +143,7 @@ func Run(ctx context.Context, cfg Config) error {
 	s.limiter = NewRateLimiter(cfg.ConnectBurst, cfg.ConnectEvery)
 	s.queue = NewQueue(cfg.MaxLabs, cfg.MaxStarting)
 	s.reg = NewRegistry(cfg.Keep, cfg.SessionsPerKey, s.expire)
+	s.reg.capacity = MaxAttendees
 	if s.asRoot {
 		if cfg.Limits.Procs > 0 {
 			if err := limitProcsOfLabs(cfg.Limits.Procs); err != nil {
@@ -152,6 +156,19 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		defer s.cgroups.Close()
 	}
+
+	spec := reapSpec{State: s.state}
+	if s.asRoot {
+		spec.UIDFrom, spec.UIDTo = cfg.UIDBase, cfg.UIDBase+MaxAttendees
+	}
+	if s.cgroups != nil {
+		spec.Cgroups = s.cgroups.dirs()
+	}
+	lifeline, err := startReaper(cfg.Self, spec)
+	if err != nil {
+		return err
+	}
+	defer lifeline.Close()
 
 	srv, err := wish.NewServer(
 		wish.WithAddress(cfg.Listen),

@@ -24,6 +24,7 @@ func newServeCmd() *cobra.Command {
 		cfg                                serve.Config
 		authorized, instructors, consulBin string
 		memoryMB                           int64
+		reaper                             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -34,6 +35,9 @@ as an unprivileged user of their own. The instructor logs in as
 instructor@HOST with a key from --instructor-keys and sees the class.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if reaper {
+				return serve.Reap(os.Stdin)
+			}
 			switch {
 			case authorized == "" && !cfg.Policy.Open:
 				return usagef("serve needs --authorized-keys FILE (the attendees' public keys) or --open (anyone with any key)")
@@ -92,6 +96,8 @@ instructor@HOST with a key from --instructor-keys and sees the class.`,
 	f.IntVar(&cfg.ConnectBurst, "connect-burst", 10, "new connections one address may open at once")
 	f.DurationVar(&cfg.ConnectEvery, "connect-every", 3*time.Second, "and then one more per this long")
 	f.IntVar(&cfg.UIDBase, "uid-base", serve.DefaultUIDBase, "attendee n runs as uid uid-base+n (as root)")
+	f.BoolVar(&reaper, "reaper", false, "clean up after the server that started this one (internal)")
+	_ = f.MarkHidden("reaper")
 	return cmd
 }
 
