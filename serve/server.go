@@ -336,6 +336,10 @@ const (
 func (s *server) attendee(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		d := decisionOf(sess)
+		if d.Role == RoleInstructor {
+			// The class view has ended (bubbletea's middleware runs first).
+			s.log.Info("leave", "name", d.Name, "addr", sess.RemoteAddr().String(), "as", "instructor")
+		}
 		if d.Role != RoleAttendee {
 			next(sess)
 			return

@@ -270,3 +270,37 @@ func TestTheServerLeavesNothingBehind(t *testing.T) {
 		})
 	}
 }
+
+// TestTheInstructorSeesTheClassAndEndsALab: the instructor's view lists
+// the attendee with the scene reached and the checks passed, shows their
+// screen read-only, and ends their lab.
+func TestTheInstructorSeesTheClassAndEndsALab(t *testing.T) {
+	alice, teacher := newKey(t, "alice"), newKey(t, "teacher")
+	keys := filepath.Join(t.TempDir(), "instructors")
+	if err := os.WriteFile(keys, []byte(teacher.authorizedLine()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, []key{alice}, "--instructor-keys", keys)
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, "1/12 The lab")
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+
+	teacher.name = "instructor"
+	in := s.connect(teacher)
+	in.waitFor("the class", 10*time.Second, "the class (1)", "alice", "✓1 ✗0", "reached: scene 1: 1")
+	in.press("\r")
+	in.waitFor("alice's screen", 10*time.Second, "alice's screen, read-only", "five hosts up on one wire")
+	// What the instructor types reaches no lab: alice's screen stays.
+	in.press("n")
+	time.Sleep(500 * time.Millisecond)
+	if strings.Contains(a.text(), "2/12") {
+		t.Error("the instructor's key press moved alice's lab")
+	}
+	in.press("\x1b")
+	in.waitFor("the class again", 10*time.Second, "the class (1)")
+	in.press("x")
+	in.waitFor("the question", 10*time.Second, "end alice's lab?")
+	in.press("y")
+	a.waitFor("alice told", 30*time.Second, "your lab has ended")
+}
