@@ -59,7 +59,7 @@ type key struct {
 	signer gossh.Signer
 }
 
-func newKey(t *testing.T, name string) key {
+func newKey(t testing.TB, name string) key {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -78,7 +78,7 @@ func (k key) authorizedLine() string {
 
 // server is one `zt-lab serve` of the test's own.
 type server struct {
-	t        *testing.T
+	t        testing.TB
 	cmd      *exec.Cmd
 	addr     string
 	dir      string // the test's files: keys, host key
@@ -108,7 +108,7 @@ func (l *lockedBuffer) String() string {
 
 // startServer starts zt-lab serve on a free loopback port with the
 // attendees' keys authorized and the given flags.
-func startServer(t *testing.T, attendees []key, args ...string) *server {
+func startServer(t testing.TB, attendees []key, args ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	// The attendees' uids pass through to their directories in it.
@@ -211,7 +211,7 @@ func killAttendees() {
 // terminal is an attendee's SSH session with a pty, read through a
 // terminal emulator as their screen would show it.
 type terminal struct {
-	t      *testing.T
+	t      testing.TB
 	name   string
 	client *gossh.Client
 	sess   *gossh.Session

@@ -14,28 +14,43 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// TestTwoAttendeesEachWalkTheirOwnLab: two attendees log in at once,
+// TestFourAttendeesEachWalkTheirOwnLab: four attendees log in at once,
 // each gets the guided lab on a lab of their own, and each walks scenes
-// 1-3 by key presses with every check passing — on the same addresses,
-// in separate network namespaces.
-func TestTwoAttendeesEachWalkTheirOwnLab(t *testing.T) {
-	alice, bob := newKey(t, "alice"), newKey(t, "bob")
-	s := startServer(t, []key{alice, bob})
-	terms := []*terminal{s.connect(alice), s.connect(bob)}
+// 1-7 (the mesh up, the wire encrypted) by key presses with every check
+// passing — on the same addresses, in separate network namespaces.
+func TestFourAttendeesEachWalkTheirOwnLab(t *testing.T) {
+	var keys []key
+	for _, name := range []string{"alice", "bob", "carol", "dave"} {
+		keys = append(keys, newKey(t, name))
+	}
+	s := startServer(t, keys)
+	var terms []*terminal
+	for _, k := range keys {
+		terms = append(terms, s.connect(k))
+	}
 	for _, m := range terms {
 		m.waitFor("the first screen", 15*time.Second, "The lab", "1/12")
-		t.Logf("%s: first screen %v after connecting", m.name, m.first)
-		if m.first > time.Second {
-			t.Logf("%s: the first screen took more than 1 s", m.name)
-		}
+		t.Logf("%s: first bytes on screen %v after connecting (the waiting room, for those the start limit queues)", m.name, m.first)
 	}
 	var wg sync.WaitGroup
 	for _, m := range terms {
-		wg.Go(m.walkScenes1to3)
+		wg.Go(func() {
+			took, err := m.walk(7, 300*time.Second)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			t.Logf("%s: scenes 1-7 in %v", m.name, took.Round(time.Millisecond))
+		})
 	}
 	wg.Wait()
 	if t.Failed() {
 		return
+	}
+	for _, m := range terms {
+		if s := m.text(); strings.Contains(s, "✗") {
+			t.Errorf("%s: a check failed on screen:\n%s", m.name, s)
+		}
 	}
 	// Both labs use 198.18.0.0/24, yet they are separate network
 	// namespaces: a listener on alice's fcc00 (198.18.0.30) answers her,
