@@ -2,6 +2,7 @@ package serve
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -192,6 +193,7 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Remove(visible)
+	_, port, _ := net.SplitHostPort(s.addr)
 	probes := []struct{ what, cmd string }{
 		{"the server's host key", "cat " + s.hostKey},
 		{"bob's directory", "ls " + bobDir},
@@ -200,6 +202,9 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 		{"a file in /root", "ls -A /root | grep -q . && false"},
 		{"the server's processes", "ps ax | grep -q '[z]t-lab serve' && false"},
 		{"writing to /usr", "touch /usr/zt-e2e"},
+		{"the server's port (the lab has no network beyond itself)", "nc -z -w 2 127.0.0.1 " + port},
+		{"filling the disk (her home is a 512 MB tmpfs)", "head -c 600M /dev/zero > ~/big"},
+		{"anything in /home", "ls -A /home | grep -q . && false"},
 	}
 	for _, p := range probes {
 		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
@@ -208,8 +213,17 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 		}
 	}
 	// A control: her own home is hers.
-	if got := a.run("echo mine > ~/f && cat ~/f", 10*time.Second); !strings.Contains(got, "mine") {
+	if got := a.run("rm -f ~/big; echo mine > ~/f && cat ~/f", 10*time.Second); !strings.Contains(got, "mine") {
 		t.Errorf("alice cannot write her own home (the probes above prove nothing):\n%s", got)
+	}
+	// Her /tmp is hers alone: what she writes there is not the machine's.
+	mark := "zt-e2e-alice-" + time.Now().Format("150405.000")
+	if got := a.run("echo hers > /tmp/"+mark+" && cat /tmp/"+mark, 10*time.Second); !strings.Contains(got, "hers") {
+		t.Errorf("alice cannot write her /tmp:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join("/tmp", mark)); !os.IsNotExist(err) {
+		os.Remove(filepath.Join("/tmp", mark))
+		t.Errorf("what alice wrote in her /tmp is in the machine's: %v", err)
 	}
 
 	// A bounded fork bomb: up to 1,000 sleeps, far above her limit of 300
