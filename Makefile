@@ -6,6 +6,10 @@ CONSUL  := $(BIN)/consul
 FUZZTIME ?= 10s
 RUNS    ?= 5
 export CGO_ENABLED := 0
+# The oldest Go that builds zt-lab (go.mod's go line), and the oldest
+# consul the lab runs (mesh.MinVersion).
+GO_MIN     := 1.26
+CONSUL_MIN := 1.22.0
 
 # Debian packages the lab's shells and tests use: nc for `nc fcs00 8181`
 # (netcat-traditional: it returns to the prompt when the server closes),
@@ -16,15 +20,38 @@ DEB_PKGS := netcat-traditional iproute2 tmux procps
 # package from starting one) and read firewall tables with nft.
 TEST_DEB_PKGS := openssh-server nftables sudo
 
-.PHONY: help build consul deps test-deps demo up test test-unit fuzz bench lint clean
+.PHONY: help go-version build consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-build: ## build bin/zt-lab
+# go-version says in one line which Go is needed, before a build fails on
+# the go line of go.mod with a message about toolchains.
+go-version:
+	@v=$$($(GO) env GOVERSION 2>/dev/null | sed 's/^go//'); \
+	if [ -z "$$v" ]; then echo "zt-lab needs Go $(GO_MIN) or newer and found no '$(GO)': install it from https://go.dev/dl and put it on PATH, or run make GO=/path/to/go"; exit 2; fi; \
+	case "$$v" in devel*) exit 0;; esac; \
+	if [ "$$(printf '%s\n%s\n' $(GO_MIN) "$$v" | sort -V | head -n 1)" != "$(GO_MIN)" ]; then \
+		echo "zt-lab needs Go $(GO_MIN) or newer, and '$(GO)' is go$$v: install a newer one from https://go.dev/dl, or run make GO=/path/to/go"; exit 2; fi
+
+build: go-version ## build bin/zt-lab
 	$(GO) build -trimpath -o $(ZTLAB) ./cmd/zt-lab
 
-consul: $(CONSUL) ## build bin/consul from Consul's Go packages (once, ~5 min)
+consul: go-version $(CONSUL) ## build bin/consul from Consul's Go packages (once, ~5 min)
+
+# consul-or-found skips the build when a consul the lab can run is already
+# there: bin/consul, $$ZTLAB_CONSUL, or consul on PATH, at CONSUL_MIN or
+# newer (zt-lab looks in the same places). A stock consul runs raft at its
+# own timings, so the leader failover takes about 2 s instead of 1.
+consul-or-found:
+	@if [ -x $(CONSUL) ]; then exit 0; fi; \
+	c=$${ZTLAB_CONSUL:-$$(command -v consul 2>/dev/null)}; \
+	v=$$([ -n "$$c" ] && "$$c" version 2>/dev/null | sed -n '1s/^Consul v\([0-9.]*\).*/\1/p'); \
+	if [ -n "$$v" ] && [ "$$(printf '%s\n%s\n' $(CONSUL_MIN) "$$v" | sort -V | head -n 1)" = "$(CONSUL_MIN)" ]; then \
+		echo "Using consul $$v at $$c (make consul builds the lab's own, with raft's timings halved)"; \
+	else \
+		$(MAKE) --no-print-directory consul; \
+	fi
 
 # Raft's base timings are halved in the lab's consul: tools/consul/fastraft.sh
 # says why. The patched copy of raft lives in a temporary directory.
@@ -54,7 +81,7 @@ test-deps: deps ## install what the SSH provider's tests add (sshd, nft), starti
 		[ -n "$$own" ] && $$SUDO rm -f $$rc; exit $$st; \
 	fi
 
-demo: build consul deps ## build what is needed and open the guided lab (sudo where user namespaces are restricted)
+demo: build consul-or-found deps ## build what is needed and open the guided lab (sudo where user namespaces are restricted)
 	./$(ZTLAB)
 
 # The packages that run whole Consul clusters go one at a time: two

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 )
 
@@ -38,16 +39,16 @@ func memberStatus(s int) string {
 
 // CheckLeader proves the servers elected a leader: the raft peers with the
 // leader marked, and every server naming the same one.
-func (c *Cluster) CheckLeader(ctx context.Context) Check {
-	ch := Check{Name: "leader elected"}
+func (c *Cluster) CheckLeader(ctx context.Context) check.Check {
+	ch := check.Check{Name: "leader elected"}
 	servers := c.servers()
 	if len(servers) == 0 {
-		ch.seen("no consul server is running")
+		ch.Seen("no consul server is running")
 		return ch
 	}
 	cfg, err := servers[0].api.Operator().RaftGetConfiguration((&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
-		ch.seen("raft configuration from %s: %v", servers[0].host.Name(), err)
+		ch.Seen("raft configuration from %s: %v", servers[0].host.Name(), err)
 		return ch
 	}
 	var leader string
@@ -64,25 +65,25 @@ func (c *Cluster) CheckLeader(ctx context.Context) Check {
 			leaders++
 			leader = s.Address
 		}
-		ch.seen("raft peer %-9s %-18s %s", s.Node, s.Address, role)
+		ch.Seen("raft peer %-9s %-18s %s", s.Node, s.Address, role)
 	}
 	agree := true
 	for _, a := range servers {
 		l, err := a.api.Status().Leader()
 		switch {
 		case err != nil:
-			ch.seen("%s: %v", a.host.Name(), err)
+			ch.Seen("%s: %v", a.host.Name(), err)
 			agree = false
 		case l != leader:
-			ch.seen("%s names %q as leader", a.host.Name(), l)
+			ch.Seen("%s names %q as leader", a.host.Name(), l)
 			agree = false
 		}
 	}
 	if agree && leader != "" {
-		ch.seen("every server names the leader %s", c.nodeOf(leader))
+		ch.Seen("every server names the leader %s", c.nodeOf(leader))
 	}
 	if t := c.Timings(); t.Leader > 0 {
-		ch.seen("elected %s after the servers started", t.Leader.Round(time.Millisecond))
+		ch.Seen("elected %s after the servers started", t.Leader.Round(time.Millisecond))
 	}
 	ch.Pass = leaders == 1 && voters == len(servers) && agree
 	return ch
@@ -90,17 +91,17 @@ func (c *Cluster) CheckLeader(ctx context.Context) Check {
 
 // CheckMembers proves every agent the cluster started is alive in serf, as
 // `consul members` shows them.
-func (c *Cluster) CheckMembers(ctx context.Context) Check {
+func (c *Cluster) CheckMembers(ctx context.Context) check.Check {
 	agents := c.allAgents()
-	ch := Check{Name: fmt.Sprintf("%d members alive", len(agents))}
+	ch := check.Check{Name: fmt.Sprintf("%d members alive", len(agents))}
 	srv, err := c.serverAPI()
 	if err != nil {
-		ch.seen("%v", err)
+		ch.Seen("%v", err)
 		return ch
 	}
 	members, err := srv.Agent().Members(false)
 	if err != nil {
-		ch.seen("members: %v", err)
+		ch.Seen("members: %v", err)
 		return ch
 	}
 	slices.SortFunc(members, func(a, b *api.AgentMember) int { return strings.Compare(a.Name, b.Name) })
@@ -111,33 +112,33 @@ func (c *Cluster) CheckMembers(ctx context.Context) Check {
 			kind = "server"
 		}
 		status := memberStatus(m.Status)
-		ch.seen("%-9s %-15s %-6s %s", m.Name, m.Addr, kind, status)
+		ch.Seen("%-9s %-15s %-6s %s", m.Name, m.Addr, kind, status)
 		alive[m.Name] = m.Status == serfAlive
 	}
 	ch.Pass = len(agents) > 0
 	for _, a := range agents {
 		if !alive[a.host.Name()] {
-			ch.seen("%s is not alive", a.host.Name())
+			ch.Seen("%s is not alive", a.host.Name())
 			ch.Pass = false
 		}
 	}
 	if t := c.Timings(); t.ClientsJoined > 0 {
-		ch.seen("all alive %s after the servers started", t.ClientsJoined.Round(time.Millisecond))
+		ch.Seen("all alive %s after the servers started", t.ClientsJoined.Round(time.Millisecond))
 	}
 	return ch
 }
 
 // CheckSidecars proves every sidecar runs and passes its checks.
-func (c *Cluster) CheckSidecars(ctx context.Context) Check {
-	ch := Check{Name: "sidecars healthy"}
+func (c *Cluster) CheckSidecars(ctx context.Context) check.Check {
+	ch := check.Check{Name: "sidecars healthy"}
 	srv, err := c.serverAPI()
 	if err != nil {
-		ch.seen("%v", err)
+		ch.Seen("%v", err)
 		return ch
 	}
 	hc, _, err := srv.Health().State(api.HealthAny, (&api.QueryOptions{}).WithContext(ctx))
 	if err != nil {
-		ch.seen("health: %v", err)
+		ch.Seen("health: %v", err)
 		return ch
 	}
 	c.mu.Lock()
@@ -149,12 +150,12 @@ func (c *Cluster) CheckSidecars(ctx context.Context) Check {
 	slices.SortFunc(cars, func(a, b *sidecar) int { return strings.Compare(a.key(), b.key()) })
 	ch.Pass = len(cars) > 0
 	if len(cars) == 0 {
-		ch.seen("no sidecars: secure the service first")
+		ch.Seen("no sidecars: secure the service first")
 	}
 	for _, s := range cars {
 		select {
 		case <-s.proc.Done():
-			ch.seen("%s on %s exited: %v", sidecarID(s.service), s.host.Name(), s.proc.Err())
+			ch.Seen("%s on %s exited: %v", sidecarID(s.service), s.host.Name(), s.proc.Err())
 			ch.Pass = false
 			continue
 		default:
@@ -165,18 +166,18 @@ func (c *Cluster) CheckSidecars(ctx context.Context) Check {
 				continue
 			}
 			n++
-			ch.seen("%s on %s: %s %s", sidecarID(s.service), s.host.Name(), k.Name, k.Status)
+			ch.Seen("%s on %s: %s %s", sidecarID(s.service), s.host.Name(), k.Name, k.Status)
 			if k.Status != api.HealthPassing {
 				ch.Pass = false
 			}
 		}
 		if n == 0 {
-			ch.seen("%s on %s has no checks in the catalog", sidecarID(s.service), s.host.Name())
+			ch.Seen("%s on %s has no checks in the catalog", sidecarID(s.service), s.host.Name())
 			ch.Pass = false
 		}
 	}
 	if t := c.Timings(); t.SidecarsHealthy > 0 {
-		ch.seen("healthy %s after the servers started", t.SidecarsHealthy.Round(time.Millisecond))
+		ch.Seen("healthy %s after the servers started", t.SidecarsHealthy.Round(time.Millisecond))
 	}
 	return ch
 }
@@ -195,14 +196,14 @@ func (c *Cluster) fcc() (Consumer, bool) {
 // on fcc00, from its sidecar's upstream 127.0.0.1:9191. A sidecar that
 // just turned healthy may not have its upstream's first answer yet, so it
 // tries for up to 10 s.
-func (c *Cluster) CheckMeshFortune(ctx context.Context) Check {
-	ch := Check{Name: "consumer reads a fortune through the mesh"}
+func (c *Cluster) CheckMeshFortune(ctx context.Context) check.Check {
+	ch := check.Check{Name: "consumer reads a fortune through the mesh"}
 	k, ok := c.fcc()
 	if !ok {
-		ch.seen("no fcc registered: secure the service first")
+		ch.Seen("no fcc registered: secure the service first")
 		return ch
 	}
-	ch.seen("%s$ zt-lab fortune get %s", k.Host.Name(), k.Upstream())
+	ch.Seen("%s$ zt-lab fortune get %s", k.Host.Name(), k.Upstream())
 	start := time.Now()
 	var got string
 	tries := 0
@@ -214,15 +215,15 @@ func (c *Cluster) CheckMeshFortune(ctx context.Context) Check {
 		return err == nil, "", err
 	})
 	if err != nil {
-		ch.seen("%v", err)
+		ch.Seen("%v", err)
 		ch.Evidence = append(ch.Evidence, c.authorizeEvidence(ctx, k.Name)...)
 		return ch
 	}
 	for _, l := range strings.Split(strings.TrimRight(got, "\n"), "\n") {
-		ch.seen("  %s", l)
+		ch.Seen("  %s", l)
 	}
-	ch.seen("path: %s 127.0.0.1:%d → fcc sidecar → mTLS → fcs00:%d → fcs sidecar → 127.0.0.1:%d", k.Host.Name(), k.Port, MeshPort, FortunePort)
-	ch.seen("read in %s (%d tries)", since(start), tries)
+	ch.Seen("path: %s 127.0.0.1:%d → fcc sidecar → mTLS → fcs00:%d → fcs sidecar → 127.0.0.1:%d", k.Host.Name(), k.Port, MeshPort, FortunePort)
+	ch.Seen("read in %s (%d tries)", since(start), tries)
 	ch.Pass = true
 	return ch
 }
@@ -249,23 +250,23 @@ func (c *Cluster) authorizeEvidence(ctx context.Context, source string) []string
 // CheckPlaintextRefused proves the fortune service is out of reach on the
 // wire after Rebind: fcc00 → fcs00:8181 is refused, a connection from the
 // wire itself is refused, and yet the service answers on fcs00's loopback.
-func (c *Cluster) CheckPlaintextRefused(ctx context.Context) Check {
+func (c *Cluster) CheckPlaintextRefused(ctx context.Context) check.Check {
 	fcs := c.hosts(infra.RoleService)
 	fccs := c.hosts(infra.RoleConsumer)
 	if len(fcs) == 0 || len(fccs) == 0 {
-		return fail("fcc → fcs:8181 refused", "the lab has no fcs or fcc host")
+		return check.Failed("fcc → fcs:8181 refused", "the lab has no fcs or fcc host")
 	}
 	s, k := fcs[0], fccs[0]
-	ch := Check{Name: fmt.Sprintf("%s → %s:%d refused", k.Name(), s.Name(), FortunePort)}
+	ch := check.Check{Name: fmt.Sprintf("%s → %s:%d refused", k.Name(), s.Name(), FortunePort)}
 	target := fmt.Sprintf("%s:%d", s.Name(), FortunePort)
-	ch.seen("%s$ zt-lab fortune get %s", k.Name(), target)
+	ch.Seen("%s$ zt-lab fortune get %s", k.Name(), target)
 	out, err := c.Fetch(ctx, k, target)
 	fromHost := err != nil && strings.Contains(err.Error(), "refused")
 	switch {
 	case err == nil:
-		ch.seen("  read a fortune: %s", firstLine(out))
+		ch.Seen("  read a fortune: %s", firstLine(out))
 	default:
-		ch.seen("  %s", oneLine(err.Error()))
+		ch.Seen("  %s", oneLine(err.Error()))
 	}
 	addr := netip.AddrPortFrom(s.Addr(), FortunePort).String()
 	dctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -274,16 +275,16 @@ func (c *Cluster) CheckPlaintextRefused(ctx context.Context) Check {
 	fromWire := errors.Is(derr, syscall.ECONNREFUSED)
 	if conn != nil {
 		conn.Close()
-		ch.seen("from the wire, %s accepts a connection", addr)
+		ch.Seen("from the wire, %s accepts a connection", addr)
 	} else {
-		ch.seen("from the wire, dial %s: %v", addr, derr)
+		ch.Seen("from the wire, dial %s: %v", addr, derr)
 	}
 	local := "127.0.0.1:" + fmt.Sprint(FortunePort)
 	lout, lerr := c.Fetch(ctx, s, local)
 	if lerr != nil {
-		ch.seen("%s$ zt-lab fortune get %s: %v", s.Name(), local, lerr)
+		ch.Seen("%s$ zt-lab fortune get %s: %v", s.Name(), local, lerr)
 	} else {
-		ch.seen("%s$ zt-lab fortune get %s still reads: %s", s.Name(), local, firstLine(lout))
+		ch.Seen("%s$ zt-lab fortune get %s still reads: %s", s.Name(), local, firstLine(lout))
 	}
 	ch.Pass = fromHost && fromWire && lerr == nil
 	return ch
@@ -291,17 +292,17 @@ func (c *Cluster) CheckPlaintextRefused(ctx context.Context) Check {
 
 // CheckDenied proves the intentions stop a consumer: fcs's agents refuse
 // its identity, and a fortune fetched through its sidecar never arrives.
-func (c *Cluster) CheckDenied(ctx context.Context, k Consumer) Check {
-	ch := Check{Name: fmt.Sprintf("%s → %s denied", k.Name, FortuneService)}
-	ch.seen("%s$ zt-lab fortune get %s", k.Host.Name(), k.Upstream())
+func (c *Cluster) CheckDenied(ctx context.Context, k Consumer) check.Check {
+	ch := check.Check{Name: fmt.Sprintf("%s → %s denied", k.Name, FortuneService)}
+	ch.Seen("%s$ zt-lab fortune get %s", k.Host.Name(), k.Upstream())
 	// Any failure would refuse the fetch; the proof that the mesh refused
 	// it is a new denial in the fcs sidecar's own log.
 	before := c.authzDenials()
 	out, err := c.Fetch(ctx, k.Host, k.Upstream())
 	if err == nil {
-		ch.seen("  read a fortune: %s", firstLine(out))
+		ch.Seen("  read a fortune: %s", firstLine(out))
 	} else {
-		ch.seen("  %s", oneLine(err.Error()))
+		ch.Seen("  %s", oneLine(err.Error()))
 	}
 	denied := err != nil
 	deadline := time.Now().Add(2 * time.Second)
@@ -310,32 +311,32 @@ func (c *Cluster) CheckDenied(ctx context.Context, k Consumer) Check {
 	}
 	if denied && c.authzDenials() <= before {
 		denied = false
-		ch.seen("the fcs sidecar logged no authz denial for this attempt: the fetch failed for another reason")
+		ch.Seen("the fcs sidecar logged no authz denial for this attempt: the fetch failed for another reason")
 	}
 	_, td, rerr := c.Roots(ctx)
 	if rerr != nil {
-		ch.seen("roots: %v", rerr)
+		ch.Seen("roots: %v", rerr)
 		return ch
 	}
 	agents := c.agentsOf(FortuneService)
 	if len(agents) == 0 {
-		ch.seen("no agent runs fcs")
+		ch.Seen("no agent runs fcs")
 		return ch
 	}
 	for _, a := range agents {
 		got, err := authorize(a, td, c.opts.Datacenter, k.Name, FortuneService)
 		if err != nil {
-			ch.seen("%v", err)
+			ch.Seen("%v", err)
 			denied = false
 			continue
 		}
-		ch.seen("%s's agent: %s → %s %s: %s", a.host.Name(), k.Name, FortuneService, verdict(got.Authorized), got.Reason)
+		ch.Seen("%s's agent: %s → %s %s: %s", a.host.Name(), k.Name, FortuneService, verdict(got.Authorized), got.Reason)
 		if got.Authorized {
 			denied = false
 		}
 	}
 	for _, l := range c.sidecarLog(FortuneService, "authz", "unauthorized", "denied") {
-		ch.seen("fcs sidecar log: %s", l)
+		ch.Seen("fcs sidecar log: %s", l)
 	}
 	ch.Pass = denied
 	return ch
@@ -394,30 +395,30 @@ func (c *Cluster) sidecarLog(service string, words ...string) []string {
 // from the CA's active root, naming it by its SPIFFE identity, and that
 // fcs's sidecar shows that identity and refuses an outsider with no
 // certificate.
-func (c *Cluster) CheckIdentities(ctx context.Context) Check {
-	ch := Check{Name: "every service carries an identity from the active root"}
+func (c *Cluster) CheckIdentities(ctx context.Context) check.Check {
+	ch := check.Check{Name: "every service carries an identity from the active root"}
 	roots, td, err := c.Roots(ctx)
 	if err != nil {
-		ch.seen("%v", err)
+		ch.Seen("%v", err)
 		return ch
 	}
 	root, ok := active(roots)
 	if !ok {
-		ch.seen("the CA has no active root")
+		ch.Seen("the CA has no active root")
 		return ch
 	}
-	ch.seen("CA root %s (SHA-256 %s), trust domain %s", root.Name, root.Fingerprint, td)
+	ch.Seen("CA root %s (SHA-256 %s), trust domain %s", root.Name, root.Fingerprint, td)
 	ch.Pass = true
 	for _, s := range c.meshServices() {
 		id, err := c.Leaf(ctx, s)
 		if err != nil {
-			ch.seen("%v", err)
+			ch.Seen("%v", err)
 			ch.Pass = false
 			continue
 		}
 		ch.Evidence = append(ch.Evidence, id.Lines()...)
 		if id.Root != root.ID || id.URI != ServiceURI(td, c.opts.Datacenter, s) {
-			ch.seen("  %s: not from the active root, or not its own name", s)
+			ch.Seen("  %s: not from the active root, or not its own name", s)
 			ch.Pass = false
 		}
 	}
@@ -426,13 +427,13 @@ func (c *Cluster) CheckIdentities(ctx context.Context) Check {
 		p, err := c.Probe(ctx, FortuneService, listener)
 		switch {
 		case err != nil:
-			ch.seen("probe %s: %v", listener, err)
+			ch.Seen("probe %s: %v", listener, err)
 			ch.Pass = false
 		case p.Refused == nil:
-			ch.seen("%s gave data to an outsider with no certificate", listener)
+			ch.Seen("%s gave data to an outsider with no certificate", listener)
 			ch.Pass = false
 		default:
-			ch.seen("%s presents %s (serial %s) and refuses an outsider with no certificate: %v", listener, p.Identity.URI, p.Identity.Serial, p.Refused)
+			ch.Seen("%s presents %s (serial %s) and refuses an outsider with no certificate: %v", listener, p.Identity.URI, p.Identity.Serial, p.Refused)
 		}
 	}
 	return ch
@@ -441,29 +442,29 @@ func (c *Cluster) CheckIdentities(ctx context.Context) Check {
 // CheckRotation proves a CA rotation went through without the fortunes
 // stopping: a new root, every leaf re-issued from it, fcs's sidecar
 // presenting the new leaf, no failed fetch meanwhile, and a fortune now.
-func (c *Cluster) CheckRotation(ctx context.Context, rot Rotation) Check {
-	ch := Check{Name: "fortunes flow through a CA rotation, with leaves from the new root"}
-	ch.seen("old root %s", rot.Old.Fingerprint)
-	ch.seen("new root %s, active %s after the request", rot.New.Fingerprint, rot.RootActive.Round(time.Millisecond))
+func (c *Cluster) CheckRotation(ctx context.Context, rot Rotation) check.Check {
+	ch := check.Check{Name: "fortunes flow through a CA rotation, with leaves from the new root"}
+	ch.Seen("old root %s", rot.Old.Fingerprint)
+	ch.Seen("new root %s, active %s after the request", rot.New.Fingerprint, rot.RootActive.Round(time.Millisecond))
 	ok := rot.New.ID != "" && rot.New.ID != rot.Old.ID
 	for _, s := range slices.Sorted(maps.Keys(rot.Before)) {
 		before, after := rot.Before[s], rot.After[s]
-		ch.seen("%s leaf %s → %s", s, before.Serial, after.Serial)
+		ch.Seen("%s leaf %s → %s", s, before.Serial, after.Serial)
 		if after.Root != rot.New.ID || after.Serial == before.Serial {
-			ch.seen("  %s's leaf was not re-issued from the new root", s)
+			ch.Seen("  %s's leaf was not re-issued from the new root", s)
 			ok = false
 		}
 	}
-	ch.seen("every leaf re-issued %s after the request", rot.Reissued.Round(time.Millisecond))
+	ch.Seen("every leaf re-issued %s after the request", rot.Reissued.Round(time.Millisecond))
 	if rot.Presented.Root == rot.New.ID {
-		ch.seen("fcs's sidecar presents the new leaf %s", rot.Presented.Serial)
+		ch.Seen("fcs's sidecar presents the new leaf %s", rot.Presented.Serial)
 	} else {
-		ch.seen("fcs's sidecar presents %q, not from the new root", rot.Presented.Serial)
+		ch.Seen("fcs's sidecar presents %q, not from the new root", rot.Presented.Serial)
 		ok = false
 	}
-	ch.seen("%d fortunes read through the mesh during the rotation, %d failed", rot.Fetched, len(rot.Failures))
+	ch.Seen("%d fortunes read through the mesh during the rotation, %d failed", rot.Fetched, len(rot.Failures))
 	for _, f := range rot.Failures {
-		ch.seen("  failed %s", f)
+		ch.Seen("  failed %s", f)
 	}
 	if len(rot.Failures) > 0 || rot.Fetched == 0 {
 		ok = false
@@ -471,10 +472,10 @@ func (c *Cluster) CheckRotation(ctx context.Context, rot Rotation) Check {
 	if k, found := c.fcc(); found {
 		out, err := c.Fetch(ctx, k.Host, k.Upstream())
 		if err != nil {
-			ch.seen("a fortune now: %v", err)
+			ch.Seen("a fortune now: %v", err)
 			ok = false
 		} else {
-			ch.seen("a fortune now: %s", firstLine(out))
+			ch.Seen("a fortune now: %s", firstLine(out))
 		}
 	}
 	ch.Pass = ok
@@ -516,11 +517,11 @@ func (c *Cluster) Flows() []Flow {
 
 // CheckWire asks the sniffer's hook (Options.Wire) to judge every flow of
 // the mesh; without a hook it has nothing to say.
-func (c *Cluster) CheckWire(ctx context.Context) []Check {
+func (c *Cluster) CheckWire(ctx context.Context) []check.Check {
 	if c.opts.Wire == nil {
 		return nil
 	}
-	var cs []Check
+	var cs []check.Check
 	for _, f := range c.Flows() {
 		cs = append(cs, c.opts.Wire(ctx, f))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 )
 
@@ -39,7 +40,7 @@ type Options struct {
 	Progress func(line string)
 	// Wire judges a flow between hosts as the sniffer sees it: the hook
 	// for the "encrypted on the wire" checks. Nil leaves them out.
-	Wire func(ctx context.Context, f Flow) Check
+	Wire func(ctx context.Context, f Flow) check.Check
 }
 
 func (o Options) withDefaults() (Options, error) {

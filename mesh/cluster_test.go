@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 )
 
@@ -76,9 +77,9 @@ func TestUpShowsTheFailedAgentsLog(t *testing.T) {
 func TestFlowsAndTheWireHook(t *testing.T) {
 	lab := newFakeLab(t, nil)
 	var judged []Flow
-	c, err := New(lab, Binary{Path: "/opt/consul"}, Options{Self: "/opt/zt-lab", Wire: func(_ context.Context, f Flow) Check {
+	c, err := New(lab, Binary{Path: "/opt/consul"}, Options{Self: "/opt/zt-lab", Wire: func(_ context.Context, f Flow) check.Check {
 		judged = append(judged, f)
-		return pass("encrypted: " + f.Name)
+		return check.Check{Name: "encrypted: " + f.Name, Pass: true}
 	}})
 	if err != nil {
 		t.Fatal(err)

@@ -4,5 +4,5 @@
 // Connect sidecars (the seeds' 9191), intentions, the identity every
 // service carries and a rotation of the CA that signs it. Everything it asks
 // of Consul goes through github.com/hashicorp/consul/api, and every claim it
-// makes comes back as a Check with its evidence.
+// makes comes back as a check.Check with its evidence.
 package mesh

@@ -11,24 +11,9 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/ztlab/zt-lab/check"
 )
-
-// Check is the proof of one claim: passed or not, and the evidence.
-type Check struct {
-	Name     string   `json:"name"`
-	Pass     bool     `json:"pass"`
-	Evidence []string `json:"evidence,omitempty"`
-}
-
-// Passf is a passing check with formatted evidence.
-func Passf(name, format string, args ...any) Check {
-	return Check{Name: name, Pass: true, Evidence: []string{fmt.Sprintf(format, args...)}}
-}
-
-// Failf is a failing check with formatted evidence.
-func Failf(name, format string, args ...any) Check {
-	return Check{Name: name, Evidence: []string{fmt.Sprintf(format, args...)}}
-}
 
 // Stage is how far the lab has come along the walkthrough. Stages only
 // grow; going back means building the lab again.
@@ -47,14 +32,16 @@ const (
 	PanelReport   Panel = "report"
 )
 
-// Step is one thing a scene does, and how it proves it.
+// Step is one thing a scene does, and how it proves it. Do and Verify
+// are handed the step's own view of the engine's Env: the same lab, with
+// what they log reported as this step's.
 type Step struct {
 	Title string
 	// Shell is what a learner would type to do the same by hand.
 	Shell string
 	Do    func(ctx context.Context, env *Env) error
 	// Verify proves the step's claim; nil for a step that claims nothing.
-	Verify func(ctx context.Context, env *Env) Check
+	Verify func(ctx context.Context, env *Env) check.Check
 }
 
 // Scene is one chapter of the walkthrough.
@@ -85,6 +72,10 @@ const (
 	SceneDone    EventKind = "scene-done"
 	LabChanged   EventKind = "lab"
 	Preparing    EventKind = "preparing" // bringing the lab to a scene's stage
+	// FaultInjected and FaultRecovered report a host made to fail, or
+	// recovered, by a step or by hand (see Env.Fail).
+	FaultInjected  EventKind = "fault"
+	FaultRecovered EventKind = "recovered"
 )
 
 // Event is one thing that happened while scenes ran.
@@ -93,17 +84,18 @@ type Event struct {
 	Scene int           `json:"scene"`
 	Step  int           `json:"step"`
 	Text  string        `json:"text,omitempty"`
-	Check *Check        `json:"check,omitempty"`
+	Check *check.Check  `json:"check,omitempty"`
 	Err   string        `json:"error,omitempty"`
 	At    time.Time     `json:"at"`
 	Took  time.Duration `json:"took,omitempty"`
+	Fault *Fault        `json:"fault,omitempty"`
 }
 
 // Result is the outcome of one step as the report card shows it.
 type Result struct {
 	Scene, Step int
 	Title       string
-	Check       *Check
+	Check       *check.Check
 	Err         error
 	Took        time.Duration
 }
@@ -119,10 +111,13 @@ type Engine struct {
 	subs    []chan Event
 }
 
-// New returns an engine over the given scenes. env.Emit is wired to the
-// engine's event stream.
+// New returns an engine over the given scenes, acting on env: what env
+// and its steps' views of it report goes to the engine's event stream.
 func New(env *Env, scenes []Scene) *Engine {
 	e := &Engine{Scenes: scenes, env: env, results: map[[2]int]Result{}}
+	if env.world == nil {
+		env.world = &world{}
+	}
 	env.emit = e.emit
 	return e
 }
@@ -313,11 +308,11 @@ func (e *Engine) RunStep(ctx context.Context, i, j int) error {
 func (e *Engine) runStep(ctx context.Context, i, j int) (bool, error) {
 	st := e.Scenes[i].Steps[j]
 	e.emit(Event{Kind: StepStarted, Scene: i, Step: j, Text: st.Title})
-	e.env.scene, e.env.step = i, j
+	env := e.env.forStep(i, j)
 	start := time.Now()
 	r := Result{Scene: i, Step: j, Title: st.Title}
 	if st.Do != nil {
-		if err := st.Do(ctx, e.env); err != nil {
+		if err := st.Do(ctx, env); err != nil {
 			r.Err, r.Took = err, time.Since(start)
 			e.record(r)
 			e.emit(Event{Kind: StepDone, Scene: i, Step: j, Err: err.Error(), Took: r.Took})
@@ -326,7 +321,7 @@ func (e *Engine) runStep(ctx context.Context, i, j int) (bool, error) {
 	}
 	ok := true
 	if st.Verify != nil {
-		c := st.Verify(ctx, e.env)
+		c := st.Verify(ctx, env)
 		r.Check = &c
 		ok = c.Pass
 		e.emit(Event{Kind: CheckDone, Scene: i, Step: j, Check: &c})

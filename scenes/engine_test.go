@@ -3,9 +3,11 @@ package scenes
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"testing"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 )
 
@@ -21,8 +23,8 @@ func (s *story) step(name string, pass bool) Step {
 	return Step{
 		Title: name,
 		Do:    func(context.Context, *Env) error { s.ran = append(s.ran, name); return nil },
-		Verify: func(context.Context, *Env) Check {
-			return Check{Name: name, Pass: pass, Evidence: []string{"ran " + name}}
+		Verify: func(context.Context, *Env) check.Check {
+			return check.Check{Name: name, Pass: pass, Evidence: []string{"ran " + name}}
 		},
 	}
 }
@@ -214,5 +216,45 @@ func TestListenersReadsTheKernelsSocketTable(t *testing.T) {
 	got := listeners(table, 8181)
 	if len(got) != 2 || got[0].String() != "0.0.0.0" || got[1].String() != "127.0.0.1" {
 		t.Errorf("listeners on 8181: %v, want [0.0.0.0 127.0.0.1]", got)
+	}
+}
+
+// Each step is handed its own view of the Env: a line its work logs
+// after the next step has started is still reported as its own, and a
+// line from no step's view (the mesh's progress, a provider's) as the
+// step run last.
+func TestAStepsLinesStayItsOwnAfterTheNextStepStarts(t *testing.T) {
+	next, logged := make(chan struct{}), make(chan struct{})
+	ws := []Scene{{ID: "x", AnyStage: true, Steps: []Step{
+		{Title: "starts something that logs later", Do: func(_ context.Context, env *Env) error {
+			go func() {
+				<-next
+				env.Logf("late line of step 1")
+				close(logged)
+			}()
+			return nil
+		}},
+		{Title: "runs while it logs", Do: func(_ context.Context, env *Env) error {
+			close(next)
+			<-logged
+			env.Logf("line of step 2")
+			return nil
+		}},
+	}}}
+	e := New(&Env{}, ws)
+	events := e.Subscribe()
+	if err := e.RunScene(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	e.Env().Logf("line from no step")
+	got := map[string]int{}
+	for len(events) > 0 {
+		if ev := <-events; ev.Kind == Output {
+			got[ev.Text] = ev.Step
+		}
+	}
+	want := map[string]int{"late line of step 1": 0, "line of step 2": 1, "line from no step": 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("output lines by step: %v, want %v", got, want)
 	}
 }

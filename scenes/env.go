@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ztlab/zt-lab/fortune"
@@ -20,7 +21,8 @@ import (
 // Env is the world the scenes act on, and what the screens read: the lab,
 // the sniffer on its wire, what the fortune service served, what the
 // consumer received. Screens read it through its methods; only steps
-// change it.
+// change it. The engine hands each step a view of its Env: the same
+// world, with what the step logs reported as that step's.
 type Env struct {
 	// Build makes a new lab at stage 0 (hosts up, nothing running).
 	Build func(ctx context.Context) (infra.Lab, error)
@@ -32,8 +34,22 @@ type Env struct {
 	// Seed makes the fortune sequence repeatable for recordings.
 	Seed int64
 
-	emit        func(Event)
-	scene, step int
+	// world is made by New and shared by the engine's Env and every
+	// step's view of it: an Env is ready once New has taken it.
+	*world
+	// at is the step this view was handed to; nil on the engine's own Env.
+	at *stepAt
+}
+
+// stepAt names one step of the walkthrough.
+type stepAt struct{ scene, step int }
+
+// world is everything the Env and its step views share.
+type world struct {
+	emit func(Event)
+	// running is the step run last: where lines that come from no step's
+	// view are reported (the mesh's progress, a provider's, the screens').
+	running atomic.Pointer[stepAt]
 
 	mu       sync.Mutex
 	lab      infra.Lab
@@ -45,7 +61,37 @@ type Env struct {
 	served   []string         // every fortune the service sent
 	servedBy []served         // the newest, with the instance that sent each
 	consumer []string         // the consumer's log, newest last
-	values   map[string]any   // what steps hand to later steps
+	kept     walkState        // what steps hand to later steps
+}
+
+// forStep is the view of e that step j of scene i is handed, and makes
+// that step the one run last.
+func (e *Env) forStep(i, j int) *Env {
+	at := &stepAt{scene: i, step: j}
+	e.running.Store(at)
+	return &Env{Build: e.Build, Self: e.Self, Consul: e.Consul, Seed: e.Seed, world: e.world, at: at}
+}
+
+// position is the step this view was handed to; on the engine's own
+// Env, the step run last (0, 0 before any has run).
+func (e *Env) position() (scene, step int) {
+	at := e.at
+	if at == nil && e.world != nil {
+		at = e.running.Load()
+	}
+	if at == nil {
+		return 0, 0
+	}
+	return at.scene, at.step
+}
+
+// report emits ev as the view's step's: see position.
+func (e *Env) report(ev Event) {
+	if e.world == nil || e.emit == nil {
+		return
+	}
+	ev.Scene, ev.Step = e.position()
+	e.emit(ev)
 }
 
 // maxPackets and maxLines bound what the screens can be shown.
@@ -54,18 +100,15 @@ const (
 	maxLines   = 500
 )
 
-// Logf reports a line of output from the running step.
+// Logf reports a line of output from the step this view was handed to;
+// on the engine's own Env, from the step run last.
 func (e *Env) Logf(format string, args ...any) {
-	if e.emit != nil {
-		e.emit(Event{Kind: Output, Scene: e.scene, Step: e.step, Text: fmt.Sprintf(format, args...)})
-	}
+	e.report(Event{Kind: Output, Text: fmt.Sprintf(format, args...)})
 }
 
 // LabChanged tells the screens the lab's shape or state changed.
 func (e *Env) LabChanged() {
-	if e.emit != nil {
-		e.emit(Event{Kind: LabChanged, Scene: e.scene, Step: e.step})
-	}
+	e.report(Event{Kind: LabChanged})
 }
 
 // Lab is the running lab, or nil before the first scene.
@@ -99,7 +142,7 @@ func (e *Env) Reset(ctx context.Context) error {
 	}
 	e.mu.Lock()
 	e.lab = l
-	e.values = map[string]any{}
+	e.kept = walkState{}
 	e.mu.Unlock()
 	e.LabChanged()
 	return nil
@@ -130,23 +173,6 @@ func (e *Env) Close(ctx context.Context) error {
 		errs = append(errs, l.Close(ctx))
 	}
 	return errors.Join(errs...)
-}
-
-// Set keeps a value for later steps; Get returns it.
-func (e *Env) Set(key string, v any) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.values == nil {
-		e.values = map[string]any{}
-	}
-	e.values[key] = v
-}
-
-// Get returns what Set kept, or nil.
-func (e *Env) Get(key string) any {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.values[key]
 }
 
 // served is one fortune an instance sent.

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/ztlab/zt-lab/check"
 )
 
 // Headless runs the given scenes (all when none are given) in order,
@@ -79,6 +81,8 @@ func printEvents(e *Engine, events <-chan Event, w io.Writer) {
 			if ev.Err != "" {
 				fmt.Fprintf(w, "   [ERROR] %s\n", ev.Err)
 			}
+		case FaultInjected, FaultRecovered:
+			fmt.Fprintf(w, "   %s\n", FaultLine(ev))
 		}
 	}
 }
@@ -109,7 +113,7 @@ type jsonResult struct {
 	Scene int           `json:"scene"`
 	Title string        `json:"scene_title"`
 	Step  string        `json:"step"`
-	Check *Check        `json:"check,omitempty"`
+	Check *check.Check  `json:"check,omitempty"`
 	Error string        `json:"error,omitempty"`
 	Took  time.Duration `json:"took_ns"`
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/mesh"
 )
@@ -36,13 +37,6 @@ type Failure struct {
 	Recovered time.Duration // recover -> back in it
 }
 
-const (
-	keyServedBy = "served-by"
-	keyFailures = "failures"
-	keyLoad     = "resilience-load"
-	keyFailover = "failover"
-)
-
 // failover is the leader's loss, its successor, and what the consumer
 // saw meanwhile.
 type failover struct {
@@ -54,6 +48,8 @@ type failover struct {
 	OKAfter, FailedAfter   int
 }
 
+// sceneResilience scales the service out, then fails instances and the
+// raft leader while the consumer keeps fetching.
 func sceneResilience() Scene {
 	return Scene{
 		ID: "resilience", Title: "Resilience", Panel: PanelTopology,
@@ -112,7 +108,7 @@ func scaleOut(ctx context.Context, env *Env) error {
 
 func allInstances() []string { return append([]string{ServiceHost}, ScaleHosts...) }
 
-func checkInstances(ctx context.Context, env *Env) Check {
+func checkInstances(ctx context.Context, env *Env) check.Check {
 	const name = "three fcs instances healthy"
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -121,9 +117,9 @@ func checkInstances(ctx context.Context, env *Env) Check {
 		return len(n) == len(want) && !slices.ContainsFunc(want, func(h string) bool { return !slices.Contains(n, h) })
 	})
 	if err != nil {
-		return Failf(name, "fcc00's agent sees healthy fcs on %v: %v", nodes, err)
+		return check.Failf(name, "fcc00's agent sees healthy fcs on %v: %v", nodes, err)
 	}
-	return Passf(name, "fcc00's agent sees healthy fcs on %s (%s after asking)", strings.Join(nodes, ", "), took.Round(time.Millisecond))
+	return check.Passf(name, "fcc00's agent sees healthy fcs on %s (%s after asking)", strings.Join(nodes, ", "), took.Round(time.Millisecond))
 }
 
 // failInstances fails one instance at a time — crash, partition, freeze —
@@ -170,7 +166,7 @@ func failInstances(ctx context.Context, env *Env) error {
 			return fmt.Errorf("%s is not healthy before its %s: %w", f.Host, f.Mode, err)
 		}
 		start := time.Now()
-		if err := h.Fail(ctx, f.Mode); err != nil {
+		if err := env.Fail(ctx, f.Host, f.Mode); err != nil {
 			cancel()
 			return err
 		}
@@ -183,7 +179,7 @@ func failInstances(ctx context.Context, env *Env) error {
 		}
 		env.Logf("%s %s: out of the healthy set after %s", f.Host, f.Mode, f.Detected.Round(time.Millisecond))
 		time.Sleep(time.Second - time.Since(start)%time.Second) // the consumer carries on without it
-		if err := h.Recover(ctx); err != nil {
+		if err := env.Recover(ctx, f.Host); err != nil {
 			return err
 		}
 		env.LabChanged()
@@ -203,10 +199,10 @@ func failInstances(ctx context.Context, env *Env) error {
 		done = append(done, f)
 	}
 	time.Sleep(500 * time.Millisecond)
-	env.Set(keyFailures, done)
 	ok, failed := tally.counts()
-	env.Set(keyLoad, [2]int{ok, failed})
-	env.Set(keyServedBy, byHost.String())
+	env.keep(func(s *walkState) {
+		s.failures = &failureRun{failures: done, ok: ok, failed: failed, servedBy: byHost.String()}
+	})
 	env.Logf("consumer through the failures: %d ok, %d failed; served by %s", ok, failed, byHost)
 	return nil
 }
@@ -299,14 +295,18 @@ func countAttempts(lines []string) (ok, failed int) {
 	return ok, failed
 }
 
-func checkFailures(_ context.Context, env *Env) Check {
+func checkFailures(_ context.Context, env *Env) check.Check {
 	const name = "the consumer kept getting fortunes while instances failed"
-	fs, _ := env.Get(keyFailures).([]Failure)
-	load, _ := env.Get(keyLoad).([2]int)
-	if len(fs) != 3 {
-		return Failf(name, "%d of 3 failures ran", len(fs))
+	var fs []Failure
+	var load [2]int
+	var by string
+	if run := env.state().failures; run != nil {
+		fs, load, by = run.failures, [2]int{run.ok, run.failed}, run.servedBy
 	}
-	c := Check{Name: name, Pass: true}
+	if len(fs) != 3 {
+		return check.Failf(name, "%d of 3 failures ran", len(fs))
+	}
+	c := check.Check{Name: name, Pass: true}
 	for _, f := range fs {
 		mark := "within"
 		if f.Detected > DetectTarget {
@@ -317,9 +317,9 @@ func checkFailures(_ context.Context, env *Env) Check {
 	}
 	total := load[0] + load[1]
 	if total == 0 {
-		return Failf(name, "the consumer made no attempt")
+		return check.Failf(name, "the consumer made no attempt")
 	}
-	if by, _ := env.Get(keyServedBy).(string); by != "" {
+	if by != "" {
 		c.Evidence = append(c.Evidence, "fortunes served by "+by)
 	}
 	// The scene packs three failures into a few seconds; the target is
@@ -342,8 +342,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	if err != nil {
 		return err
 	}
-	h, err := env.Host(old)
-	if err != nil {
+	if _, err := env.Host(old); err != nil {
 		return err
 	}
 	consumer, err := env.Host(ConsumerHost)
@@ -375,7 +374,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	}
 	time.Sleep(500 * time.Millisecond)
 	start := time.Now()
-	if err := h.Fail(ctx, infra.Crash); err != nil {
+	if err := env.Fail(ctx, old, infra.Crash); err != nil {
 		return err
 	}
 	env.LabChanged()
@@ -398,7 +397,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	elected := time.Now()
 	env.Logf("%s leads, %s after %s crashed", fo.New, fo.Took.Round(time.Millisecond), old)
 	time.Sleep(1500 * time.Millisecond) // the mesh serves under the new leader
-	if err := h.Recover(ctx); err != nil {
+	if err := env.Recover(ctx, old); err != nil {
 		return err
 	}
 	env.LabChanged()
@@ -426,7 +425,7 @@ func killLeader(ctx context.Context, env *Env) error {
 	}
 	mu.Unlock()
 	env.Logf("consumer: %d ok and %d failed while leaderless, %d ok and %d failed after", fo.OKDuring, fo.FailedDuring, fo.OKAfter, fo.FailedAfter)
-	env.Set(keyFailover, fo)
+	env.keep(func(s *walkState) { s.failover = &fo })
 	return nil
 }
 
@@ -435,16 +434,16 @@ type attempt struct {
 	ok bool
 }
 
-func checkFailover(_ context.Context, env *Env) Check {
+func checkFailover(_ context.Context, env *Env) check.Check {
 	const name = "a new leader took over and the mesh kept serving"
-	fo, ok := env.Get(keyFailover).(failover)
-	if !ok {
-		return Failf(name, "no failover ran")
+	fo := env.state().failover
+	if fo == nil {
+		return check.Failf(name, "no failover ran")
 	}
 	// The consumer may lose a few fetches while the servers elect, no more
 	// than a failed instance may cost it.
 	lost := fo.FailedDuring + fo.FailedAfter
-	c := Check{Name: name, Pass: fo.Took <= FailoverTarget && fo.Back && fo.OKAfter > 0 && lost <= FailedPerFailure}
+	c := check.Check{Name: name, Pass: fo.Took <= FailoverTarget && fo.Back && fo.OKAfter > 0 && lost <= FailedPerFailure}
 	c.Evidence = []string{
 		fmt.Sprintf("%s crashed; %s elected %s later (target %s)", fo.Old, fo.New, fo.Took.Round(time.Millisecond), FailoverTarget),
 		fmt.Sprintf("consumer at 10/s while leaderless: %d ok, %d failed", fo.OKDuring, fo.FailedDuring),
@@ -458,15 +457,19 @@ func checkFailover(_ context.Context, env *Env) Check {
 // Failures are the failures the resilience scene injected, and what the
 // mesh made of them.
 func (e *Env) Failures() []Failure {
-	fs, _ := e.Get(keyFailures).([]Failure)
-	return fs
+	if run := e.state().failures; run != nil {
+		return run.failures
+	}
+	return nil
 }
 
 // Failover is how long the cluster went without a leader in the
 // resilience scene.
 func (e *Env) Failover() (time.Duration, bool) {
-	fo, ok := e.Get(keyFailover).(failover)
-	return fo.Took, ok && fo.New != ""
+	if fo := e.state().failover; fo != nil && fo.New != "" {
+		return fo.Took, true
+	}
+	return 0, false
 }
 
 // CrashUnderLoad has the consumer fetch through the mesh at 10/s for 30 s
@@ -477,8 +480,7 @@ func (e *Env) CrashUnderLoad(ctx context.Context, host string) (failed, total in
 	if err != nil {
 		return 0, 0, err
 	}
-	h, err := e.Host(host)
-	if err != nil {
+	if _, err := e.Host(host); err != nil {
 		return 0, 0, err
 	}
 	var tally attempts
@@ -502,13 +504,13 @@ func (e *Env) CrashUnderLoad(ctx context.Context, host string) (failed, total in
 	if err := sleep(5 * time.Second); err != nil {
 		return 0, 0, err
 	}
-	if err := h.Fail(ctx, infra.Crash); err != nil {
+	if err := e.Fail(ctx, host, infra.Crash); err != nil {
 		return 0, 0, err
 	}
 	if err := sleep(10 * time.Second); err != nil {
 		return 0, 0, err
 	}
-	if err := h.Recover(ctx); err != nil {
+	if err := e.Recover(ctx, host); err != nil {
 		return 0, 0, err
 	}
 	select {

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"os/exec"
 	"path/filepath"
 	"time"
@@ -10,6 +9,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -66,7 +66,7 @@ func prepareCmd(ctx context.Context, e *scenes.Engine, i int) tea.Cmd {
 // meshTimeout bounds one question to Options.Mesh.
 const meshTimeout = 2 * time.Second
 
-func meshCmd(ctx context.Context, f func(context.Context) (MeshView, error)) tea.Cmd {
+func meshCmd(ctx context.Context, f func(context.Context) (mesh.View, error)) tea.Cmd {
 	if f == nil {
 		return nil
 	}
@@ -100,31 +100,27 @@ func shellCmd(c *exec.Cmd, host string) tea.Cmd {
 	return tea.ExecProcess(c, func(err error) tea.Msg { return shellDoneMsg{host: host, err: err} })
 }
 
-// failCmd fails a host (or recovers it, with no mode) through the lab,
-// off the screen's goroutine.
+// failCmd fails a host (or recovers it, with no mode) through the
+// engine, off the screen's goroutine.
 func failCmd(src labSource, host string, mode infra.FailMode) tea.Cmd {
 	return func() tea.Msg {
-		l := src.Lab()
-		if l == nil {
-			return failDoneMsg{host: host, mode: mode, err: errors.New("no lab")}
-		}
-		h, ok := l.Host(host)
-		if !ok {
-			return failDoneMsg{host: host, mode: mode, err: errors.New("no host " + host)}
-		}
 		// Powering a cloud machine on and waiting for it to boot takes
 		// minutes; everything else, seconds.
 		limit := 30 * time.Second
-		if mode == "" && h.State() == infra.StatePoweredOff {
-			limit = 15 * time.Minute
+		if lab, ok := src.Lab(); ok && mode == "" {
+			for _, h := range lab.Hosts {
+				if h.Name == host && h.State == infra.StatePoweredOff {
+					limit = 15 * time.Minute
+				}
+			}
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), limit)
 		defer cancel()
 		var err error
 		if mode == "" {
-			err = h.Recover(ctx)
+			err = src.Recover(ctx, host)
 		} else {
-			err = h.Fail(ctx, mode)
+			err = src.Fail(ctx, host, mode)
 		}
 		return failDoneMsg{host: host, mode: mode, err: err}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/scenes"
 	"github.com/ztlab/zt-lab/sniffer"
@@ -189,10 +190,44 @@ type fakeSource struct {
 	pcaps    []string
 }
 
-func (s *fakeSource) Lab() infra.Lab {
+func (s *fakeSource) Lab() (scenes.LabView, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lab
+	if s.lab == nil {
+		return scenes.LabView{}, false
+	}
+	return scenes.ViewOf(s.lab), true
+}
+
+// host is a host of the fake lab; a fake source fails its hosts itself,
+// without an engine.
+func (s *fakeSource) host(name string) (infra.Host, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lab == nil {
+		return nil, errors.New("no lab")
+	}
+	h, ok := s.lab.Host(name)
+	if !ok {
+		return nil, errors.New("no host " + name)
+	}
+	return h, nil
+}
+
+func (s *fakeSource) Fail(ctx context.Context, host string, mode infra.FailMode) error {
+	h, err := s.host(host)
+	if err != nil {
+		return err
+	}
+	return h.Fail(ctx, mode)
+}
+
+func (s *fakeSource) Recover(ctx context.Context, host string) error {
+	h, err := s.host(host)
+	if err != nil {
+		return err
+	}
+	return h.Recover(ctx)
 }
 
 func (s *fakeSource) Packets(n int) []sniffer.Packet {
@@ -242,8 +277,8 @@ func sniffed(tb testing.TB, flows int) *fakeSource {
 // testScenes is a short walkthrough whose steps are plain functions: a
 // test of the screens, not of the lab.
 func testScenes() []scenes.Scene {
-	pass := func(name, ev string) func(context.Context, *scenes.Env) scenes.Check {
-		return func(context.Context, *scenes.Env) scenes.Check { return scenes.Passf(name, "%s", ev) }
+	pass := func(name, ev string) func(context.Context, *scenes.Env) check.Check {
+		return func(context.Context, *scenes.Env) check.Check { return check.Passf(name, "%s", ev) }
 	}
 	return []scenes.Scene{
 		{
@@ -269,8 +304,8 @@ func testScenes() []scenes.Scene {
 				{
 					Title: "Fetch a fortune from fcc00",
 					Shell: "nc fcs00 8181",
-					Verify: func(context.Context, *scenes.Env) scenes.Check {
-						return scenes.Failf("consumer received a fortune", "fcc00 -> fcs00:8181: connection refused")
+					Verify: func(context.Context, *scenes.Env) check.Check {
+						return check.Failf("consumer received a fortune", "fcc00 -> fcs00:8181: connection refused")
 					},
 				},
 			},

@@ -1,23 +1,12 @@
 package tui
 
 import (
+	"strings"
+
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"github.com/ztlab/zt-lab/infra"
-	"strings"
-
-	"github.com/ztlab/zt-lab/scenes"
 )
-
-// panelFlows is the flow table: every flow the sniffer follows, with its
-// verdict and evidence. No scene asks for it; tab shows it.
-const panelFlows scenes.Panel = "flows"
-
-// panelOrder is the order tab cycles the live panels in.
-var panelOrder = []scenes.Panel{
-	scenes.PanelTopology, scenes.PanelSniffer, panelFlows, scenes.PanelConsumer,
-	scenes.PanelCluster, scenes.PanelCerts, scenes.PanelTimeline, scenes.PanelReport,
-}
 
 func (m *Model) handleKey(k tea.KeyPressMsg) tea.Cmd {
 	if m.picker != nil {
@@ -110,17 +99,6 @@ func (m *Model) stepKey() tea.Cmd {
 	return m.runStep(m.cur, j)
 }
 
-func (m *Model) cyclePanel() {
-	cur := m.currentPanel()
-	next := panelOrder[0]
-	for i, p := range panelOrder {
-		if p == cur {
-			next = panelOrder[(i+1)%len(panelOrder)]
-		}
-	}
-	m.panel, m.panelScroll = next, 0
-}
-
 // picker is a short list to choose from: a host to open a shell on, a
 // host to fail or recover, a way for it to fail.
 type picker struct {
@@ -138,7 +116,7 @@ func (m *Model) hostNames() ([]string, bool) {
 	}
 	var names []string
 	for _, h := range m.snap.hosts {
-		names = append(names, h.name)
+		names = append(names, h.Name)
 	}
 	return names, true
 }
@@ -166,8 +144,8 @@ func (m *Model) openFailPicker() tea.Cmd {
 	items := make([]string, len(hosts))
 	for i, h := range m.snap.hosts {
 		items[i] = hosts[i]
-		if h.state != infra.StateUp {
-			items[i] += " (" + string(h.state) + ": recover)"
+		if h.State != infra.StateUp {
+			items[i] += " (" + string(h.State) + ": recover)"
 		}
 	}
 	m.picker = &picker{title: "Fail or recover which host?", note: "The mesh notices; watch the topology and the checks.", items: items,
@@ -181,10 +159,10 @@ func (m *Model) openFailPicker() tea.Cmd {
 			var modes []string
 			note := "crash kills its processes, partition cuts its link, freeze stops them"
 			for _, h := range m.snap.hosts {
-				if h.name != host {
+				if h.Name != host {
 					continue
 				}
-				for _, f := range h.modes {
+				for _, f := range h.Modes {
 					modes = append(modes, string(f))
 					if f == infra.PowerOff {
 						note += ", poweroff cuts its power"

@@ -3,16 +3,18 @@ package tui
 import (
 	"context"
 	"errors"
-	"github.com/ztlab/zt-lab/infra"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ztlab/zt-lab/infra"
+
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -147,8 +149,8 @@ func TestXFailsAHostOneWayAndThenRecoversIt(t *testing.T) {
 	}
 	s.wait("the partition on screen", func(m *Model) bool {
 		for _, h := range m.snap.hosts {
-			if h.name == "fcs00" {
-				return h.state == infra.StatePartitioned
+			if h.Name == "fcs00" {
+				return h.State == infra.StatePartitioned
 			}
 		}
 		return false
@@ -196,17 +198,18 @@ func TestNoColorFromTheEnvironment(t *testing.T) {
 func TestEveryPanelFitsEverySize(t *testing.T) {
 	src := sniffed(t, 3)
 	m := newModel(newTestEngine(testScenes()), src, Options{NoColor: true})
-	m.mesh, m.haveMesh = MeshView{
-		Meshed: true, Leader: "consul01", Peers: []string{"consul00", "consul01", "consul02"},
-		Members:    []Member{{Name: "consul00", Addr: "198.18.0.10:8301", Role: "server", Status: "alive"}, {Name: "fcs00", Addr: "147.75.98.161:8301", Role: "client", Status: "failed"}},
-		Roots:      []Root{{ID: "r1", Name: "Consul CA Primary Cert", Active: true, Fingerprint: strings.Repeat("ab:", 31) + "ab", NotAfter: seedTime}},
-		Certs:      []Cert{{Service: "fcs", URI: "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/fcs", Serial: "3a:1f", NotBefore: seedTime, NotAfter: seedTime.Add(72 * time.Hour), Root: "r1"}},
+	m.mesh, m.haveMesh = mesh.View{
+		Secured: true, Leader: "consul01", Peers: []string{"consul00", "consul01", "consul02"},
+		Members:    []mesh.Member{{Name: "consul00", Addr: "198.18.0.10:8301", Role: "server", Status: "alive"}, {Name: "fcs00", Addr: "147.75.98.161:8301", Role: "client", Status: "failed"}},
+		Roots:      []mesh.Root{{ID: "r1", Name: "Consul CA Primary Cert", Active: true, Fingerprint: strings.Repeat("ab:", 31) + "ab", NotAfter: seedTime}},
+		Leaves:     []mesh.Identity{{Service: "fcs", URI: "spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/fcs", Serial: "3a:1f", NotBefore: seedTime, NotAfter: seedTime.Add(72 * time.Hour), Root: "r1"}},
 		Intentions: []string{"* => * (deny)", "fcc => fcs (allow)"},
 	}, true
 	m.failure = nil
 	for _, sz := range [][2]int{{40, 12}, {60, 16}, {80, 24}, {100, 30}, {120, 40}, {160, 48}, {200, 60}, {250, 80}, {30, 8}} {
 		m.width, m.height = sz[0], sz[1]
-		for _, p := range panelOrder {
+		for _, row := range panels {
+			p := row.id
 			m.panel = p
 			m.snap = m.refr.read(m.want())
 			m.ensureMarkdown()
@@ -227,18 +230,26 @@ func TestEveryPanelFitsEverySize(t *testing.T) {
 	}
 }
 
-// Before mesh reads members and raft peers, the cluster panel shows what
-// the checks that prove the cluster saw.
-func TestClusterPanelShowsTheChecksEvidence(t *testing.T) {
+// The cluster panel shows what mesh reads of the cluster: the raft peers
+// with the leader marked, the members as `consul members` prints them,
+// the intentions; and before the mesh, the servers to be.
+func TestClusterPanelShowsRaftMembersAndIntentions(t *testing.T) {
 	st := newStyles(ThemeDefault, true)
-	d := clusterData{have: true, view: MeshView{Status: []string{
-		"raft peer consul00  198.18.0.10:8300   voter",
-		"raft peer consul01  198.18.0.11:8300   voter, LEADER",
-		"every server names the leader consul01",
-	}}}
+	d := clusterData{have: true, view: mesh.View{
+		Leader: "consul01", Peers: []string{"consul00", "consul01", "consul02"},
+		Members:    []mesh.Member{{Name: "consul01", Addr: "198.18.0.11", Role: "server", Status: "alive"}, {Name: "fcs00", Addr: "198.18.0.13", Role: "client", Status: "failed"}},
+		Intentions: []string{"fcc => fcs (allow)"},
+	}}
 	out := ansi.Strip(strings.Join(clusterPanel(st, d, 60), "\n"))
-	if !strings.Contains(out, "voter, LEADER") || !strings.Contains(out, "every server names the leader consul01") {
-		t.Errorf("cluster panel:\n%s", out)
+	for _, want := range []string{"Raft  leader ★ consul01", "★ consul01 voter", "consul01  198.18.0.11  alive    server", "fcs00     198.18.0.13  failed   client", "fcc => fcs (allow)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("cluster panel lacks %q:\n%s", want, out)
+		}
+	}
+	none := clusterData{have: true, servers: []scenes.HostView{{Name: "consul00", State: infra.StateUp}}, deployed: true}
+	out = ansi.Strip(strings.Join(clusterPanel(st, none, 60), "\n"))
+	if !strings.Contains(out, "No cluster to show yet.") || !strings.Contains(out, "consul00 ● up") {
+		t.Errorf("cluster panel before the mesh:\n%s", out)
 	}
 	if _, err := ParseTheme("high-contrast"); err != nil {
 		t.Error(err)
@@ -276,4 +287,51 @@ func TestXOffersPowerOffOnACloudMachine(t *testing.T) {
 	if st := lab.hosts[3].State(); st != infra.StatePoweredOff {
 		t.Errorf("fcs00 is %s after x 4 4, want off", st)
 	}
+}
+
+// x goes through the engine: the fault and the recovery are events, in
+// the timeline and on the report card, like a step's.
+func TestXShowsInTheTimelineAndTheReportCard(t *testing.T) {
+	engine := newTestEngine(testScenes())
+	if err := engine.Env().Reset(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s := startEngine(t, engine, envSource{env: engine.Env(), engine: engine}, Options{}, 160, 48)
+	s.wait("the hosts", func(m *Model) bool { return len(m.snap.hosts) == 5 })
+	s.keys("x", "4", "2") // fcs00, partition
+	s.wait("the fault", func(m *Model) bool { return strings.HasPrefix(m.status, "fcs00: partition.") && len(m.faults) == 1 })
+	fcs, err := engine.Env().Host("fcs00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fcs.State() != infra.StatePartitioned {
+		t.Fatalf("fcs00 is %s after x 4 2, want partitioned", fcs.State())
+	}
+	s.wait("the partition on screen", func(m *Model) bool {
+		return len(m.snap.hosts) == 5 && m.snap.hosts[3].State == infra.StatePartitioned
+	})
+	s.keys("x", "4") // fcs00, failed: recover
+	s.wait("the recovery", func(m *Model) bool { return m.status == "fcs00 recovered" && len(m.faults) == 2 })
+	if fcs.State() != infra.StateUp {
+		t.Errorf("fcs00 is %s after recovering, want up", fcs.State())
+	}
+	screenShows := func(m *Model, want ...string) bool {
+		out := ansi.Strip(m.render())
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				return false
+			}
+		}
+		return true
+	}
+	s.keys("tab", "tab", "tab", "tab", "tab", "tab") // topology → timeline
+	s.wait("the faults in the timeline", func(m *Model) bool {
+		return m.currentPanel() == scenes.PanelTimeline &&
+			screenShows(m, "⚡ fcs00 partition · by hand", "↺ fcs00 recovered from partition · by hand")
+	})
+	s.keys("tab")
+	s.wait("the faults on the report card", func(m *Model) bool {
+		return m.currentPanel() == scenes.PanelReport &&
+			screenShows(m, "0 passed · 0 failed · 1 fault injected", "Faults", "⚡ fcs00 partition · by hand · at ", "↺ fcs00 recovered from partition · by hand · at ")
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/mesh"
 
 	"github.com/ztlab/zt-lab/scenes"
 )
@@ -39,7 +40,7 @@ type snapshotMsg struct{ snap *snapshot }
 
 // meshMsg is what Options.Mesh said.
 type meshMsg struct {
-	view MeshView
+	view mesh.View
 	err  error
 }
 

@@ -2,7 +2,8 @@
 // panel per scene (topology, sniffer, consumer, cluster, certificates,
 // timeline, report card), the checks of the scene and the key help. It
 // renders the scene engine's events and reads the lab through
-// scenes.Env; it never touches a host itself.
+// scenes.Env's read-only views; it never touches a host itself: a fault
+// made with x goes through the engine, as a step's does.
 package tui
 
 import (
@@ -16,6 +17,8 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ztlab/zt-lab/check"
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -35,9 +38,10 @@ type Options struct {
 	// PcapDir is where `w` writes the capture (default: the working
 	// directory).
 	PcapDir string
-	// Mesh, when set, says what the cluster and certificate panels show;
-	// it is asked about once a second, off the screen's goroutine.
-	Mesh func(ctx context.Context) (MeshView, error)
+	// Mesh says what the cluster and certificate panels show (by default,
+	// what the Env's Consul cluster says of itself); it is asked about once
+	// a second, off the screen's goroutine.
+	Mesh func(ctx context.Context) (mesh.View, error)
 }
 
 // Defaults.
@@ -47,6 +51,7 @@ const (
 	meshEvery    = time.Second
 	outputKept   = 40  // output lines kept per step
 	timelineKept = 500 // events kept for the timeline panel
+	faultsKept   = 200 // faults kept for the report card
 	consumerKept = 500 // consumer lines read for the consumer panel
 )
 
@@ -65,7 +70,7 @@ const (
 // stepState is a step as the screen knows it from the events.
 type stepState struct {
 	status stepStatus
-	check  *scenes.Check
+	check  *check.Check
 	err    string
 	output []string // its newest output lines
 	took   time.Duration
@@ -146,7 +151,7 @@ type Model struct {
 
 	snap       *snapshot
 	refreshing bool
-	mesh       MeshView
+	mesh       mesh.View
 	haveMesh   bool
 	meshErr    string
 
@@ -161,6 +166,9 @@ type Model struct {
 	dismissed           bool
 	timeline            []timelineEntry
 	results             []scenes.Result
+	// faults are the faults injected and undone, by the steps or by
+	// hand, oldest first: the report card lists them.
+	faults []timelineEntry
 
 	autoplay bool
 	quitting bool
@@ -182,7 +190,7 @@ func newEnvModel(engine *scenes.Engine, opts Options) *Model {
 	if opts.Mesh == nil {
 		opts.Mesh = meshFromEnv(engine.Env())
 	}
-	return newModel(engine, envSource{Env: engine.Env(), engine: engine}, opts)
+	return newModel(engine, envSource{env: engine.Env(), engine: engine}, opts)
 }
 
 func newModel(engine *scenes.Engine, src labSource, opts Options) *Model {
@@ -320,8 +328,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return tea.Tick(meshEvery, func(time.Time) tea.Msg { return meshTickMsg{} })
 	case meshTickMsg:
-		switch m.currentPanel() {
-		case scenes.PanelCluster, scenes.PanelCerts, scenes.PanelTopology:
+		if panelOf(m.currentPanel()).mesh {
 			return meshCmd(m.ctx, m.opts.Mesh)
 		}
 		// Nobody looks: ask again later.
@@ -398,6 +405,13 @@ func (m *Model) apply(ev scenes.Event) bool {
 	}
 	if ev.Kind == scenes.LabChanged {
 		return true
+	}
+	if ev.Kind == scenes.FaultInjected || ev.Kind == scenes.FaultRecovered {
+		m.faults = append(m.faults, m.timeline[len(m.timeline)-1])
+		if len(m.faults) > faultsKept {
+			m.faults = append(m.faults[:0], m.faults[len(m.faults)-faultsKept:]...)
+		}
+		return true // a host's state changed
 	}
 	if ev.Kind == scenes.Preparing {
 		m.preparing = ev.Text
@@ -490,12 +504,12 @@ func (m *Model) knownHost(name string) bool {
 		return false
 	}
 	for _, h := range m.snap.hosts {
-		if h.name == name {
+		if h.Name == name {
 			return true
 		}
 	}
 	for _, h := range defaultHosts() {
-		if h.name == name {
+		if h.Name == name {
 			return true
 		}
 	}
@@ -561,13 +575,8 @@ func (m *Model) refreshCmd() tea.Cmd {
 func (m *Model) want() snapshotWant {
 	g := m.geometry()
 	w := snapshotWant{panel: m.currentPanel(), dataOnly: m.dataOnly}
-	switch w.panel {
-	case scenes.PanelSniffer:
-		w.dumpLines, w.flows = snifferRows(g.panelH)
-	case panelFlows:
-		w.flows = 64
-	case scenes.PanelConsumer:
-		w.consumer = consumerKept
+	if p := panelOf(w.panel); p.read != nil {
+		p.read(&w, g.panelH)
 	}
 	return w
 }

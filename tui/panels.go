@@ -6,6 +6,68 @@ import (
 	"github.com/ztlab/zt-lab/scenes"
 )
 
+// livePanel is one of the live panels beside the narration: the row of
+// the panels table that says what it is called, how it is drawn, what it
+// reads, and where tab finds it.
+type livePanel struct {
+	id    scenes.Panel
+	title string
+	// draw renders a panel that fills its box itself, in w×h.
+	draw func(m *Model, w, h int) []string
+	// list renders a panel that is a list, maybe longer than its box,
+	// scrolled with pgup and pgdn. With fromEnd it shows its newest lines
+	// (at its end) first, and limit says how many of its last lines can
+	// be seen; otherwise limit is only a hint.
+	list    func(m *Model, w, limit int) []string
+	fromEnd bool
+	// read says what the refresh reads of the lab for it, at h lines.
+	read func(want *snapshotWant, h int)
+	// mesh says it shows what Options.Mesh says: asked again once a second
+	// while it is on screen.
+	mesh bool
+}
+
+// panels are the live panels, in the order tab cycles them. A new panel is
+// a row here and a file of its own with its renderer; a scene asks for it
+// by its id (a scenes.Panel constant when a scene names it).
+var panels = []livePanel{
+	{id: scenes.PanelTopology, title: "topology · the lab's hosts and wire", draw: (*Model).topologyPanel, mesh: true},
+	{id: scenes.PanelSniffer, title: "sniffer · the wire as tcpdump -X shows it", draw: (*Model).snifferPanel, read: readSniffer},
+	{id: panelFlows, title: "flows · what the sniffer could read", list: (*Model).flowsPanel, read: readFlows},
+	{id: scenes.PanelConsumer, title: "consumer · fortunes fcc00 received", list: (*Model).consumerPanel, fromEnd: true, read: readConsumer},
+	{id: scenes.PanelCluster, title: "cluster · consul members and raft", list: (*Model).clusterPanel, mesh: true},
+	{id: scenes.PanelCerts, title: "certificates · identities and the CA", list: (*Model).certsPanel, mesh: true},
+	{id: scenes.PanelTimeline, title: "timeline", list: (*Model).timelinePanel, fromEnd: true},
+	{id: scenes.PanelReport, title: "report card · every check and its evidence", list: (*Model).reportPanel},
+}
+
+// panelOf is the row of the panel id; the first (the topology) for an id
+// no row has.
+func panelOf(id scenes.Panel) livePanel {
+	for _, p := range panels {
+		if p.id == id {
+			return p
+		}
+	}
+	return panels[0]
+}
+
+// panelTitle names the live panel.
+func (m *Model) panelTitle() string { return panelOf(m.currentPanel()).title }
+
+// cyclePanel shows the panel after the one on screen, in the table's order
+// (tab).
+func (m *Model) cyclePanel() {
+	cur := m.currentPanel()
+	next := panels[0].id
+	for i, p := range panels {
+		if p.id == cur {
+			next = panels[(i+1)%len(panels)].id
+		}
+	}
+	m.panel, m.panelScroll = next, 0
+}
+
 // panelBox renders the live panel, or what stands in for it: the host
 // picker, or the error of the scene's last run.
 func (m *Model) panelBox(w, h int) []string {
@@ -15,11 +77,8 @@ func (m *Model) panelBox(w, h int) []string {
 	case m.failure != nil && m.failure.scene == m.cur && !m.dismissed:
 		return m.failureBox(w, h)
 	}
-	switch p := m.currentPanel(); p {
-	case scenes.PanelTopology:
-		return topology(m.st, m.topologyData(), w, h)
-	case scenes.PanelSniffer:
-		return snifferPanel(m.st, m.snap, w, h)
+	if p := panelOf(m.currentPanel()); p.draw != nil {
+		return p.draw(m, w, h)
 	}
 	// A list that shows its end renders only what can be seen of it.
 	lines, fromEnd := m.listPanel(w, h+max(-m.panelScroll, 0))
@@ -30,21 +89,11 @@ func (m *Model) panelBox(w, h int) []string {
 // fromEnd says it shows its newest lines first (scrolling back), and then
 // only the last limit lines are rendered.
 func (m *Model) listPanel(w, limit int) (lines []string, fromEnd bool) {
-	switch m.currentPanel() {
-	case panelFlows:
-		return flowTable(m.st, m.snap, w), false
-	case scenes.PanelConsumer:
-		return consumerLog(m.st, m.snap, limit), true
-	case scenes.PanelCluster:
-		return clusterPanel(m.st, m.clusterData(), w), false
-	case scenes.PanelCerts:
-		return certsPanel(m.st, m.mesh, m.haveMesh, m.meshErr, w), false
-	case scenes.PanelTimeline:
-		return timelinePanel(m.st, m.engine.Scenes, tail(m.timeline, limit), w), true
-	case scenes.PanelReport:
-		return reportCard(m.st, m.engine.Scenes, m.results, w), false
+	p := panelOf(m.currentPanel())
+	if p.list == nil {
+		return nil, false
 	}
-	return nil, false
+	return p.list(m, w, limit), p.fromEnd
 }
 
 // window shows h lines of a list: from the top, scrolled down by scroll;

@@ -32,11 +32,17 @@ type cond struct {
 // start runs a model over the test scenes at w×h.
 func start(t *testing.T, src labSource, opts Options, w, h int) *screen {
 	t.Helper()
+	return startEngine(t, newTestEngine(testScenes()), src, opts, w, h)
+}
+
+// startEngine runs a model over engine's scenes at w×h.
+func startEngine(t *testing.T, engine *scenes.Engine, src labSource, opts Options, w, h int) *screen {
+	t.Helper()
 	if opts.Theme == "" {
 		opts.NoColor = true
 	}
 	s := &screen{t: t}
-	s.m = newModel(newTestEngine(testScenes()), src, opts)
+	s.m = newModel(engine, src, opts)
 	s.m.now = func() time.Time { return seedTime }
 	s.m.observe = s.check
 	s.tm = teatest.NewTestModel(t, s.m, teatest.WithInitialTermSize(w, h))

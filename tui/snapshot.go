@@ -3,11 +3,9 @@ package tui
 import (
 	"bytes"
 	"encoding/binary"
-	"net/netip"
 	"slices"
 	"strings"
 
-	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/scenes"
 	"github.com/ztlab/zt-lab/sniffer"
 )
@@ -18,7 +16,7 @@ type snapshot struct {
 	// panel is the panel it was read for.
 	panel  scenes.Panel
 	lab    bool
-	hosts  []hostView
+	hosts  []scenes.HostView
 	meshed bool
 
 	capturing bool
@@ -31,15 +29,6 @@ type snapshot struct {
 
 	consumer []string
 	served   int
-}
-
-// hostView is one host as the topology shows it.
-type hostView struct {
-	name  string
-	role  infra.Role
-	addr  netip.Addr
-	state infra.HostState
-	modes []infra.FailMode // how it can fail
 }
 
 // dumpLine is one line of tcpdump -X output. Hex lines mark the columns of
@@ -70,7 +59,7 @@ type refresher struct {
 	src      labSource
 	pr       *sniffer.Printer
 	analyzer *sniffer.Analyzer
-	lab      infra.Lab
+	labID    string
 	buf      []byte
 	spans    []sniffer.Span
 }
@@ -80,27 +69,23 @@ func newRefresher(src labSource) *refresher { return &refresher{src: src} }
 // read takes a snapshot of what w asks for.
 func (r *refresher) read(w snapshotWant) *snapshot {
 	s := &snapshot{panel: w.panel, dataOnly: w.dataOnly}
-	lab := r.src.Lab()
-	if lab != nil {
-		s.lab = true
-		for _, h := range lab.Hosts() {
-			s.hosts = append(s.hosts, hostView{name: h.Name(), role: h.Role(), addr: h.Addr(), state: h.State(), modes: infra.HostFailModes(h)})
-		}
+	lab, ok := r.src.Lab()
+	if ok {
+		s.lab, s.hosts = true, lab.Hosts
 	}
 	s.meshed = r.src.Meshed()
 	s.stats, s.capturing = r.src.CaptureStats()
 	s.names = r.src.Names()
 	s.served = len(r.src.Served())
-	switch w.panel {
-	case scenes.PanelSniffer, panelFlows:
+	if w.dumpLines > 0 || w.flows > 0 {
 		a := r.src.Analyzer()
-		if a != r.analyzer || lab != r.lab || r.pr == nil {
+		if a != r.analyzer || lab.ID != r.labID || r.pr == nil {
 			var known *sniffer.Known
 			if a != nil {
 				known = a.Known()
 			}
 			r.pr = sniffer.NewPrinter(s.names, known)
-			r.analyzer, r.lab = a, lab
+			r.analyzer, r.labID = a, lab.ID
 		}
 		if w.dumpLines > 0 {
 			s.dump = r.dump(w.dumpLines, w.dataOnly)
@@ -108,7 +93,8 @@ func (r *refresher) read(w snapshotWant) *snapshot {
 		if a != nil && w.flows > 0 {
 			s.flows = recentFlows(a.Flows(), w.flows)
 		}
-	case scenes.PanelConsumer:
+	}
+	if w.consumer > 0 {
 		s.consumer = r.src.ConsumerLog(w.consumer)
 	}
 	return s

@@ -1,19 +1,27 @@
 package tui
 
 import (
+	"context"
 	"net/netip"
-	"time"
 
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 	"github.com/ztlab/zt-lab/sniffer"
 )
 
-// labSource is what the live panels read of the lab. *scenes.Env is the
-// real one (through envSource); tests give the screens packets and hosts
-// without a lab.
+// labSource is what the live panels read of the lab, and the one change
+// the screen makes to it: a fault by hand, which goes through the engine
+// so that it is an event like a step's. The engine and its *scenes.Env
+// are the real one (through envSource); tests give the screens packets
+// and hosts without a lab.
 type labSource interface {
-	Lab() infra.Lab
+	// Lab is the lab's hosts as the screen shows them, read-only; false
+	// before the first scene.
+	Lab() (scenes.LabView, bool)
+	// Fail makes a host fail; Recover undoes it.
+	Fail(ctx context.Context, host string, mode infra.FailMode) error
+	Recover(ctx context.Context, host string) error
 	Packets(n int) []sniffer.Packet
 	Analyzer() *sniffer.Analyzer
 	// CaptureStats says what the capture counted, and whether one runs.
@@ -27,14 +35,31 @@ type labSource interface {
 	WritePcap(path string) error
 }
 
-// envSource reads a scenes.Env.
+// envSource reads the engine's Env, and fails hosts through the engine.
 type envSource struct {
-	*scenes.Env
+	env    *scenes.Env
 	engine *scenes.Engine
 }
 
+func (s envSource) Lab() (scenes.LabView, bool) { return s.env.LabView() }
+
+func (s envSource) Fail(ctx context.Context, host string, mode infra.FailMode) error {
+	return s.engine.Fail(ctx, host, mode)
+}
+
+func (s envSource) Recover(ctx context.Context, host string) error {
+	return s.engine.Recover(ctx, host)
+}
+
+func (s envSource) Packets(n int) []sniffer.Packet { return s.env.Packets(n) }
+func (s envSource) Analyzer() *sniffer.Analyzer    { return s.env.Analyzer() }
+func (s envSource) ConsumerLog(n int) []string     { return s.env.ConsumerLog(n) }
+func (s envSource) Served() []string               { return s.env.Served() }
+func (s envSource) Names() map[netip.Addr]string   { return s.env.Names() }
+func (s envSource) WritePcap(path string) error    { return s.env.WritePcap(path) }
+
 func (s envSource) CaptureStats() (sniffer.Stats, bool) {
-	c := s.Env.Capture()
+	c := s.env.Capture()
 	if c == nil {
 		return sniffer.Stats{}, false
 	}
@@ -45,52 +70,20 @@ func (s envSource) CaptureStats() (sniffer.Stats, bool) {
 // scenes.Env); until then the lab is meshed once the sidecars scene has
 // brought it to its stage.
 func (s envSource) Meshed() bool {
-	if m, ok := any(s.Env).(interface{ Meshed() bool }); ok {
+	if m, ok := any(s.env).(interface{ Meshed() bool }); ok {
 		return m.Meshed()
 	}
 	return s.engine.Stage() >= scenes.StageSidecars
 }
 
-// MeshView is what the cluster and certificate panels show. scenes.Env
-// has no accessor for the Consul cluster yet: the caller fills it from
-// mesh through Options.Mesh.
-type MeshView struct {
-	// Meshed says the fortune traffic goes through the sidecars (mTLS).
-	Meshed bool
-	// Leader is the host name of the raft leader; empty when there is
-	// none.
-	Leader  string
-	Members []Member
-	// Peers are the raft peers, by host name.
-	Peers []string
-	Roots []Root
-	Certs []Cert
-	// Status is the cluster as text, one line each, when Leader, Members
-	// and Peers are not known: what the checks that prove it saw.
-	Status []string
-	// Intentions are the access rules, as `consul intention` prints them:
-	// "fcc => fcs (allow)".
-	Intentions []string
-}
-
-// Member is a Consul agent as `consul members` shows it.
-type Member struct {
-	Name, Addr string
-	Role       string // "server" or "client"
-	Status     string // "alive", "failed", "left"
-}
-
-// Root is a root certificate of the Connect CA.
-type Root struct {
-	ID, Name    string
-	Active      bool
-	Fingerprint string
-	NotAfter    time.Time
-}
-
-// Cert is a service's leaf certificate.
-type Cert struct {
-	Service, URI, Serial string
-	NotBefore, NotAfter  time.Time
-	Root                 string // the ID of the root it chains to
+// meshFromEnv is what the Env's Consul cluster says of itself, for the
+// cluster and certificate panels; an empty view before the mesh starts.
+func meshFromEnv(env *scenes.Env) func(context.Context) (mesh.View, error) {
+	return func(ctx context.Context) (mesh.View, error) {
+		c := env.Cluster()
+		if c == nil {
+			return mesh.View{}, nil
+		}
+		return c.View(ctx)
+	}
 }

@@ -4,22 +4,26 @@ import (
 	"strings"
 
 	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/scenes"
 )
 
 // topoData is what the topology shows.
 type topoData struct {
-	hosts     []hostView
+	hosts     []scenes.HostView
 	deployed  bool
 	meshed    bool // the fortune goes through the sidecars: locks
 	leader    string
 	capturing bool
 }
 
+// topologyPanel is the topology panel: the lab's hosts on their wire.
+func (m *Model) topologyPanel(w, h int) []string { return topology(m.st, m.topologyData(), w, h) }
+
 func (m *Model) topologyData() topoData {
 	d := topoData{
 		hosts:     m.snap.hosts,
 		deployed:  m.snap.lab,
-		meshed:    m.snap.meshed || m.mesh.Meshed,
+		meshed:    m.snap.meshed || m.mesh.Secured,
 		leader:    m.mesh.Leader,
 		capturing: m.snap.capturing,
 	}
@@ -30,12 +34,12 @@ func (m *Model) topologyData() topoData {
 }
 
 // defaultHosts are the seeds' five hosts, shown before the lab exists.
-func defaultHosts() []hostView {
+func defaultHosts() []scenes.HostView {
 	t := infra.DefaultTopology()
-	var hs []hostView
+	var hs []scenes.HostView
 	for _, h := range t.Hosts {
 		a, _ := t.Addr(h)
-		hs = append(hs, hostView{name: h.Name, role: h.Role, addr: a, state: infra.StateDown})
+		hs = append(hs, scenes.HostView{Name: h.Name, Role: h.Role, Addr: a, State: infra.StateDown})
 	}
 	return hs
 }
@@ -54,9 +58,9 @@ const (
 // wire, the service and its consumer below, the fortune's path between
 // them, plaintext or locked.
 func topology(st *Styles, d topoData, w, h int) []string {
-	var servers, services, rest []hostView
+	var servers, services, rest []scenes.HostView
 	for _, hv := range d.hosts {
-		switch hv.role {
+		switch hv.Role {
 		case infra.RoleConsul:
 			servers = append(servers, hv)
 		case infra.RoleService:
@@ -146,20 +150,20 @@ func indent(lines []string, n int) []string {
 
 // hostBox draws a host: its name (a lock once meshed, a star for the
 // raft leader), its state and address, what it runs.
-func hostBox(st *Styles, d topoData, hv hostView, bw int, up, down bool) []string {
+func hostBox(st *Styles, d topoData, hv scenes.HostView, bw int, up, down bool) []string {
 	cw := bw - 2
-	name := st.Bold.Render(hv.name)
-	if d.meshed && (hv.role == infra.RoleService || hv.role == infra.RoleConsumer) && d.deployed {
+	name := st.Bold.Render(hv.Name)
+	if d.meshed && (hv.Role == infra.RoleService || hv.Role == infra.RoleConsumer) && d.deployed {
 		name += " " + st.Lock.Render("🔒")
 	}
-	if d.leader != "" && hv.name == d.leader {
+	if d.leader != "" && hv.Name == d.leader {
 		name += " " + st.Leader.Render("★ leader")
 	}
 	state := hostState(st, hv, d.deployed)
-	if addr := hv.addr.String(); hv.addr.IsValid() && cols(state)+1+len(addr) <= cw-2 {
+	if addr := hv.Addr.String(); hv.Addr.IsValid() && cols(state)+1+len(addr) <= cw-2 {
 		state += strings.Repeat(" ", cw-2-cols(state)-len(addr)) + st.Dim.Render(addr)
 	}
-	detail := st.Dim.Render(roleDetail(hv.role, d.meshed))
+	detail := st.Dim.Render(roleDetail(hv.Role, d.meshed))
 	topEdge, botEdge := "┌"+strings.Repeat("─", cw)+"┐", "└"+strings.Repeat("─", cw)+"┘"
 	if up {
 		topEdge = "┌" + strings.Repeat("─", cw/2) + "┴" + strings.Repeat("─", cw-cw/2-1) + "┐"
@@ -196,11 +200,11 @@ func roleDetail(r infra.Role, meshed bool) string {
 }
 
 // hostState is a host's state mark and word.
-func hostState(st *Styles, hv hostView, deployed bool) string {
+func hostState(st *Styles, hv scenes.HostView, deployed bool) string {
 	if !deployed {
 		return st.HostDown.Render("○ not deployed")
 	}
-	switch hv.state {
+	switch hv.State {
 	case infra.StateUp:
 		return st.HostUp.Render("● up")
 	case infra.StateCrashed:
@@ -212,7 +216,7 @@ func hostState(st *Styles, hv hostView, deployed bool) string {
 	case infra.StateDown:
 		return st.HostDown.Render("○ down")
 	}
-	return st.HostDown.Render("? " + string(hv.state))
+	return st.HostDown.Render("? " + string(hv.State))
 }
 
 // wireLine is the lab's wire, with a tap for every host above and below.
@@ -282,18 +286,18 @@ func legend(st *Styles) string {
 }
 
 // compactTopology is the topology in a few lines, for small screens.
-func compactTopology(st *Styles, d topoData, servers, services, rest []hostView, w, h int) []string {
-	short := func(hv hostView) string {
-		s := st.Bold.Render(hv.name) + " " + hostMark(st, hv, d.deployed)
-		if d.leader == hv.name && d.leader != "" {
+func compactTopology(st *Styles, d topoData, servers, services, rest []scenes.HostView, w, h int) []string {
+	short := func(hv scenes.HostView) string {
+		s := st.Bold.Render(hv.Name) + " " + hostMark(st, hv, d.deployed)
+		if d.leader == hv.Name && d.leader != "" {
 			s += st.Leader.Render("★")
 		}
-		if d.meshed && d.deployed && (hv.role == infra.RoleService || hv.role == infra.RoleConsumer) {
+		if d.meshed && d.deployed && (hv.Role == infra.RoleService || hv.Role == infra.RoleConsumer) {
 			s += st.Lock.Render("🔒")
 		}
 		return s
 	}
-	join := func(hs []hostView) string {
+	join := func(hs []scenes.HostView) string {
 		var parts []string
 		for _, hv := range hs {
 			parts = append(parts, short(hv))
@@ -311,11 +315,11 @@ func compactTopology(st *Styles, d topoData, servers, services, rest []hostView,
 }
 
 // hostMark is a host's state as one mark.
-func hostMark(st *Styles, hv hostView, deployed bool) string {
+func hostMark(st *Styles, hv scenes.HostView, deployed bool) string {
 	if !deployed {
 		return st.HostDown.Render("○")
 	}
-	switch hv.state {
+	switch hv.State {
 	case infra.StateUp:
 		return st.HostUp.Render("●")
 	case infra.StateCrashed:

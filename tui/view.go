@@ -5,8 +5,6 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
-
-	"github.com/ztlab/zt-lab/scenes"
 )
 
 // geometry is where each pane goes at the terminal's size.
@@ -481,26 +479,4 @@ func (m *Model) helpScreen(w, h int) []string {
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(s, "\n")
 	return s
-}
-
-// panelTitle names the live panel.
-func (m *Model) panelTitle() string {
-	switch p := m.currentPanel(); p {
-	case scenes.PanelSniffer:
-		return "sniffer · the wire as tcpdump -X shows it"
-	case panelFlows:
-		return "flows · what the sniffer could read"
-	case scenes.PanelConsumer:
-		return "consumer · fortunes fcc00 received"
-	case scenes.PanelCluster:
-		return "cluster · consul members and raft"
-	case scenes.PanelCerts:
-		return "certificates · identities and the CA"
-	case scenes.PanelTimeline:
-		return "timeline"
-	case scenes.PanelReport:
-		return "report card · every check and its evidence"
-	default:
-		return "topology · the lab's hosts and wire"
-	}
 }

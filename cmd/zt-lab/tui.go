@@ -15,7 +15,6 @@ import (
 
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/local"
-	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 	"github.com/ztlab/zt-lab/tui"
 )
@@ -72,7 +71,6 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 			c.Env = local.ClientEnv()
 			return c
 		},
-		Mesh: func(ctx context.Context) (tui.MeshView, error) { return meshView(ctx, e.Env().Cluster()) },
 	}
 	if remote {
 		opts.ShellFunc = sshShell(e.Env().Lab)
@@ -91,29 +89,6 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 		return nil
 	}
 	return err
-}
-
-// meshView turns what the cluster says into what the screen shows.
-func meshView(ctx context.Context, c *mesh.Cluster) (tui.MeshView, error) {
-	var v tui.MeshView
-	if c == nil {
-		return v, nil
-	}
-	mv, err := c.View(ctx)
-	if err != nil {
-		return v, err
-	}
-	v.Leader, v.Peers, v.Intentions, v.Meshed = mv.Leader, mv.Peers, mv.Intentions, mv.Secured
-	for _, m := range mv.Members {
-		v.Members = append(v.Members, tui.Member{Name: m.Name, Addr: m.Addr, Role: m.Role, Status: m.Status})
-	}
-	for _, r := range mv.Roots {
-		v.Roots = append(v.Roots, tui.Root{ID: r.ID, Name: r.Name, Active: r.Active, Fingerprint: r.Fingerprint, NotAfter: r.NotAfter})
-	}
-	for _, l := range mv.Leaves {
-		v.Certs = append(v.Certs, tui.Cert{Service: l.Service, URI: l.URI, Serial: l.Serial, NotBefore: l.NotBefore, NotAfter: l.NotAfter, Root: l.Root})
-	}
-	return v, nil
 }
 
 func envWithout(env []string, names ...string) []string {

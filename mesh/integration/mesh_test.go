@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/mesh"
@@ -122,7 +123,7 @@ func consulProcs() []string {
 	return out
 }
 
-func require(t *testing.T, ch mesh.Check) {
+func require(t *testing.T, ch check.Check) {
 	t.Helper()
 	for _, e := range ch.Evidence {
 		t.Logf("  %s", e)

@@ -6,6 +6,12 @@ import (
 	"github.com/ztlab/zt-lab/sniffer"
 )
 
+// snifferPanel is the sniffer panel: the wire as tcpdump -X shows it.
+func (m *Model) snifferPanel(w, h int) []string { return snifferPanel(m.st, m.snap, w, h) }
+
+// readSniffer reads as many frames and flows as it has room for.
+func readSniffer(w *snapshotWant, h int) { w.dumpLines, w.flows = snifferRows(h) }
+
 // snifferRows splits the sniffer panel's h lines: the dump, and the
 // verdict rows under it (after the counters line and a rule).
 func snifferRows(h int) (dump, flows int) {
@@ -129,34 +135,4 @@ func verdictWord(st *Styles, k sniffer.Kind) string {
 		return st.Encrypted.Render(word) + pad
 	}
 	return st.Unknown.Render(word) + pad
-}
-
-// flowTable lists every flow with its verdict and all its evidence.
-func flowTable(st *Styles, s *snapshot, w int) []string {
-	if len(s.flows) == 0 {
-		return []string{" " + st.Dim.Render("no flows yet: the sniffer starts with the man in the middle")}
-	}
-	var lines []string
-	for _, f := range s.flows {
-		head := " " + verdictWord(st, f.Verdict.Kind) + " " + st.Bold.Render(f.Direction(s.names, 0)) +
-			st.Dim.Render("  "+count(f.Packets[0]+f.Packets[1])+" packets · "+count(f.Payload[0]+f.Payload[1])+" bytes of payload")
-		if f.Verdict.Protocol != "" {
-			head += st.Dim.Render(" · " + f.Verdict.Protocol)
-		}
-		lines = append(lines, head)
-		for _, e := range f.Verdict.Evidence {
-			for i, l := range wrap(e, max(w-6, 10)) {
-				pre := "   · "
-				if i > 0 {
-					pre = "     "
-				}
-				if f.Verdict.Kind == sniffer.Plaintext && f.Verdict.Fortune != "" && strings.Contains(f.Verdict.Fortune, l) && l != "" {
-					lines = append(lines, pre+st.Stolen.Render(l))
-					continue
-				}
-				lines = append(lines, pre+st.Text.Render(l))
-			}
-		}
-	}
-	return lines
 }
