@@ -28,7 +28,10 @@ type reapSpec struct {
 // even after SIGKILL), then ends every process of the attendees' uids and
 // removes the state directory and the cgroups. After a clean shutdown it
 // finds nothing left to do.
-func startReaper(self string, spec reapSpec) (io.Closer, error) {
+//
+// hold, when not nil, is a file the reaper keeps open until it is done
+// (the lock on the uids).
+func startReaper(self string, spec reapSpec, hold *os.File) (io.Closer, error) {
 	b, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -39,6 +42,9 @@ func startReaper(self string, spec reapSpec) (io.Closer, error) {
 		return nil, err
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if hold != nil {
+		cmd.ExtraFiles = []*os.File{hold}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start the reaper: %w", err)
 	}

@@ -25,6 +25,7 @@ import (
 	bm "charm.land/wish/v2/bubbletea"
 	"charm.land/wish/v2/logging"
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/sys/unix"
 )
 
 // Defaults of the per-attendee limits.
@@ -164,7 +165,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if s.cgroups != nil {
 		spec.Cgroups = s.cgroups.dirs()
 	}
-	lifeline, err := startReaper(cfg.Self, spec)
+	var uidLock *os.File
+	if s.asRoot {
+		if uidLock, err = s.claimUIDs(); err != nil {
+			return err
+		}
+		defer uidLock.Close()
+	}
+	lifeline, err := startReaper(cfg.Self, spec, uidLock)
 	if err != nil {
 		return err
 	}
@@ -205,10 +213,48 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	_ = srv.Close()
 	s.endAll()
+	// Everything is removed before the lifeline closes, so the reaper,
+	// woken by it, finds nothing to do.
+	if s.cgroups != nil {
+		s.cgroups.Close()
+	}
+	_ = os.RemoveAll(s.state)
 	if errors.Is(err, ssh.ErrServerClosed) {
 		err = nil
 	}
 	return err
+}
+
+// claimUIDs takes the lock on the attendees' uid range for the life of
+// the server and of its reaper (which inherits it): two servers on one
+// range would end each other's labs. A range still held waits a while,
+// for the cleanup of a server that just ended.
+func (s *server) claimUIDs() (*os.File, error) {
+	dir := "/run/lock"
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		dir = os.TempDir()
+	}
+	path := filepath.Join(dir, fmt.Sprintf("zt-lab-serve-uids-%d.lock", s.cfg.UIDBase))
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for told := false; ; {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			f.Close()
+			return nil, usagef("another zt-lab serve uses the uids from %d (%s is locked): stop it, or give this one --uid-base", s.cfg.UIDBase, path)
+		}
+		if !told {
+			s.log.Warn("waiting for the uids from " + strconv.Itoa(s.cfg.UIDBase) + ": another server holds them, or its cleanup runs")
+			told = true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // announce prints what the room needs: the command and the fingerprint.
