@@ -237,8 +237,14 @@ func dial(addr, user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
 	})
 }
 
-// connect logs in with k and opens the screen.
+// connect logs in with k and opens a screen of the default size.
 func (s *server) connect(k key) *terminal {
+	s.t.Helper()
+	return s.connectSized(k, termWidth, termHeight)
+}
+
+// connectSized logs in with k and opens a screen of width × height.
+func (s *server) connectSized(k key, width, height int) *terminal {
 	s.t.Helper()
 	start := time.Now()
 	c, err := dial(s.addr, k.name, gossh.PublicKeys(k.signer))
@@ -249,7 +255,7 @@ func (s *server) connect(k key) *terminal {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if err := sess.RequestPty("xterm-256color", termHeight, termWidth, gossh.TerminalModes{}); err != nil {
+	if err := sess.RequestPty("xterm-256color", height, width, gossh.TerminalModes{}); err != nil {
 		s.t.Fatal(err)
 	}
 	in, err := sess.StdinPipe()
@@ -263,7 +269,7 @@ func (s *server) connect(k key) *terminal {
 	if err := sess.Shell(); err != nil {
 		s.t.Fatal(err)
 	}
-	m := &terminal{t: s.t, name: k.name, client: c, sess: sess, stdin: in, screen: vt.NewEmulator(termWidth, termHeight), closed: make(chan struct{}), start: start}
+	m := &terminal{t: s.t, name: k.name, client: c, sess: sess, stdin: in, screen: vt.NewEmulator(width, height), closed: make(chan struct{}), start: start}
 	// The emulator answers the TUI's questions (colours, cursor), as the
 	// attendee's terminal would.
 	go io.Copy(in, m.screen)
@@ -293,6 +299,17 @@ func (s *server) connect(k key) *terminal {
 func (m *terminal) close() {
 	_ = m.sess.Close()
 	_ = m.client.Close()
+}
+
+// resize changes the window, as dragging its corner does.
+func (m *terminal) resize(width, height int) {
+	m.t.Helper()
+	m.mu.Lock()
+	m.screen.Resize(width, height)
+	m.mu.Unlock()
+	if err := m.sess.WindowChange(height, width); err != nil {
+		m.t.Fatal(err)
+	}
 }
 
 // text is what the screen shows now.

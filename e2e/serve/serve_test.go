@@ -86,7 +86,8 @@ func TestReconnectWithTheSameKeyLandsInTheSameLab(t *testing.T) {
 	m.close()
 	<-m.closed
 
-	again := s.connect(alice)
+	// From a window of another size, which the lab's pty takes on.
+	again := s.connectSized(alice, 100, 32)
 	again.waitFor("the same scene", 15*time.Second, "2/12 The Fortune Cookie Service")
 	again.press("p")
 	again.waitFor("scene 1's history", 10*time.Second, "1/12 The lab", "five hosts up on one wire", "✓")
@@ -95,6 +96,24 @@ func TestReconnectWithTheSameKeyLandsInTheSameLab(t *testing.T) {
 	}
 	if now := attendeePIDs(); len(now) < len(pids) || !contains(now, pids[0]) {
 		t.Errorf("the lab's processes changed across the reconnect: %v, then %v", pids, now)
+	}
+	// The shell sits on the lab's terminal, sized as the attendee's
+	// window, and follows its changes.
+	again.shell(5, "fcc00")
+	if got := again.run("stty size", 10*time.Second); !strings.Contains(got, "32 100") {
+		t.Errorf("the lab's terminal is not 32 rows × 100 columns:\n%s", got)
+	}
+	again.resize(110, 36)
+	// The window change travels to the shell's pty on its own time.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		got := again.run("stty size", 10*time.Second)
+		if strings.Contains(got, "36 110") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("after a window change, the lab's terminal is not 36 × 110:\n%s", got)
+			break
+		}
 	}
 }
 
