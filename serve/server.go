@@ -39,6 +39,9 @@ const (
 	// labFootprint is what one lab is planned at, for the default of
 	// --max-labs: a lab at the end of the walkthrough measured ~470 MB PSS.
 	labFootprint = 600 << 20
+	// labSocketPath is what a lab adds to its runtime directory for its
+	// control socket ("/<lab id>/ctl.sock"), with room to spare.
+	labSocketPath = 40
 )
 
 // Config is everything `zt-lab serve` is told.
@@ -123,22 +126,29 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	s.state = cfg.StateDir
-	if s.state == "" {
-		if s.state, err = os.MkdirTemp("", "zt-lab-serve-"); err != nil {
-			return err
+	// A directory of this server's own, inside --state-dir: only what the
+	// server made is removed at the end.
+	if cfg.StateDir != "" {
+		if err := os.MkdirAll(cfg.StateDir, 0o711); err != nil {
+			return usagef("--state-dir: %v", err)
 		}
-	} else if err := os.MkdirAll(s.state, 0o711); err != nil {
-		return err
+	}
+	if s.state, err = os.MkdirTemp(cfg.StateDir, "zt-lab-serve-"); err != nil {
+		return usagef("--state-dir: %v", err)
 	}
 	defer os.RemoveAll(s.state)
+	// A lab's control socket lives under its runtime directory, and a unix
+	// socket's path has at most 107 bytes.
+	if longest := len(filepath.Join(s.state, "a9999", "home", "run")) + labSocketPath; longest > 107 {
+		return usagef("--state-dir %s is too long a path for the labs' unix sockets (%d bytes of 107): give a shorter one, e.g. /tmp", cfg.StateDir, longest)
+	}
 	// The attendees' uids pass through, never list it.
 	if err := os.Chmod(s.state, 0o711); err != nil {
 		return err
 	}
 	if s.asRoot {
 		if err := searchableByAll(filepath.Dir(s.state)); err != nil {
-			return usagef("--state-dir %s: %v: the attendees' uids must reach their directories in it", s.state, err)
+			return usagef("--state-dir %s: %v: the attendees' uids must reach their directories in it", filepath.Dir(s.state), err)
 		}
 	}
 	s.limiter = NewRateLimiter(cfg.ConnectBurst, cfg.ConnectEvery)

@@ -87,7 +87,7 @@ instructor@HOST with a key from --instructor-keys and sees the class.`,
 	f.StringVar(&instructors, "instructor-keys", "", "authorized_keys file of the instructors (ssh instructor@HOST)")
 	f.DurationVar(&cfg.Keep, "keep", 15*time.Minute, "how long a disconnected attendee's lab waits for them")
 	f.BoolVar(&cfg.NoShell, "no-shell", false, "no shell on the lab hosts for attendees (the s key)")
-	f.StringVar(&cfg.StateDir, "state-dir", "", "where attendees' directories live (default: a new one under $TMPDIR)")
+	f.StringVar(&cfg.StateDir, "state-dir", "", "where the server makes its directory for the attendees' (default: $TMPDIR)")
 	f.StringVar(&consulBin, "consul", "", "consul binary for the labs (default: $ZTLAB_CONSUL, bin/consul, PATH)")
 	f.IntVar(&cfg.Limits.Procs, "max-procs", serve.DefaultProcs, "processes and threads per attendee")
 	f.Int64Var(&memoryMB, "memory", serve.DefaultMemoryMB, "memory per attendee's lab, MB")

@@ -82,7 +82,7 @@ type server struct {
 	cmd      *exec.Cmd
 	addr     string
 	dir      string // the test's files: keys, host key
-	state    string // the server's state directory
+	state    string // the server's --state-dir
 	hostKey  string
 	logs     *lockedBuffer
 	done     chan struct{}
@@ -125,7 +125,16 @@ func startServer(t testing.TB, attendees []key, args ...string) *server {
 	if err := os.WriteFile(akPath, []byte(ak.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, dir: dir, state: filepath.Join(dir, "state"), hostKey: filepath.Join(dir, "hostkey", "ssh_host_ed25519_key"), logs: &lockedBuffer{}, done: make(chan struct{})}
+	// A short path: the labs' unix sockets live under it.
+	state, err := os.MkdirTemp("", "zst")
+	if err == nil {
+		err = os.Chmod(state, 0o711)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(state) })
+	s := &server{t: t, dir: dir, state: state, hostKey: filepath.Join(dir, "hostkey", "ssh_host_ed25519_key"), logs: &lockedBuffer{}, done: make(chan struct{})}
 	argv := append([]string{"serve", "--listen", "127.0.0.1:0", "--authorized-keys", akPath,
 		"--host-key", s.hostKey, "--state-dir", s.state, "--consul", consul,
 		"--uid-base", strconv.Itoa(uidBase)}, args...)
@@ -158,6 +167,16 @@ func startServer(t testing.TB, attendees []key, args ...string) *server {
 	go io.Copy(io.Discard, out)
 	s.logs.Write([]byte(printed.String()))
 	return s
+}
+
+// stateDir is the directory the server made in --state-dir.
+func (s *server) stateDir() string {
+	s.t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(s.state, "zt-lab-serve-*"))
+	if len(dirs) != 1 {
+		s.t.Fatalf("want one directory of the server's in %s, got %v", s.state, dirs)
+	}
+	return dirs[0]
 }
 
 // stop ends the server with SIGTERM and checks it leaves nothing behind.

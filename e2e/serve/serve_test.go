@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -202,7 +203,7 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
 	a.shell(5, "fcc00")
 
-	bobDir := filepath.Join(s.state, "a1")
+	bobDir := filepath.Join(s.stateDir(), "a1")
 	if _, err := os.Stat(bobDir); err != nil {
 		t.Fatalf("bob's directory %s: %v", bobDir, err)
 	}
@@ -290,12 +291,13 @@ func TestTheServerLeavesNothingBehind(t *testing.T) {
 			if len(cgroups) == 0 {
 				t.Log("no cgroups were made (not root?)")
 			}
+			state := s.stateDir()
 			_ = s.cmd.Process.Signal(sig)
 			<-s.done
 			deadline := time.Now().Add(20 * time.Second)
 			for time.Now().Before(deadline) {
 				left, _ := filepath.Glob("/sys/fs/cgroup/*/zt-lab-serve-*")
-				_, err := os.Stat(s.state)
+				_, err := os.Stat(state)
 				if len(attendeePIDs()) == 0 && len(left) == 0 && os.IsNotExist(err) {
 					break
 				}
@@ -304,15 +306,18 @@ func TestTheServerLeavesNothingBehind(t *testing.T) {
 			if pids := attendeePIDs(); len(pids) > 0 {
 				t.Errorf("after %v, attendee processes remain: %v", sig, pids)
 			}
-			if _, err := os.Stat(s.state); !os.IsNotExist(err) {
+			if _, err := os.Stat(state); !os.IsNotExist(err) {
 				t.Errorf("after %v, the state directory remains: %v", sig, err)
+			}
+			if ents, _ := os.ReadDir(s.state); len(ents) > 0 {
+				t.Errorf("after %v, --state-dir holds %d entries", sig, len(ents))
 			}
 			if left, _ := filepath.Glob("/sys/fs/cgroup/*/zt-lab-serve-*"); len(left) > 0 {
 				t.Errorf("after %v, cgroups remain: %v", sig, left)
 			}
 			// The lab's namespaces were its processes': with none left,
 			// none can be held (no bind mount of them exists outside).
-			if out, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(out), s.state) {
+			if out, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(out), state) {
 				t.Errorf("after %v, a mount of the state directory remains", sig)
 			}
 		})
@@ -351,4 +356,41 @@ func TestTheInstructorSeesTheClassAndEndsALab(t *testing.T) {
 	in.waitFor("the question", 10*time.Second, "end alice's lab?")
 	in.press("y")
 	a.waitFor("alice told", 30*time.Second, "your lab has ended")
+}
+
+// TestServeSaysWhatIsWrongInOneLine: flags that cannot work end with one
+// line that says what to do, and exit code 2.
+func TestServeSaysWhatIsWrongInOneLine(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	junk := filepath.Join(dir, "junk")
+	if err := os.WriteFile(junk, []byte("not a key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(dir, "good")
+	if err := os.WriteFile(good, []byte(newKey(t, "alice").authorizedLine()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--authorized-keys FILE"},
+		{[]string{"--open", "--authorized-keys", good}, "pick one"},
+		{[]string{"--authorized-keys", junk}, "line 1 is not a public key"},
+		{[]string{"--authorized-keys", filepath.Join(dir, "missing")}, "no such file"},
+		{[]string{"--authorized-keys", good, "--instructor-keys", junk}, "--instructor-keys"},
+		{[]string{"--authorized-keys", good, "--listen", "256.0.0.1:1", "--consul", consul, "--state-dir", os.TempDir(), "--host-key", filepath.Join(dir, "hk")}, "--listen"},
+	} {
+		cmd := exec.Command(ztlab, append([]string{"serve"}, tt.args...)...)
+		out, _ := cmd.CombinedOutput()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if cmd.ProcessState.ExitCode() != 2 || len(lines) != 1 || !strings.Contains(lines[0], tt.want) {
+			t.Errorf("serve %v: exit %d, want 2 and one line with %q:\n%s", tt.args, cmd.ProcessState.ExitCode(), tt.want, out)
+		}
+	}
 }
