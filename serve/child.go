@@ -342,15 +342,23 @@ func (l *Lab) Screen() string {
 	return l.screen.String()
 }
 
-// End ends the lab: SIGTERM, so it tears itself down, then SIGKILL; the
-// sandbox's PID namespace takes every process of it along. It returns
-// once everything of the lab is gone.
+// End ends the lab: SIGTERM, so it tears itself down; then SIGHUP to its
+// whole process group, as a closed terminal would, which also ends a shell
+// the TUI waits for; then SIGKILL.
+// The sandbox's PID namespace takes every process of it along. It
+// returns once everything of the lab is gone.
 func (l *Lab) End() {
 	l.ending.Do(func() {
 		_ = l.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-l.done:
-		case <-time.After(10 * time.Second):
+			return
+		case <-time.After(3 * time.Second):
+		}
+		_ = syscall.Kill(-l.cmd.Process.Pid, syscall.SIGHUP) // its own group: it leads its session
+		select {
+		case <-l.done:
+		case <-time.After(7 * time.Second):
 			_ = l.cmd.Process.Kill()
 		}
 	})
