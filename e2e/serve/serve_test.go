@@ -394,3 +394,43 @@ func TestServeSaysWhatIsWrongInOneLine(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatCrossesOneLabsWireIsNotOnAnothers: with both sniffers running
+// (scene 3), bytes alice sends across her wire show in her sniffer and
+// never in bob's, though both wires use the same addresses.
+func TestWhatCrossesOneLabsWireIsNotOnAnothers(t *testing.T) {
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServer(t, []key{alice, bob})
+	a, b := s.connect(alice), s.connect(bob)
+	var wg sync.WaitGroup
+	wg.Go(a.walkScenes1to3)
+	wg.Go(b.walkScenes1to3)
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// A row of the dump's ASCII column full of Q: nothing else looks so.
+	const row = "QQQQQQQQQQQQQQQQ"
+	a.shell(5, "fcc00")
+	a.run("(setsid sh -c 'for i in $(seq 60); do printf \"%0200d\" 0 | tr 0 Q | nc -w 1 198.18.0.20 8181; sleep 0.2; done' >/dev/null 2>&1 &)", 10*time.Second)
+	a.press("exit\r")
+	a.waitFor("back on the sniffer", 10*time.Second, "Man in the middle", "verdicts")
+	sawA := false
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && !sawA; {
+		sawA = strings.Contains(a.text(), row)
+		if strings.Contains(b.text(), row) {
+			t.Fatalf("bob's sniffer shows what alice sent across her wire:\n%s", b.text())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !sawA {
+		t.Fatalf("alice's own sniffer never showed her bytes (the check on bob's proves nothing):\n%s", a.text())
+	}
+	// And some more time for bob's, now that alice's are known to flow.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		if strings.Contains(b.text(), row) {
+			t.Fatalf("bob's sniffer shows what alice sent across her wire:\n%s", b.text())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
