@@ -133,6 +133,13 @@ func contains(list []int, x int) bool {
 func TestTheDoorRefusesStrangers(t *testing.T) {
 	alice, mallory := newKey(t, "alice"), newKey(t, "mallory")
 	s := startServer(t, []key{alice})
+	// A client that gives up in the middle of the handshake.
+	c0, err := net.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c0.Write([]byte("SSH-2.0-half\r\n"))
+	c0.Close()
 	if _, err := dial(s.addr, "mallory", gossh.PublicKeys(mallory.signer)); err == nil {
 		t.Error("an unknown key was let in")
 	}
@@ -146,6 +153,7 @@ func TestTheDoorRefusesStrangers(t *testing.T) {
 	if _, err := dial(s.addr, "instructor", gossh.PublicKeys(alice.signer)); err == nil {
 		t.Error("an attendee's key was let in as the instructor")
 	}
+	// The server is none the worse: alice logs in.
 	c, err := dial(s.addr, "alice", gossh.PublicKeys(alice.signer))
 	if err != nil {
 		t.Fatal(err)
@@ -165,8 +173,8 @@ func TestTheDoorRefusesStrangers(t *testing.T) {
 	}
 	time.Sleep(200 * time.Millisecond) // the refusal lines are written as the connections end
 	logs := s.logs.String()
-	if n := strings.Count(logs, "refused"); n != 4 {
-		t.Errorf("want 4 refusal lines (key, password, keyboard-interactive, instructor), got %d:\n%s", n, logs)
+	if n := strings.Count(logs, "refused"); n != 5 {
+		t.Errorf("want 5 refusal lines (half a handshake, key, password, keyboard-interactive, instructor), got %d:\n%s", n, logs)
 	}
 	if attendeePIDs() != nil {
 		t.Errorf("a refused login or a pty-less session started a lab")
@@ -433,4 +441,15 @@ func TestWhatCrossesOneLabsWireIsNotOnAnothers(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestATerminalTooSmallIsToldAndWaitsForAResize: a window too small for
+// the lab says so, and the lab appears once the window grows.
+func TestATerminalTooSmallIsToldAndWaitsForAResize(t *testing.T) {
+	alice := newKey(t, "alice")
+	s := startServer(t, []key{alice})
+	m := s.connectSized(alice, 30, 8)
+	m.waitFor("the small window", 15*time.Second, "The terminal is 30×8.", "It needs")
+	m.resize(termWidth, termHeight)
+	m.waitFor("the lab, once the window grew", 15*time.Second, "1/12 The lab", "Man in the middle")
 }
