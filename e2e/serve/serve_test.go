@@ -171,7 +171,10 @@ func TestTheDoorRefusesStrangers(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(string(out)), "\n"); len(lines) != 1 || lines[0] == "" {
 		t.Errorf("a session without a pty: want one line, got %q", out)
 	}
-	time.Sleep(200 * time.Millisecond) // the refusal lines are written as the connections end
+	// The refusal lines are written as the connections end.
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(s.logs.String(), "refused") < 5 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	logs := s.logs.String()
 	if n := strings.Count(logs, "refused"); n != 5 {
 		t.Errorf("want 5 refusal lines (half a handshake, key, password, keyboard-interactive, instructor), got %d:\n%s", n, logs)
@@ -452,4 +455,53 @@ func TestATerminalTooSmallIsToldAndWaitsForAResize(t *testing.T) {
 	m.waitFor("the small window", 15*time.Second, "The terminal is 30×8.", "It needs")
 	m.resize(termWidth, termHeight)
 	m.waitFor("the lab, once the window grew", 15*time.Second, "1/12 The lab", "Man in the middle")
+}
+
+// TestConnectionsAndSessionsAreCapped: an address that opens too many
+// connections at once is refused; a key's newer session takes the screen
+// from its older one, and one more than the cap is refused.
+func TestConnectionsAndSessionsAreCapped(t *testing.T) {
+	alice := newKey(t, "alice")
+	s := startServer(t, []key{alice}, "--connect-burst", "3", "--connect-every", "1h", "--sessions-per-key", "2")
+	first := s.connect(alice)
+	first.waitFor("the first screen", 15*time.Second, "1/12 The lab")
+	second := s.connect(alice)
+	second.waitFor("the same lab on the newer session", 15*time.Second, "1/12 The lab")
+	first.waitFor("the older session told", 10*time.Second, "your lab is now on your newer connection")
+	// The third connection from 127.0.0.1 within the burst is the last.
+	c, err := dial(s.addr, "alice", gossh.PublicKeys(alice.signer))
+	if err == nil {
+		c.Close()
+	}
+	if _, err := dial(s.addr, "alice", gossh.PublicKeys(alice.signer)); err == nil {
+		t.Error("a fourth connection in a burst of three was let in")
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.logs.String(), "too many new connections from this address"); {
+		if time.Now().After(deadline) {
+			t.Errorf("no refusal logged for the burst:\n%s", s.logs)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestALabThatTakesTooMuchMemoryLosesItsOwnProcess: a memory hog in one
+// lab's shell is killed inside that lab's memory limit; the lab and the
+// server go on.
+func TestALabThatTakesTooMuchMemoryLosesItsOwnProcess(t *testing.T) {
+	alice := newKey(t, "alice")
+	s := startServer(t, []key{alice}, "--memory", "400")
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, "1/12 The lab")
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+	// sort holds all of its input in memory: 600 MB of it, over the 400.
+	got := a.run("head -c 600M /dev/zero | sort -S 700M >/dev/null; echo sort-rc=$?", 60*time.Second)
+	if strings.Contains(got, "sort-rc=0") {
+		t.Errorf("600 MB in a lab limited to 400 MB:\n%s", got)
+	}
+	if got := a.run("echo still-here", 10*time.Second); !strings.Contains(got, "still-here") {
+		t.Errorf("the lab's shell did not survive its memory hog:\n%s", got)
+	}
 }
