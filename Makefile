@@ -17,8 +17,10 @@ CONSUL_MIN := 1.22.0
 DEB_PKGS := netcat-traditional iproute2 tmux procps
 # The SSH provider's tests run Debian's OpenSSH server inside lab
 # namespaces (never as the machine's service: policy-rc.d keeps the
-# package from starting one) and read firewall tables with nft.
-TEST_DEB_PKGS := openssh-server nftables sudo
+# package from starting one) and read firewall tables with nft. The
+# sniffer's tests check its pcap files and its tcpdump -X view against
+# tshark and tcpdump themselves (and fail under CI without them).
+TEST_DEB_PKGS := openssh-server nftables sudo tshark tcpdump
 
 .PHONY: help go-version build consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
 
@@ -70,7 +72,7 @@ deps: ## install the Debian packages the lab and tests use (asks sudo if needed)
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-test-deps: deps ## install what the SSH provider's tests add (sshd, nft), starting no service
+test-deps: deps ## install what the tests add (sshd, nft, sudo, tshark, tcpdump), starting no service
 	@missing=""; for p in $(TEST_DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing$$missing (no service is started)"; \

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ztlab/zt-lab/infra/equinix/metaltest"
 )
@@ -55,6 +56,10 @@ func TestEquinixLabUpAndDownThroughTheCLI(t *testing.T) {
 		if !strings.Contains(strings.Join(d.Tags, ","), "zt-lab:"+id[1]) {
 			t.Errorf("device %s is not tagged with the lab id: %v", d.Hostname, d.Tags)
 		}
+		// Killing zt-lab must not leave devices billing forever.
+		if left := time.Until(d.Terminates); left < 3*time.Hour || left > 4*time.Hour {
+			t.Errorf("device %s terminates at %v, in %v; want about 4 h after up", d.Hostname, d.Terminates, left)
+		}
 	}
 	// Which lab? down names the ones it finds and asks for --lab.
 	if r = run("down", "--provider", "equinix"); r.code != 2 || !strings.Contains(r.stdout+r.stderr, id[1]) {
@@ -63,5 +68,43 @@ func TestEquinixLabUpAndDownThroughTheCLI(t *testing.T) {
 	r = run("down", "--provider", "equinix", "--lab", id[1])
 	if r.code != 0 || len(metal.Devices()) != 0 || len(metal.Keys()) != 0 {
 		t.Fatalf("down: exit %d, %d devices and %d keys left\n%s%s", r.code, len(metal.Devices()), len(metal.Keys()), r.stdout, r.stderr)
+	}
+}
+
+// Bad input to the Metal provider is caught before anything is said about
+// devices or anything is asked of the API: one line, what to do, exit 2.
+func TestEquinixBadInputIsOneLineAndExitTwo(t *testing.T) {
+	u := newUser(t)
+	metal := metaltest.New(t)
+	cfg := filepath.Join(u.dir, "metal.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("api_url: %s\nproject_id: %s\n", metal.URL, metal.Project)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		token string
+		args  []string
+		want  string
+	}{
+		{"", []string{"up", "--provider", "equinix"}, "METAL_AUTH_TOKEN"},
+		{metal.Token, []string{"down", "--provider", "equinix", "--lab", "../x"}, "`zt-lab down --provider equinix` without --lab lists them"},
+		{metal.Token, []string{"up", "--provider", "equinix", "--lifetime", "0s"}, "lifetime 0s"},
+		{metal.Token, []string{"up", "--provider", "equinix", "--lifetime", "720h"}, "lifetime 720h"},
+	} {
+		cmd := u.command(append(c.args, "--metal-config", cfg)...)
+		cmd.Env = append(cmd.Env, "METAL_AUTH_TOKEN="+c.token)
+		var out, errb strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		_ = cmd.Run()
+		code := cmd.ProcessState.ExitCode()
+		lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+		if code != 2 || len(lines) != 1 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("zt-lab %s: exit %d, stderr %q; want exit 2 and one line with %q", strings.Join(c.args, " "), code, errb.String(), c.want)
+		}
+		if strings.Contains(out.String(), "Creating") || strings.Contains(errb.String(), "zt-lab labs") {
+			t.Errorf("zt-lab %s said what it cannot do: %s%s", strings.Join(c.args, " "), out.String(), errb.String())
+		}
+	}
+	if n := len(metal.Calls("")); n != 0 {
+		t.Errorf("%d calls reached the API for bad input", n)
 	}
 }

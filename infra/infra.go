@@ -42,8 +42,11 @@ type WireTap struct {
 	Interface string
 	// Names maps lab addresses to host names, for views that print names.
 	Names map[netip.Addr]string
-	// Backstage is the address zt-lab itself uses on the wire, to drive
-	// the agents' APIs: its traffic is the lab's machinery, not the story.
+	// Backstage is the address zt-lab itself uses on the wire, for its
+	// probes of the hosts' listeners (a sidecar's, the shut plaintext
+	// port): its traffic is the lab's machinery, not the story. The
+	// agents' APIs it reaches from their own hosts, off the wire
+	// (Host.DialContext).
 	Backstage netip.Addr
 	// Open, when set, starts a capture on one of the lab's hosts (Interface
 	// is then empty: no interface here carries the lab's frames). It says
@@ -78,10 +81,22 @@ type Host interface {
 	// WriteFile writes data to name under DataDir and returns its path on
 	// the host.
 	WriteFile(ctx context.Context, name string, data []byte, perm os.FileMode) (string, error)
+	// DialContext connects from this host, as a process on it would:
+	// 127.0.0.1 is the host's own loopback (where its consul agent's API
+	// listens), and a connection to another host leaves by this host's
+	// link.
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 	// Fail injects a failure; Recover undoes it.
 	Fail(ctx context.Context, mode FailMode) error
 	Recover(ctx context.Context) error
 }
+
+// LearnerTokenFile is where a host may hold, under its DataDir, the
+// read-only Consul token for learners (the mesh writes it there). A
+// learner's shell on the host gets CONSUL_HTTP_TOKEN_FILE pointing at it,
+// so `consul members` works there; no other process is given it (for
+// consul's own clients, a token file outranks the token they were given).
+const LearnerTokenFile = "consul/learner.token"
 
 // ProcSpec describes a long-lived process to start on a host.
 type ProcSpec struct {

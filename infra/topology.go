@@ -52,10 +52,62 @@ func DefaultTopology() Topology {
 	}
 }
 
-// ParseSubnet checks a user's address range: IPv4, a network address, room
-// for the lab, and not a range that would shadow something the machine uses
-// (loopback, link-local, multicast).
+// PrivateRanges are the ranges a lab may use without --allow-public-subnet:
+// private (RFC 1918), shared (RFC 6598), benchmarking (RFC 2544) and
+// documentation (RFC 5737) addresses, none of which a real host on the
+// internet has.
+var PrivateRanges = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+}
+
+// IsPrivateRange reports whether p lies wholly inside one of PrivateRanges.
+func IsPrivateRange(p netip.Prefix) bool {
+	for _, r := range PrivateRanges {
+		if r.Bits() <= p.Bits() && r.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// PublicSubnetError is a range that real hosts on the internet use: inside
+// the sandbox it works, but a lab shell's `curl` to one of those hosts
+// would reach a lab host instead.
+type PublicSubnetError struct{ Subnet netip.Prefix }
+
+func (e PublicSubnetError) Error() string {
+	return fmt.Sprintf("address range %s is public: in the lab's shells it would hide the real hosts of that range; use a private or test range such as %s or 10.0.0.0/24, or pass --allow-public-subnet", e.Subnet, DefaultSubnet)
+}
+
+// PublicSubnetWarning is what to say when a public range is used anyway.
+func PublicSubnetWarning(p netip.Prefix) string {
+	return fmt.Sprintf("warning: address range %s is public: in the lab's shells its real hosts are out of reach", p)
+}
+
+// ParseSubnet checks a user's address range as ParseAnySubnet does, and
+// refuses a public one (PublicSubnetError).
 func ParseSubnet(s string) (netip.Prefix, error) {
+	p, err := ParseAnySubnet(s)
+	if err != nil {
+		return p, err
+	}
+	if !IsPrivateRange(p) {
+		return netip.Prefix{}, PublicSubnetError{p}
+	}
+	return p, nil
+}
+
+// ParseAnySubnet checks a user's address range: IPv4, a network address,
+// room for the lab, and not a range that would shadow something the machine
+// uses (loopback, link-local, multicast). A public range passes.
+func ParseAnySubnet(s string) (netip.Prefix, error) {
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		return netip.Prefix{}, fmt.Errorf("invalid address range %q: want an IPv4 CIDR like %s", s, DefaultSubnet)

@@ -82,6 +82,12 @@ func (c *Cluster) CheckLeader(ctx context.Context) check.Check {
 	if agree && leader != "" {
 		ch.Seen("every server names the leader %s", c.nodeOf(leader))
 	}
+	if leaders != 1 {
+		ch.Seen("%d leaders among the raft peers, want 1", leaders)
+	}
+	if voters != len(servers) {
+		ch.Seen("%d voters in raft for the %d servers running", voters, len(servers))
+	}
 	if t := c.Timings(); t.Leader > 0 {
 		ch.Seen("elected %s after the servers started", t.Leader.Round(time.Millisecond))
 	}
@@ -447,6 +453,9 @@ func (c *Cluster) CheckRotation(ctx context.Context, rot Rotation) check.Check {
 	ch.Seen("old root %s", rot.Old.Fingerprint)
 	ch.Seen("new root %s, active %s after the request", rot.New.Fingerprint, rot.RootActive.Round(time.Millisecond))
 	ok := rot.New.ID != "" && rot.New.ID != rot.Old.ID
+	if !ok {
+		ch.Seen("the CA's active root did not change")
+	}
 	for _, s := range slices.Sorted(maps.Keys(rot.Before)) {
 		before, after := rot.Before[s], rot.After[s]
 		ch.Seen("%s leaf %s → %s", s, before.Serial, after.Serial)

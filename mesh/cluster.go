@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"slices"
@@ -72,8 +71,11 @@ type Cluster struct {
 	opts      Options
 	gossipKey string
 	ca        *CA
+	connectCA string // the private key of the Connect CA's first root (PEM)
+	tokens    *tokens
 
 	mu        sync.Mutex
+	keys      []PrivateKey        // every private key the lab made or received
 	agents    map[string]*agent   // by host name
 	sidecars  map[string]*sidecar // by host name + "/" + service ID
 	consumers []Consumer
@@ -124,6 +126,18 @@ func New(lab infra.Lab, bin Binary, opts Options) (*Cluster, error) {
 	if c.ca, err = NewCA("zt-lab " + lab.ID() + " consul agent CA"); err != nil {
 		return nil, err
 	}
+	if c.tokens, err = newTokens(); err != nil {
+		return nil, err
+	}
+	caKey, err := c.ca.KeyPEM()
+	if err != nil {
+		return nil, err
+	}
+	c.noteKey("RPC CA key", caKey)
+	if c.connectCA, err = NewConnectCAKey(); err != nil {
+		return nil, err
+	}
+	c.noteKey("Connect CA root key (first)", []byte(c.connectCA))
 	return c, nil
 }
 
@@ -210,25 +224,25 @@ func refs(as []*agent) []procRef {
 	return r
 }
 
-// newAPI returns a client for the agent at addr. It never goes through an
-// HTTP proxy from the environment: the lab's addresses are only reachable
-// from the sandbox itself, or through the lab (Cluster.dial).
-func (c *Cluster) newAPI(addr netip.Addr) (*api.Client, error) {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = nil
-	t.DialContext = c.dial
-	t.MaxIdleConnsPerHost = 8
-	return api.NewClient(&api.Config{
-		Address:   netip.AddrPortFrom(addr, HTTPPort).String(),
-		Scheme:    "http",
-		Transport: t,
-	})
+// newAPI returns zt-lab's client for the agent on h, with the management
+// token. Agents listen on their host's loopback only, so the client
+// connects from the host itself (infra.Host.DialContext: inside its
+// network namespace, or through its SSH connection): whatever address the
+// HTTP client asks for, it reaches 127.0.0.1:8500 there, and no API call
+// of the lab crosses the wire. It never goes through an HTTP proxy from
+// the environment.
+func (c *Cluster) newAPI(h infra.Host) (*api.Client, error) {
+	return clientFor(h, c.tokens.management)
 }
 
-// dial connects to a lab address: directly when this process is on the
-// lab's wire (the local lab), else through the lab (remote hosts, where it
-// connects from the host that has the address, so zt-lab's own API calls
-// never show on the wire the scenes sniff).
+// agentAPIAddr is where every agent's HTTP API listens, on its own host.
+var agentAPIAddr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), HTTPPort).String()
+
+// dial connects to a lab address as an outsider on the wire would:
+// directly when this process is on the lab's wire (the local lab), else
+// through the lab (remote hosts, where it connects from the host that has
+// the address, so zt-lab's own probes never show on the wire the scenes
+// sniff).
 func (c *Cluster) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	if d, ok := c.lab.(infra.Dialer); ok {
 		return d.DialContext(ctx, network, addr)
@@ -254,6 +268,11 @@ func (c *Cluster) Up(ctx context.Context) error {
 func (c *Cluster) Join(ctx context.Context, h infra.Host) error {
 	if _, ok := c.agent(h.Name()); ok {
 		return nil
+	}
+	// auto_encrypt asks for the client's certificate with its agent token
+	// as it starts: the token must exist by then.
+	if err := c.createAgentTokens(ctx, []infra.Host{h}); err != nil {
+		return err
 	}
 	if err := c.startAgents(ctx, []infra.Host{h}, false); err != nil {
 		return err
@@ -300,7 +319,7 @@ func (c *Cluster) startAgent(ctx context.Context, h infra.Host, server bool) err
 	if err != nil {
 		return err
 	}
-	client, err := c.newAPI(h.Addr())
+	client, err := c.newAPI(h)
 	if err != nil {
 		return err
 	}
@@ -317,8 +336,11 @@ func (c *Cluster) startAgent(ctx context.Context, h infra.Host, server bool) err
 	c.mu.Unlock()
 	w := waitSpec{what: fmt.Sprintf("consul %s on %s", kind, h.Name()), procs: refs([]*agent{a}), limit: 30 * time.Second}
 	err = poll(ctx, w, 50*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		// Any answer of consul's counts: before a leader has created the
+		// management token, a server refuses it (403 ACL not found).
 		_, err := client.Agent().Self()
-		if err != nil {
+		var se api.StatusError
+		if err != nil && !errors.As(err, &se) {
 			return false, "its HTTP API not answering", err
 		}
 		return true, "", nil
@@ -334,22 +356,25 @@ func (c *Cluster) startAgent(ctx context.Context, h infra.Host, server bool) err
 }
 
 // checkPortsFree catches a port the agent needs that something on the
-// host already listens on, before consul fails on it: the lab process on
-// the wire can dial the host's address. (Loopback is the host's own; a
-// conflict there shows in the agent's log instead.)
+// host already listens on, before consul fails on it: the HTTP API's on
+// the host's loopback (where zt-lab will send the management token: it
+// must be consul that answers there) and the RPC and serf ports on the
+// host's address. Each is dialed from the host itself. (gRPC, on
+// loopback, is left to the agent: a conflict there shows in its log.)
 func (c *Cluster) checkPortsFree(ctx context.Context, h infra.Host, server bool) error {
-	ports := []int{HTTPPort, GRPCPort, SerfPort}
+	loopback := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	addrs := []netip.AddrPort{netip.AddrPortFrom(loopback, HTTPPort), netip.AddrPortFrom(h.Addr(), SerfPort)}
 	if server {
-		ports = append(ports, ServerPort)
+		addrs = append(addrs, netip.AddrPortFrom(h.Addr(), ServerPort))
 	}
-	for _, p := range ports {
+	for _, ap := range addrs {
 		dctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		conn, err := c.dial(dctx, "tcp", netip.AddrPortFrom(h.Addr(), uint16(p)).String())
+		conn, err := h.DialContext(dctx, "tcp", ap.String())
 		cancel()
 		if err == nil {
 			conn.Close()
-			return fmt.Errorf("port conflict on %s: something already listens on %s:%d, which consul needs: stop it (zt-lab exec %s -- ss -ltnp shows what) and try again",
-				h.Name(), h.Addr(), p, h.Name())
+			return fmt.Errorf("port conflict on %s: something already listens on %s, which consul needs: stop it (zt-lab exec %s -- ss -ltnp shows what) and try again",
+				h.Name(), ap, h.Name())
 		}
 	}
 	return nil
@@ -358,6 +383,10 @@ func (c *Cluster) checkPortsFree(ctx context.Context, h infra.Host, server bool)
 // writeAgentFiles writes an agent's TLS material and configuration to its
 // host and returns the configuration's path there.
 func (c *Cluster) writeAgentFiles(ctx context.Context, h infra.Host, server bool) (string, error) {
+	agentToken, err := c.agentSecret(h.Name())
+	if err != nil {
+		return "", err
+	}
 	spec := AgentSpec{
 		Node:       h.Name(),
 		Addr:       h.Addr(),
@@ -366,18 +395,24 @@ func (c *Cluster) writeAgentFiles(ctx context.Context, h infra.Host, server bool
 		Datacenter: c.opts.Datacenter,
 		GossipKey:  c.gossipKey,
 		Dir:        h.DataDir(),
+		AgentToken: agentToken,
+	}
+	if server {
+		spec.ManagementToken = c.tokens.management
+		spec.ConnectCAKey = c.connectCA
 	}
 	cfg, err := spec.Config()
 	if err != nil {
 		return "", err
 	}
-	files := []hostFile{{caFile, c.ca.PEM(), 0o644}}
+	files := []hostFile{{caFile, c.ca.PEM(), 0o644}, {learnerTokenFile, []byte(c.tokens.learner + "\n"), 0o600}}
 	if server {
 		kp, err := c.ca.ServerCert(c.opts.Datacenter, h.Name(), h.Addr())
 		if err != nil {
 			return "", err
 		}
 		files = append(files, hostFile{serverCertFile, kp.Cert, 0o644}, hostFile{serverKeyFile, kp.Key, 0o600})
+		c.noteKey("RPC key of "+h.Name(), kp.Key)
 	}
 	for _, f := range files {
 		if _, err := h.WriteFile(ctx, f.name, f.data, f.perm); err != nil {

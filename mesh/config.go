@@ -8,9 +8,10 @@ import (
 	"path"
 )
 
-// Ports every agent of the lab uses. The HTTP API listens on the host's
-// address (so the lab process on the wire can ask any agent) and on
-// loopback (where the sidecars and a learner's `consul members` find it).
+// Ports every agent of the lab uses. The HTTP API (and gRPC) listen on the
+// host's loopback only: the sidecars, a learner's `consul members` and
+// zt-lab itself (which connects from the host, see Cluster.newAPI) find
+// it there, and nobody on the wire reaches it.
 const (
 	HTTPPort   = 8500
 	GRPCPort   = 8502 // on clients, for Envoy, should a later scene swap the built-in proxy for it
@@ -38,30 +39,50 @@ type AgentSpec struct {
 	GossipKey  string
 	// Dir is the host's DataDir; the agent's files live under it.
 	Dir string
+	// ManagementToken is the secret of the lab's management token, which
+	// a server creates when it leads (acl.tokens.initial_management). Only
+	// servers hold it: a client's configuration never does.
+	ManagementToken string
+	// ConnectCAKey, on a server, is the private key (PEM) the Connect CA
+	// makes its first root from (connect.ca_config.private_key), so that
+	// zt-lab knows every CA key there is and can look for each on the
+	// wire. Consul reads it only when it first sets its CA up.
+	ConnectCAKey string
+	// AgentToken is the secret of the agent's own token (a node identity:
+	// node:write on its node), which it uses for its anti-entropy and, on
+	// a client, to fetch its RPC certificate (auto_encrypt).
+	AgentToken string
 }
 
 // agentConfig is the JSON an agent reads: only the keys the lab sets, in
 // the order a learner reads them.
 type agentConfig struct {
-	NodeName           string       `json:"node_name"`
-	Datacenter         string       `json:"datacenter"`
-	Server             bool         `json:"server"`
-	BootstrapExpect    int          `json:"bootstrap_expect,omitempty"`
-	DataDir            string       `json:"data_dir"`
-	LogLevel           string       `json:"log_level"`
-	BindAddr           string       `json:"bind_addr"`
-	ClientAddr         string       `json:"client_addr"`
-	RetryJoin          []string     `json:"retry_join"`
-	RetryInterval      string       `json:"retry_interval"`
-	Encrypt            string       `json:"encrypt"`
-	GossipLAN          gossipLAN    `json:"gossip_lan"`
-	Performance        *performance `json:"performance,omitempty"`
-	Ports              ports        `json:"ports"`
-	TLS                tlsConfig    `json:"tls"`
-	AutoEncrypt        autoEncrypt  `json:"auto_encrypt"`
-	Connect            connect      `json:"connect"`
-	LeaveOnTerminate   bool         `json:"leave_on_terminate"`
-	DisableUpdateCheck bool         `json:"disable_update_check"`
+	NodeName        string       `json:"node_name"`
+	Datacenter      string       `json:"datacenter"`
+	Server          bool         `json:"server"`
+	BootstrapExpect int          `json:"bootstrap_expect,omitempty"`
+	DataDir         string       `json:"data_dir"`
+	LogLevel        string       `json:"log_level"`
+	BindAddr        string       `json:"bind_addr"`
+	ClientAddr      string       `json:"client_addr"`
+	RetryJoin       []string     `json:"retry_join"`
+	RetryInterval   string       `json:"retry_interval"`
+	Encrypt         string       `json:"encrypt"`
+	GossipLAN       gossipLAN    `json:"gossip_lan"`
+	Performance     *performance `json:"performance,omitempty"`
+	Ports           ports        `json:"ports"`
+	TLS             tlsConfig    `json:"tls"`
+	AutoEncrypt     autoEncrypt  `json:"auto_encrypt"`
+	Connect         connect      `json:"connect"`
+	ACL             aclConfig    `json:"acl"`
+	// DefaultIntentionPolicy "allow" decides a connection no intention
+	// matches, as the lab did before it had ACLs: intentions default to
+	// the ACL default policy (deny) otherwise, and the mesh would refuse
+	// fcc before the access-control scene writes its first intention
+	// (which is then "deny * -> *").
+	DefaultIntentionPolicy string `json:"default_intention_policy"`
+	LeaveOnTerminate       bool   `json:"leave_on_terminate"`
+	DisableUpdateCheck     bool   `json:"disable_update_check"`
 }
 
 // gossipLAN is serf's failure detection, tuned for a lab on one wire.
@@ -116,7 +137,32 @@ type autoEncrypt struct {
 }
 
 type connect struct {
-	Enabled bool `json:"enabled"`
+	Enabled    bool             `json:"enabled"`
+	CAProvider string           `json:"ca_provider,omitempty"`
+	CAConfig   *connectCAConfig `json:"ca_config,omitempty"`
+}
+
+type connectCAConfig struct {
+	PrivateKey string `json:"private_key"`
+}
+
+// aclConfig turns Consul's ACLs on with nothing allowed by default: every
+// request needs a token whose policy allows it (see acl.go for the tokens
+// the lab makes). Token persistence stays off: every token an agent needs
+// is in its configuration, and none is set through the API to persist.
+type aclConfig struct {
+	Enabled       bool   `json:"enabled"`
+	DefaultPolicy string `json:"default_policy"`
+	// DownPolicy extend-cache: an agent that cannot reach the servers
+	// keeps using the tokens it has resolved, so a partition scene does
+	// not also lock every sidecar out.
+	DownPolicy string    `json:"down_policy"`
+	Tokens     aclTokens `json:"tokens"`
+}
+
+type aclTokens struct {
+	InitialManagement string `json:"initial_management,omitempty"`
+	Agent             string `json:"agent"`
 }
 
 // Config renders the agent's configuration file.
@@ -146,7 +192,7 @@ func (a AgentSpec) Config() ([]byte, error) {
 		DataDir:       path.Join(a.Dir, agentDataDir),
 		LogLevel:      "INFO",
 		BindAddr:      a.Addr.String(),
-		ClientAddr:    a.Addr.String() + " 127.0.0.1",
+		ClientAddr:    "127.0.0.1",
 		RetryJoin:     join,
 		RetryInterval: "200ms",
 		Encrypt:       a.GossipKey,
@@ -160,8 +206,15 @@ func (a AgentSpec) Config() ([]byte, error) {
 			},
 			InternalRPC: internalRPC{VerifyServerHostname: true},
 		},
-		Connect:            connect{Enabled: true},
-		DisableUpdateCheck: true,
+		Connect: connect{Enabled: true},
+		ACL: aclConfig{
+			Enabled:       true,
+			DefaultPolicy: "deny",
+			DownPolicy:    "extend-cache",
+			Tokens:        aclTokens{Agent: a.AgentToken},
+		},
+		DefaultIntentionPolicy: "allow",
+		DisableUpdateCheck:     true,
 	}
 	if a.Server {
 		c.BootstrapExpect = len(a.Servers)
@@ -169,6 +222,11 @@ func (a AgentSpec) Config() ([]byte, error) {
 		c.TLS.Defaults.CertFile = path.Join(a.Dir, serverCertFile)
 		c.TLS.Defaults.KeyFile = path.Join(a.Dir, serverKeyFile)
 		c.AutoEncrypt.AllowTLS = true
+		c.ACL.Tokens.InitialManagement = a.ManagementToken
+		if a.ConnectCAKey != "" {
+			c.Connect.CAProvider = "consul"
+			c.Connect.CAConfig = &connectCAConfig{PrivateKey: a.ConnectCAKey}
+		}
 		// Nothing asks a server for gRPC (the built-in proxy speaks HTTP to
 		// its local agent), and with a server certificate consul refuses a
 		// plaintext gRPC port anyway.
@@ -201,6 +259,14 @@ func (a AgentSpec) validate() error {
 		return fmt.Errorf("agent config for %s: no gossip key", a.Node)
 	case a.Dir == "":
 		return fmt.Errorf("agent config for %s: no directory", a.Node)
+	case a.AgentToken == "":
+		return fmt.Errorf("agent config for %s: no agent token", a.Node)
+	case a.Server && a.ManagementToken == "":
+		return fmt.Errorf("agent config for %s: a server needs the management token", a.Node)
+	case !a.Server && a.ManagementToken != "":
+		return fmt.Errorf("agent config for %s: only servers hold the management token", a.Node)
+	case !a.Server && a.ConnectCAKey != "":
+		return fmt.Errorf("agent config for %s: only servers hold the Connect CA's key", a.Node)
 	}
 	return nil
 }

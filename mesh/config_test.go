@@ -15,17 +15,25 @@ var labServers = []netip.Addr{
 
 const testGossipKey = "zV2G8i7kDuqWyQp2o6JQ0hTpQ0T1yqN3n+3f6b9Cj2E="
 
+// Secrets of the tokens in the golden files: fixed, so the files are.
+const (
+	testManagement = "0b0a1f5e-6d7c-4e8b-9a3f-2c1d0e9f8a7b"
+	testAgentToken = "5f4e3d2c-1b0a-4987-8654-3210fedcba98"
+	// testConnectCAKey stands for a PEM key: the config carries it as is.
+	testConnectCAKey = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIG1hZGUtdXAtZm9yLXRoZS1nb2xkZW4tZmlsZQ==\n-----END EC PRIVATE KEY-----\n"
+)
+
 func TestAgentConfigGolden(t *testing.T) {
 	tests := []struct {
 		golden string
 		spec   AgentSpec
 	}{
 		{"server-consul01.json", AgentSpec{Node: "consul01", Addr: labServers[1], Server: true, Servers: labServers,
-			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/consul01"}},
+			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/consul01", ManagementToken: testManagement, AgentToken: testAgentToken, ConnectCAKey: testConnectCAKey}},
 		{"client-fcs00.json", AgentSpec{Node: "fcs00", Addr: netip.MustParseAddr("198.18.0.20"), Servers: labServers,
-			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/fcs00"}},
+			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/fcs00", AgentToken: testAgentToken}},
 		{"client-fcc00.json", AgentSpec{Node: "fcc00", Addr: netip.MustParseAddr("198.18.0.30"), Servers: labServers,
-			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/fcc00"}},
+			Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/run/zt-lab/lab1/fcc00", AgentToken: testAgentToken}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -46,7 +54,11 @@ func TestAgentConfigShape(t *testing.T) {
 		if !server {
 			addr = netip.MustParseAddr("198.18.0.30")
 		}
-		b, err := AgentSpec{Node: "n", Addr: addr, Server: server, Servers: labServers, Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/d"}.Config()
+		spec := AgentSpec{Node: "n", Addr: addr, Server: server, Servers: labServers, Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/d", AgentToken: testAgentToken}
+		if server {
+			spec.ManagementToken, spec.ConnectCAKey = testManagement, testConnectCAKey
+		}
+		b, err := spec.Config()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,18 +75,23 @@ func TestAgentConfigShape(t *testing.T) {
 			return v
 		}
 		want := map[string]any{
-			"bind_addr":                    addr.String(),
-			"client_addr":                  addr.String() + " 127.0.0.1",
-			"retry_interval":               "200ms",
-			"encrypt":                      testGossipKey,
-			"connect.enabled":              true,
-			"ports.http":                   float64(8500),
-			"ports.grpc":                   float64(8502),
-			"tls.defaults.verify_incoming": true,
-			"tls.defaults.verify_outgoing": true,
-			"tls.defaults.ca_file":         "/d/consul/tls/ca.pem",
+			"bind_addr": addr.String(),
+			// The HTTP API on loopback only: nothing on the wire reaches it.
+			"client_addr":                             "127.0.0.1",
+			"acl.enabled":                             true,
+			"acl.default_policy":                      "deny",
+			"acl.down_policy":                         "extend-cache",
+			"acl.tokens.agent":                        testAgentToken,
+			"retry_interval":                          "200ms",
+			"encrypt":                                 testGossipKey,
+			"connect.enabled":                         true,
+			"ports.http":                              float64(8500),
+			"ports.grpc":                              float64(8502),
+			"tls.defaults.verify_incoming":            true,
+			"tls.defaults.verify_outgoing":            true,
+			"tls.defaults.ca_file":                    "/d/consul/tls/ca.pem",
 			"tls.internal_rpc.verify_server_hostname": true,
-			"data_dir": "/d/consul/data",
+			"data_dir":                                "/d/consul/data",
 		}
 		if server {
 			want["bootstrap_expect"] = float64(3)
@@ -83,10 +100,15 @@ func TestAgentConfigShape(t *testing.T) {
 			want["tls.defaults.cert_file"] = "/d/consul/tls/server.pem"
 			want["ports.grpc"] = float64(-1)
 			want["ports.grpc_tls"] = float64(-1)
+			want["acl.tokens.initial_management"] = testManagement
+			want["connect.ca_provider"] = "consul"
+			want["connect.ca_config.private_key"] = testConnectCAKey
 		} else {
 			want["auto_encrypt.tls"] = true
 			want["ports.grpc"] = float64(8502)
-			want["tls.defaults.cert_file"] = nil // clients get theirs from the servers
+			want["tls.defaults.cert_file"] = nil        // clients get theirs from the servers
+			want["acl.tokens.initial_management"] = nil // only servers hold it
+			want["connect.ca_config"] = nil
 		}
 		for k, v := range want {
 			if got := get(k); got != v {
@@ -110,7 +132,7 @@ func TestAgentConfigShape(t *testing.T) {
 }
 
 func TestAgentConfigRefusesBadSpecs(t *testing.T) {
-	good := AgentSpec{Node: "fcs00", Addr: netip.MustParseAddr("198.18.0.20"), Servers: labServers, Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/d"}
+	good := AgentSpec{Node: "fcs00", Addr: netip.MustParseAddr("198.18.0.20"), Servers: labServers, Datacenter: "dc1", GossipKey: testGossipKey, Dir: "/d", AgentToken: testAgentToken}
 	tests := []struct {
 		name   string
 		change func(*AgentSpec)
@@ -123,6 +145,10 @@ func TestAgentConfigRefusesBadSpecs(t *testing.T) {
 		{"no key", func(a *AgentSpec) { a.GossipKey = "" }, "no gossip key"},
 		{"no dir", func(a *AgentSpec) { a.Dir = "" }, "no directory"},
 		{"no dc", func(a *AgentSpec) { a.Datacenter = "" }, "no datacenter"},
+		{"no agent token", func(a *AgentSpec) { a.AgentToken = "" }, "no agent token"},
+		{"server without management", func(a *AgentSpec) { a.Server = true }, "needs the management token"},
+		{"client with management", func(a *AgentSpec) { a.ManagementToken = testManagement }, "only servers hold the management token"},
+		{"client with the CA key", func(a *AgentSpec) { a.ConnectCAKey = testConnectCAKey }, "only servers hold the Connect CA's key"},
 	}
 	for _, tt := range tests {
 		spec := good

@@ -2,9 +2,11 @@ package mesh
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/ztlab/zt-lab/infra"
 )
@@ -53,6 +55,8 @@ type fakeHost struct {
 	dir     string
 	exit    func(host string) *fakeProc
 	started []infra.ProcSpec
+	// run answers Run (a fetch, say); nil: the command does not exist.
+	run func(argv []string) ([]byte, error)
 }
 
 func (h *fakeHost) Name() string                               { return h.spec.Name }
@@ -63,8 +67,14 @@ func (h *fakeHost) Procs() []infra.Proc                        { return nil }
 func (h *fakeHost) DataDir() string                            { return h.dir }
 func (h *fakeHost) Fail(context.Context, infra.FailMode) error { return nil }
 func (h *fakeHost) Recover(context.Context) error              { return nil }
-func (h *fakeHost) Run(context.Context, ...string) ([]byte, error) {
-	return nil, os.ErrNotExist
+func (h *fakeHost) Run(_ context.Context, argv ...string) ([]byte, error) {
+	if h.run == nil {
+		return nil, os.ErrNotExist
+	}
+	return h.run(argv)
+}
+func (h *fakeHost) DialContext(context.Context, string, string) (net.Conn, error) {
+	return nil, syscall.ECONNREFUSED
 }
 func (h *fakeHost) Start(_ context.Context, p infra.ProcSpec) (infra.Proc, error) {
 	h.started = append(h.started, p)

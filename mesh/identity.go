@@ -163,6 +163,7 @@ func (c *Cluster) Leaf(ctx context.Context, service string) (Identity, error) {
 	if err != nil {
 		return Identity{}, fmt.Errorf("leaf of %s from %s: %w", service, agents[0].host.Name(), err)
 	}
+	c.noteKey("leaf key of "+service+" (serial "+l.SerialNumber+")", []byte(l.PrivateKeyPEM))
 	return identityOf(service, l, roots)
 }
 
@@ -286,6 +287,7 @@ func (c *Cluster) Rotate(ctx context.Context) (Rotation, error) {
 	next := &api.CAConfig{Provider: conf.Provider, Config: maps.Clone(conf.Config)}
 	delete(next.Config, "RootCert")
 	next.Config["PrivateKey"] = key
+	c.noteKey("Connect CA root key (rotated)", []byte(key))
 
 	stopFetch, fetched := c.keepFetching(ctx)
 	defer stopFetch()
@@ -365,6 +367,7 @@ func (c *Cluster) awaitLeaves(ctx context.Context, services []string, root Root,
 			_, err := await(ctx, w, func(q *api.QueryOptions) (*api.LeafCert, *api.QueryMeta, error) {
 				return a.api.Agent().ConnectCALeaf(s, q)
 			}, func(l *api.LeafCert) (bool, string) {
+				c.noteKey("leaf key of "+s+" (serial "+l.SerialNumber+")", []byte(l.PrivateKeyPEM))
 				got, err := identityOf(s, l, roots)
 				if err != nil {
 					return false, err.Error()

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -76,6 +77,15 @@ func NewCA(name string) (*CA, error) {
 		return nil, err
 	}
 	return &CA{Cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}, nil
+}
+
+// KeyPEM is the CA's private key: zt-lab's alone, never written anywhere.
+func (ca *CA) KeyPEM() ([]byte, error) {
+	der, err := x509.MarshalECPrivateKey(ca.key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), nil
 }
 
 // PEM is the CA's certificate, for every agent's ca_file.
@@ -213,4 +223,26 @@ func parseCerts(bundle string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("no certificate in PEM")
 	}
 	return certs, nil
+}
+
+// sameKey reports whether the certificate in certPEM is for the private
+// key in keyPEM: the Connect CA made its first root from the lab's key.
+func sameKey(certPEM, keyPEM string) error {
+	certs, err := parseCerts(certPEM)
+	if err != nil {
+		return err
+	}
+	block, _ := pem.Decode([]byte(keyPEM))
+	if block == nil {
+		return errors.New("the key is not PEM")
+	}
+	key, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		return err
+	}
+	pub, ok := certs[0].PublicKey.(*ecdsa.PublicKey)
+	if !ok || !pub.Equal(&key.PublicKey) {
+		return fmt.Errorf("%s is not signed with the key zt-lab gave the servers", certs[0].Subject.CommonName)
+	}
+	return nil
 }

@@ -1,14 +1,19 @@
 package mesh
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/pem"
+	"math/big"
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestGossipKey(t *testing.T) {
@@ -158,5 +163,33 @@ func TestFingerprint(t *testing.T) {
 	}
 	if colonHex([]byte{0x0a, 0xff, 0x10}) != "0A:FF:10" {
 		t.Errorf("colonHex = %q", colonHex([]byte{0x0a, 0xff, 0x10}))
+	}
+}
+
+func TestSameKey(t *testing.T) {
+	key, err := NewConnectCAKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := NewConnectCAKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode([]byte(key))
+	k, err := x509.ParseECPrivateKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "root"}, NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	if err := sameKey(cert, key); err != nil {
+		t.Errorf("a root made from the key: %v", err)
+	}
+	if err := sameKey(cert, other); err == nil || !strings.Contains(err.Error(), "not signed with the key") {
+		t.Errorf("a root made from another key: %v", err)
 	}
 }

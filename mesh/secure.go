@@ -32,6 +32,7 @@ func (k Consumer) Upstream() string { return "127.0.0.1:" + strconv.Itoa(k.Port)
 type sidecar struct {
 	host     infra.Host
 	service  string         // the service ID it fronts
+	name     string         // the service's name, whose token it has
 	listener netip.AddrPort // its public listener, where its TCP check looks
 	proc     infra.Proc
 }
@@ -48,7 +49,13 @@ func (c *Cluster) RegisterPlaintext(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("register fcs on %s: no consul agent there: bring the mesh up first", h.Name())
 		}
-		if err := a.api.Agent().ServiceRegisterOpts(PlaintextRegistration(h.Addr()), api.ServiceRegisterOpts{}.WithContext(ctx)); err != nil {
+		token, err := c.createServiceToken(ctx, FortuneService)
+		if err != nil {
+			return err
+		}
+		if err := withNewToken(ctx, "register fcs", func() error {
+			return a.api.Agent().ServiceRegisterOpts(PlaintextRegistration(h.Addr()), api.ServiceRegisterOpts{Token: token}.WithContext(ctx))
+		}); err != nil {
 			return fmt.Errorf("register fcs on %s: %w", h.Name(), err)
 		}
 		nodes = append(nodes, h.Name())
@@ -137,7 +144,7 @@ func (c *Cluster) Secure(ctx context.Context) error {
 		if _, ok := services[PlaintextID]; !ok {
 			continue
 		}
-		if err := a.api.Agent().ServiceDeregisterOpts(PlaintextID, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+		if err := a.api.Agent().ServiceDeregisterOpts(PlaintextID, (&api.QueryOptions{Token: c.ServiceTokenSecret(FortuneService)}).WithContext(ctx)); err != nil {
 			return fmt.Errorf("remove the plaintext registration on %s: %w", h.Name(), err)
 		}
 		plain = append(plain, h.Name())
@@ -190,16 +197,24 @@ func (c *Cluster) deploy(ctx context.Context, h infra.Host, reg *api.AgentServic
 	if !ok {
 		return nil, fmt.Errorf("register %s on %s: no consul agent there: bring the mesh up first", reg.ID, h.Name())
 	}
+	// The service is registered with its own token, which the agent keeps
+	// for the service's anti-entropy, and which its sidecar runs with.
+	token, err := c.createServiceToken(ctx, reg.Name)
+	if err != nil {
+		return nil, err
+	}
 	starting := *reg
 	connect := *reg.Connect
 	sc := *connect.SidecarService
 	sc.Checks = api.AgentServiceChecks{startingCheck(reg.ID), aliasCheck(reg.ID)}
 	connect.SidecarService = &sc
 	starting.Connect = &connect
-	if err := a.api.Agent().ServiceRegisterOpts(&starting, api.ServiceRegisterOpts{}.WithContext(ctx)); err != nil {
+	if err := withNewToken(ctx, "register "+reg.ID, func() error {
+		return a.api.Agent().ServiceRegisterOpts(&starting, api.ServiceRegisterOpts{Token: token}.WithContext(ctx))
+	}); err != nil {
 		return nil, fmt.Errorf("register %s on %s: %w", reg.ID, h.Name(), err)
 	}
-	s := &sidecar{host: h, service: reg.ID, listener: listener}
+	s := &sidecar{host: h, service: reg.ID, name: reg.Name, listener: listener}
 	c.mu.Lock()
 	old := c.sidecars[s.key()]
 	c.mu.Unlock()
@@ -214,7 +229,7 @@ func (c *Cluster) deploy(ctx context.Context, h infra.Host, reg *api.AgentServic
 		proc, err := h.Start(ctx, infra.ProcSpec{
 			Name: reg.ID + "-sidecar",
 			Argv: SidecarArgv(c.bin.Path, reg.ID),
-			Env:  []string{"CONSUL_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(HTTPPort)},
+			Env:  sidecarEnv(token),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("start the sidecar of %s on %s: %w", reg.ID, h.Name(), err)
@@ -348,10 +363,11 @@ func (c *Cluster) handOverOne(ctx context.Context, s *sidecar) error {
 	chk := listeningCheck(s.service, s.listener, c.opts.CheckInterval, api.HealthPassing)
 	reg := &api.AgentCheckRegistration{ID: chk.CheckID, Name: chk.Name, ServiceID: sidecarID(s.service), AgentServiceCheck: *chk}
 	reg.CheckID = ""
-	if err := a.api.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+	token := c.ServiceTokenSecret(s.name)
+	if err := a.api.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{Token: token}).WithContext(ctx)); err != nil {
 		return fmt.Errorf("register the TCP check of %s on %s: %w", sidecarID(s.service), s.host.Name(), err)
 	}
-	if err := a.api.Agent().CheckDeregisterOpts(starting, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+	if err := a.api.Agent().CheckDeregisterOpts(starting, (&api.QueryOptions{Token: token}).WithContext(ctx)); err != nil {
 		return fmt.Errorf("remove the starting check of %s on %s: %w", sidecarID(s.service), s.host.Name(), err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -129,6 +130,12 @@ func startingCheck(serviceID string) *api.AgentServiceCheck {
 		TTL:     "1h",
 		Status:  api.HealthCritical,
 	}
+}
+
+// sidecarEnv is the environment of a sidecar: its agent on loopback, and
+// its service's token (never the management token).
+func sidecarEnv(token string) []string {
+	return []string{"CONSUL_HTTP_ADDR=127.0.0.1:" + strconv.Itoa(HTTPPort), "CONSUL_HTTP_TOKEN=" + token}
 }
 
 // SidecarArgv is the command that runs a service's sidecar: consul's

@@ -28,8 +28,21 @@ func (c *Cluster) UpServers(ctx context.Context) error {
 	}
 	c.mark(&c.timings.Leader)
 	c.say("leader elected: %s after %s", leader, since(start))
-	if _, err := c.waitCARoot(ctx); err != nil {
+	// The tokens of every agent the lab has hosts for, before the clients
+	// start: a client's auto_encrypt needs its token as it starts.
+	if err := c.createAgentTokens(ctx, c.hosts(infra.RoleConsul, infra.RoleService, infra.RoleConsumer)); err != nil {
 		return err
+	}
+	if err := c.createLearnerToken(ctx); err != nil {
+		return err
+	}
+	c.say("ACLs: default deny; a token per agent (its node only) and a read-only one for learners")
+	root, err := c.waitCARoot(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sameKey(root.RootCertPEM, c.connectCA); err != nil {
+		return fmt.Errorf("the Connect CA's first root: %w", err)
 	}
 	c.mark(&c.timings.ConnectCA)
 	return nil

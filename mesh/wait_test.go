@@ -29,6 +29,9 @@ func (p *fakeProc) Name() string    { return "consul" }
 func (p *fakeProc) PID() int        { return 42 }
 func (p *fakeProc) LogPath() string { return "/lab/log/consul.log" }
 func (p *fakeProc) Tail(n int) []string {
+	if n < 0 {
+		return p.lines // every line, as infra.Lines does
+	}
 	return p.lines[max(0, len(p.lines)-n):]
 }
 func (p *fakeProc) Done() <-chan struct{}                     { return p.done }

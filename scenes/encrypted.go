@@ -50,17 +50,47 @@ func sceneEncrypted() Scene {
 }
 
 // checkConsulWire proves Consul's gossip and RPC on the wire are
-// encrypted: every flow on 8301 and 8300 the sniffer saw.
+// encrypted: every flow on 8301 and 8300 the sniffer saw. "Every flow is
+// encrypted" is a negative claim, so it is measured once, on all the
+// evidence, as checkWire does — never retried until a lucky measurement
+// passes. Consul's flows do not close as a fetch's do (gossip is UDP, RPC
+// rides pooled connections), so "all the evidence" is: flows on both ports
+// seen, and every one of them closed or judged (a verdict other than
+// UNKNOWN: a PLAINTEXT one settles it as well as an ENCRYPTED one), or
+// three seconds passed.
 func checkConsulWire(ctx context.Context, env *Env) check.Check {
 	const name = "Consul gossip and RPC on the wire are encrypted"
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	var c check.Check
 	_ = waitUntil(ctx, 50*time.Millisecond, func() bool {
-		c = measureConsulWire(env, name)
-		return c.Pass
+		a := env.Analyzer()
+		return a != nil && consulWireSettled(a.Flows())
 	})
-	return c
+	return measureConsulWire(env, name)
+}
+
+// isConsulWire reports whether a flow is Consul's own: RPC to a server on
+// 8300 or gossip on 8301.
+func isConsulWire(f sniffer.FlowSummary) bool {
+	p := f.Key.Server.Port()
+	return p == mesh.ServerPort || p == mesh.SerfPort
+}
+
+// consulWireSettled reports whether the flows hold all the evidence
+// checkConsulWire waits for: flows on both of Consul's ports, each closed
+// or with a verdict reached.
+func consulWireSettled(flows []sniffer.FlowSummary) bool {
+	seen := map[uint16]bool{}
+	for _, f := range flows {
+		if !isConsulWire(f) {
+			continue
+		}
+		seen[f.Key.Server.Port()] = true
+		if !f.Closed && f.Verdict.Kind == sniffer.Unknown {
+			return false
+		}
+	}
+	return seen[mesh.ServerPort] && seen[mesh.SerfPort]
 }
 
 func measureConsulWire(env *Env, name string) check.Check {
@@ -68,32 +98,45 @@ func measureConsulWire(env *Env, name string) check.Check {
 	if a == nil {
 		return check.Failf(name, "no capture ran")
 	}
+	return judgeConsulWire(name, a.Flows(), a.Names())
+}
+
+// judgeConsulWire is checkConsulWire's verdict on what the sniffer
+// measured: every flow on 8300 and 8301 ENCRYPTED with no fortune byte,
+// and flows on both ports.
+func judgeConsulWire(name string, flows []sniffer.FlowSummary, names sniffer.Names) check.Check {
 	seen := map[uint16]int{}
 	c := check.Check{Name: name, Pass: true}
-	for _, f := range a.Flows() {
-		port := f.Key.Server.Port()
-		if port != mesh.ServerPort && port != mesh.SerfPort {
+	for _, f := range flows {
+		if f.Key.Server.Port() == mesh.HTTPPort { // the agents' APIs listen on loopback only
+			c.Pass = false
+			c.Evidence = append(c.Evidence, fmt.Sprintf("an agent's HTTP API on the wire: %s %s: %s", f.Key.Proto, f.Direction(names, 0), f.Verdict))
 			continue
 		}
+		if !isConsulWire(f) {
+			continue
+		}
+		port := f.Key.Server.Port()
 		seen[port]++
 		if f.Verdict.Kind != sniffer.Encrypted || f.Verdict.KnownBytes != 0 {
 			c.Pass = false
-			c.Evidence = append(c.Evidence, fmt.Sprintf("%s %s: %s", f.Key.Proto, f.Direction(a.Names(), 0), f.Verdict))
+			c.Evidence = append(c.Evidence, fmt.Sprintf("%s %s: %s", f.Key.Proto, f.Direction(names, 0), f.Verdict))
 		}
 	}
 	for _, port := range []uint16{mesh.SerfPort, mesh.ServerPort} {
 		if seen[port] == 0 {
 			c.Pass = false
-			c.Evidence = append(c.Evidence, fmt.Sprintf("no flow on port %d seen yet", port))
+			c.Evidence = append(c.Evidence, fmt.Sprintf("no flow on port %d seen", port))
 		}
 	}
 	if c.Pass {
 		c.Evidence = append(c.Evidence,
 			fmt.Sprintf("%d gossip flows on %d: ENCRYPTED", seen[mesh.SerfPort], mesh.SerfPort),
-			fmt.Sprintf("%d RPC flows on %d: ENCRYPTED (TLS)", seen[mesh.ServerPort], mesh.ServerPort))
-		for _, f := range a.Flows() {
-			if p := f.Key.Server.Port(); p == mesh.ServerPort || p == mesh.SerfPort {
-				c.Evidence = append(c.Evidence, fmt.Sprintf("e.g. %s %s: %s", f.Key.Proto, f.Direction(a.Names(), 0), f.Verdict))
+			fmt.Sprintf("%d RPC flows on %d: ENCRYPTED (TLS)", seen[mesh.ServerPort], mesh.ServerPort),
+			fmt.Sprintf("0 flows to an agent's HTTP API (%d): zt-lab asks each agent on its own host", mesh.HTTPPort))
+		for _, f := range flows {
+			if isConsulWire(f) {
+				c.Evidence = append(c.Evidence, fmt.Sprintf("e.g. %s %s: %s", f.Key.Proto, f.Direction(names, 0), f.Verdict))
 				break
 			}
 		}

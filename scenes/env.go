@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -57,6 +56,7 @@ type world struct {
 	capture  *sniffer.Capture
 	analyzer *sniffer.Analyzer
 	pumpDone chan struct{}
+	spool    *sniffer.Spool   // every frame of every capture of this lab, for the key search
 	packets  []sniffer.Packet // the newest, for the screens
 	served   []string         // every fortune the service sent
 	servedBy []served         // the newest, with the instance that sent each
@@ -164,7 +164,12 @@ func (e *Env) Close(ctx context.Context) error {
 	e.lab, e.cluster = nil, nil
 	e.packets, e.served, e.servedBy, e.consumer = nil, nil, nil, nil
 	e.analyzer = nil
+	spool := e.spool
+	e.spool = nil
 	e.mu.Unlock()
+	if spool != nil {
+		spool.Close()
+	}
 	var errs []error
 	if c != nil {
 		errs = append(errs, c.Close(ctx))
@@ -255,8 +260,16 @@ func (e *Env) StartSniffer() error {
 	e.packets = nil
 	done := make(chan struct{})
 	e.pumpDone = done
+	if e.spool == nil {
+		if e.spool, err = sniffer.NewSpool(""); err != nil {
+			e.mu.Unlock()
+			c.Close()
+			return err
+		}
+	}
+	spool := e.spool
 	e.mu.Unlock()
-	go e.pump(c, a, w.Backstage, done)
+	go e.pump(c, a, spool, w.Backstage, done)
 	return nil
 }
 
@@ -285,9 +298,10 @@ func openWire(w infra.WireTap) (*sniffer.Capture, error) {
 
 // pump moves frames from the capture to the analyzer and the screens'
 // ring, in batches, never holding the capture back.
-func (e *Env) pump(c *sniffer.Capture, a *sniffer.Analyzer, backstage netip.Addr, done chan struct{}) {
+func (e *Env) pump(c *sniffer.Capture, a *sniffer.Analyzer, spool *sniffer.Spool, backstage netip.Addr, done chan struct{}) {
 	defer close(done)
 	for p := range c.Packets() {
+		spool.Write(p.Data) // every byte, zt-lab's own included: the key search looks at all of it
 		if backstage.IsValid() && touches(p.Data, backstage) {
 			continue // zt-lab's own API calls: in a pcap export, not in the story
 		}
@@ -355,21 +369,14 @@ func (e *Env) Names() map[netip.Addr]string {
 	return nil
 }
 
-// WritePcap saves the capture so far to path.
+// WritePcap saves the capture so far to path, whole or not at all, for
+// its owner only (sniffer.SavePcap).
 func (e *Env) WritePcap(path string) error {
 	c := e.Capture()
 	if c == nil {
 		return errors.New("no capture is running")
 	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := c.WritePcap(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return sniffer.SavePcap(path, c.WritePcap)
 }
 
 // waitUntil polls ok until it holds or ctx ends; for the few things no API

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -33,6 +34,9 @@ func (h *faultHost) Start(context.Context, infra.ProcSpec) (infra.Proc, error) {
 	return nil, errors.New("fault host")
 }
 func (h *faultHost) Run(context.Context, ...string) ([]byte, error) {
+	return nil, errors.New("fault host")
+}
+func (h *faultHost) DialContext(context.Context, string, string) (net.Conn, error) {
 	return nil, errors.New("fault host")
 }
 func (h *faultHost) Procs() []infra.Proc { return nil }

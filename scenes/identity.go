@@ -45,15 +45,10 @@ func sceneIdentity() Scene {
 					if rot == nil {
 						return check.Failf("fortunes flow across a CA rotation", "no rotation ran")
 					}
-					c := env.Cluster().CheckRotation(ctx, rot.rotation)
-					c.Evidence = append(c.Evidence, fmt.Sprintf("consumer during the rotation: %d ok, %d failed", rot.ok, rot.failed))
-					if rot.failed > 0 {
-						c.Pass = false
-						c.Evidence = append(c.Evidence, fmt.Sprintf("%d fetches failed during the rotation", rot.failed))
-					}
-					return c
+					return withRotationLoad(env.Cluster().CheckRotation(ctx, rot.rotation), rot)
 				},
 			},
+			keysStep(),
 		},
 	}
 }
@@ -97,4 +92,15 @@ func rotateUnderLoad(ctx context.Context, env *Env) error {
 		return errors.New("the consumer got no fortune during the rotation")
 	}
 	return nil
+}
+
+// withRotationLoad adds to the mesh's rotation check what the consumer
+// saw while the CA rotated: any failed fetch fails it.
+func withRotationLoad(c check.Check, rot *rotationRun) check.Check {
+	c.Evidence = append(c.Evidence, fmt.Sprintf("consumer during the rotation: %d ok, %d failed", rot.ok, rot.failed))
+	if rot.failed > 0 {
+		c.Pass = false
+		c.Evidence = append(c.Evidence, fmt.Sprintf("%d fetches failed during the rotation", rot.failed))
+	}
+	return c
 }

@@ -49,6 +49,7 @@ func sceneIntentions() Scene {
 					return env.Cluster().CheckDenied(ctx, *k)
 				},
 			},
+			rulesStep(),
 		},
 	}
 }

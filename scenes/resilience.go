@@ -110,16 +110,25 @@ func allInstances() []string { return append([]string{ServiceHost}, ScaleHosts..
 
 func checkInstances(ctx context.Context, env *Env) check.Check {
 	const name = "three fcs instances healthy"
+	c := env.Cluster()
+	if c == nil {
+		return check.Failf(name, "no mesh is running")
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	want := allInstances()
-	nodes, took, err := env.Cluster().WaitHealthy(ctx, ConsumerHost, mesh.FortuneService, func(n []string) bool {
-		return len(n) == len(want) && !slices.ContainsFunc(want, func(h string) bool { return !slices.Contains(n, h) })
+	nodes, took, err := c.WaitHealthy(ctx, ConsumerHost, mesh.FortuneService, func(n []string) bool {
+		return allHealthy(want, n)
 	})
 	if err != nil {
 		return check.Failf(name, "fcc00's agent sees healthy fcs on %v: %v", nodes, err)
 	}
 	return check.Passf(name, "fcc00's agent sees healthy fcs on %s (%s after asking)", strings.Join(nodes, ", "), took.Round(time.Millisecond))
+}
+
+// allHealthy reports whether the healthy set nodes is exactly want.
+func allHealthy(want, nodes []string) bool {
+	return len(nodes) == len(want) && !slices.ContainsFunc(want, func(h string) bool { return !slices.Contains(nodes, h) })
 }
 
 // failInstances fails one instance at a time — crash, partition, freeze —
@@ -443,14 +452,18 @@ func checkFailover(_ context.Context, env *Env) check.Check {
 	// The consumer may lose a few fetches while the servers elect, no more
 	// than a failed instance may cost it.
 	lost := fo.FailedDuring + fo.FailedAfter
-	c := check.Check{Name: name, Pass: fo.Took <= FailoverTarget && fo.Back && fo.OKAfter > 0 && lost <= FailedPerFailure}
-	c.Evidence = []string{
+	changed := fo.New != "" && fo.New != fo.Old
+	c := check.Check{Name: name, Pass: changed && fo.Took <= FailoverTarget && fo.Back && fo.OKAfter > 0 && lost <= FailedPerFailure}
+	if !changed {
+		c.Evidence = append(c.Evidence, fmt.Sprintf("no new leader: %q led before the crash, %q after", fo.Old, fo.New))
+	}
+	c.Evidence = append(c.Evidence,
 		fmt.Sprintf("%s crashed; %s elected %s later (target %s)", fo.Old, fo.New, fo.Took.Round(time.Millisecond), FailoverTarget),
 		fmt.Sprintf("consumer at 10/s while leaderless: %d ok, %d failed", fo.OKDuring, fo.FailedDuring),
 		fmt.Sprintf("consumer under the new leader: %d ok, %d failed (at most %d lost in all)", fo.OKAfter, fo.FailedAfter, FailedPerFailure),
 		fmt.Sprintf("%s recovered and rejoined: %v", fo.Old, fo.Back),
 		fo.Raft,
-	}
+	)
 	return c
 }
 

@@ -13,6 +13,8 @@ type walkState struct {
 	// rogue is the service inside the mesh that the access-control scene
 	// started and its check expects to be denied.
 	rogue *mesh.Consumer
+	// strangers is what the rogue got when it tried to change the rules.
+	strangers *mesh.Strangers
 	// rotation is the identity scene's CA rotation under load.
 	rotation *rotationRun
 	// failures are the resilience scene's injected failures.

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	mrand "math/rand/v2"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -36,7 +37,7 @@ func evidence(v Verdict) string { return strings.Join(v.Evidence, "\n") }
 
 // fortuneConv is the seed's exchange: the consumer connects, the service
 // answers a fortune in segments of mss bytes and closes.
-func fortuneConv(t *testing.T, mss int) *conv {
+func fortuneConv(t testing.TB, mss int) *conv {
 	c := newConv(t, fccEnd, fcsEnd)
 	c.send(1, []byte(seedFortune), mss)
 	c.close()
@@ -392,4 +393,59 @@ func TestShortFortunesAreFoundWhole(t *testing.T) {
 			t.Errorf("%q: %v fortune=%q known=%d\n%s", fortune, v.Kind, v.Fortune, v.KnownBytes, evidence(v))
 		}
 	}
+}
+
+// AppendVerdict appends v as a kind line and its evidence, indented.
+func AppendVerdict(dst []byte, v Verdict) []byte {
+	dst = append(dst, v.Kind.String()...)
+	if v.Protocol != "" {
+		dst = append(dst, " ("...)
+		dst = append(dst, v.Protocol...)
+		dst = append(dst, ')')
+	}
+	dst = append(dst, '\n')
+	for _, e := range v.Evidence {
+		for i, line := range strings.Split(e, "\n") {
+			if i == 0 {
+				dst = append(dst, "  - "...)
+			} else {
+				dst = append(dst, "    "...)
+			}
+			dst = append(dst, line...)
+			dst = append(dst, '\n')
+		}
+	}
+	return dst
+}
+
+// AppendFollow appends the reassembled payload of a flow as text, each
+// direction under a header naming it (like Wireshark's Follow TCP
+// Stream, one direction after the other). Bytes that are not text show
+// as '.'.
+func AppendFollow(dst []byte, f FlowSummary, names Names, fromClient, fromServer []byte) []byte {
+	for d, data := range [2][]byte{fromClient, fromServer} {
+		dst = append(dst, "== "...)
+		dst = append(dst, f.Key.Proto.String()...)
+		dst = append(dst, ' ')
+		dst = append(dst, f.Key.direction(names, d)...)
+		dst = append(dst, ": "...)
+		dst = strconv.AppendInt(dst, int64(len(data)), 10)
+		dst = append(dst, " bytes"...)
+		if uint64(len(data)) < f.Payload[d] {
+			dst = append(dst, " (of "...)
+			dst = strconv.AppendUint(dst, f.Payload[d], 10)
+			dst = append(dst, " seen)"...)
+		}
+		dst = append(dst, '\n')
+		for _, c := range data {
+			if !isText(c) || c == '\r' {
+				c = '.'
+			}
+			dst = append(dst, c)
+		}
+		if len(data) > 0 && data[len(data)-1] != '\n' {
+			dst = append(dst, '\n')
+		}
+	}
+	return dst
 }

@@ -26,11 +26,16 @@ type Filter struct {
 	// not to capture the connection that carries it. IPv4 fragments after
 	// the first carry no port and are kept.
 	NotPort uint16
+	// Net keeps IPv4 packets whose source and destination are both in this
+	// IPv4 range, and ARP packets between two of its addresses: a capture
+	// on a real host's card keeps the lab's traffic and leaves the rest of
+	// the machine's alone.
+	Net netip.Prefix
 }
 
 // IsZero reports whether f keeps everything.
 func (f Filter) IsZero() bool {
-	return !f.Host.IsValid() && f.Port == 0 && f.Proto == AnyProto && f.NotPort == 0
+	return !f.Host.IsValid() && f.Port == 0 && f.Proto == AnyProto && f.NotPort == 0 && !f.Net.IsValid()
 }
 
 // String says f the way tcpdump would.
@@ -48,6 +53,9 @@ func (f Filter) String() string {
 	if f.NotPort != 0 {
 		parts = append(parts, fmt.Sprintf("not port %d", f.NotPort))
 	}
+	if f.Net.IsValid() {
+		parts = append(parts, fmt.Sprintf("src net %s and dst net %s", f.Net, f.Net))
+	}
 	if len(parts) == 0 {
 		return "all"
 	}
@@ -60,6 +68,12 @@ func (f Filter) check() error {
 	}
 	if f.Host.IsValid() && f.Host.Zone() != "" {
 		return errors.New("filter: host " + f.Host.String() + ": zones cannot be filtered")
+	}
+	if f.Net.IsValid() && (!f.Net.Addr().Is4() || f.Net.Masked() != f.Net) {
+		return fmt.Errorf("filter: net %s: want an IPv4 network such as 198.18.0.0/24", f.Net)
+	}
+	if f.Net.IsValid() && f.Host.IsValid() && !f.Net.Contains(f.Host.Unmap()) {
+		return fmt.Errorf("filter: host %s is not in net %s: nothing would be kept", f.Host, f.Net)
 	}
 	if f.Port != 0 && f.Port == f.NotPort {
 		// Every packet on the port is dropped: nothing would be kept.
@@ -97,7 +111,7 @@ func (f Filter) Program(snaplen uint32) ([]bpf.Instruction, error) {
 	}
 	var p program
 	want4 := !f.Host.IsValid() || f.Host.Is4() || f.Host.Is4In6()
-	want6 := !f.Host.IsValid() || (f.Host.Is6() && !f.Host.Is4In6())
+	want6 := (!f.Host.IsValid() || (f.Host.Is6() && !f.Host.Is4In6())) && !f.Net.IsValid()
 	wantARP := f.Port == 0 && f.Proto == AnyProto && want4
 
 	p.emit(bpf.LoadAbsolute{Off: ethTypeOff, Size: 2})
@@ -123,6 +137,10 @@ func (f Filter) Program(snaplen uint32) ([]bpf.Instruction, error) {
 			p.emit(bpf.LoadAbsolute{Off: ip4DstOff, Size: 4})
 			p.jumpEq(v, "ip4host", "reject")
 			p.label("ip4host")
+		}
+		if f.Net.IsValid() {
+			p.inNet(ip4SrcOff, f.Net, "", "reject")
+			p.inNet(ip4DstOff, f.Net, "", "reject")
 		}
 		if f.NotPort != 0 {
 			if f.Port == 0 && f.Proto == AnyProto {
@@ -170,6 +188,10 @@ func (f Filter) Program(snaplen uint32) ([]bpf.Instruction, error) {
 	}
 	if wantARP {
 		p.label("arp")
+		if f.Net.IsValid() {
+			p.inNet(arpSPAOff, f.Net, "", "reject")
+			p.inNet(arpTPAOff, f.Net, "", "reject")
+		}
 		if f.Host.IsValid() {
 			h := f.Host.Unmap().As4()
 			v := be32(h[:])
@@ -273,6 +295,18 @@ func (p *program) jump(to string) {
 	}
 	p.jumps[len(p.ins)] = [2]string{to, ""}
 	p.ins = append(p.ins, bpf.Jump{})
+}
+
+// inNet tests whether the IPv4 address at off is in n.
+func (p *program) inNet(off uint32, n netip.Prefix, match, mismatch string) {
+	net4 := n.Addr().As4()
+	p.emit(bpf.LoadAbsolute{Off: off, Size: 4})
+	if n.Bits() > 0 {
+		p.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: ^uint32(0) << (32 - n.Bits())})
+	} else {
+		p.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0})
+	}
+	p.jumpEq(be32(net4[:]), match, mismatch)
 }
 
 // match16 compares the 16 bytes at off with h, word by word.

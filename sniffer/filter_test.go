@@ -11,6 +11,9 @@ import (
 	"golang.org/x/net/bpf"
 )
 
+// labNet is the lab's address range, as the local lab hands it out.
+var labNet = netip.MustParsePrefix("198.18.0.0/24")
+
 // refMatch is the filter written plainly in Go, with BPF's rule that a
 // load past the end of the frame rejects it: the generated program must
 // agree with it on every frame.
@@ -93,7 +96,21 @@ func refMatch(f Filter, b []byte) bool {
 		return false
 	}
 	host4 := !f.Host.IsValid() || f.Host.Is4() || f.Host.Is4In6()
-	host6 := !f.Host.IsValid() || !host4
+	host6 := (!f.Host.IsValid() || !host4) && !f.Net.IsValid()
+	// inNet says whether the IPv4 addresses at a and b can be read and are
+	// both in f.Net (or there is no Net).
+	inNet := func(a, b int) bool {
+		if !f.Net.IsValid() {
+			return true
+		}
+		for _, off := range []int{a, b} {
+			ip, ok := bytesAt(off, 4)
+			if !ok || !f.Net.Contains(netip.AddrFrom4([4]byte(ip))) {
+				return false
+			}
+		}
+		return true
+	}
 	switch et {
 	case 0x0800:
 		if !host4 {
@@ -115,6 +132,9 @@ func refMatch(f Filter, b []byte) bool {
 					return false
 				}
 			}
+		}
+		if !inNet(ip4SrcOff, ip4DstOff) {
+			return false
 		}
 		if !notPort(ip4ProtoOff, true) {
 			return false
@@ -157,7 +177,7 @@ func refMatch(f Filter, b []byte) bool {
 		}
 		return f.Port == 0 || ports(ethHdrLen+ip6HdrLen)
 	case 0x0806:
-		if f.Port != 0 || f.Proto != AnyProto || !host4 {
+		if f.Port != 0 || f.Proto != AnyProto || !host4 || !inNet(arpSPAOff, arpTPAOff) {
 			return false
 		}
 		if !f.Host.IsValid() {
@@ -224,6 +244,16 @@ func filterFrames(t testing.TB) map[string][]byte {
 	frag.FragOffset = 10
 	frames["tcp4 later fragment"] = serialize(t, eth(layers.EthernetTypeIPv4), frag, gopacket.Payload([]byte{0x1f, 0xf5, 0x1f, 0xf5, 0, 0, 0, 0}))
 
+	// The rest of a machine's traffic, which a remote capture leaves out.
+	world := netip.MustParseAddr("93.184.216.34")
+	frames["tcp4 fcs to the world"] = serialize(t, eth(layers.EthernetTypeIPv4), ip4(labFCS, world, layers.IPProtocolTCP),
+		&layers.TCP{SrcPort: 40000, DstPort: 443, SYN: true})
+	frames["tcp4 the world to fcs"] = serialize(t, eth(layers.EthernetTypeIPv4), ip4(world, labFCS, layers.IPProtocolTCP),
+		&layers.TCP{SrcPort: 443, DstPort: 40000, ACK: true})
+	frames["arp who-has the gateway"] = serialize(t, eth(layers.EthernetTypeARP), &layers.ARP{AddrType: layers.LinkTypeEthernet,
+		Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4, Operation: layers.ARPRequest,
+		SourceHwAddress: macA, SourceProtAddress: labFCS.AsSlice(), DstHwAddress: make([]byte, 6), DstProtAddress: []byte{198, 19, 0, 1}})
+
 	// SSH, which a remote capture leaves out.
 	frames["tcp4 ssh fcc>fcs:22"] = serialize(t, eth(layers.EthernetTypeIPv4), ip4(labFCC, labFCS, layers.IPProtocolTCP),
 		&layers.TCP{SrcPort: 40022, DstPort: 22, ACK: true}, gopacket.Payload("SSH-2.0-OpenSSH_9.6"))
@@ -266,6 +296,11 @@ func TestFilterProgramsAgreeWithGo(t *testing.T) {
 		{Port: 8301, Proto: UDP, NotPort: 40000},
 		{Proto: TCP, NotPort: 22},
 		{Host: labFCS, Port: 8181, Proto: TCP, NotPort: 40000},
+		{Net: labNet, NotPort: 22},
+		{Net: netip.MustParsePrefix("198.18.0.8/30")},
+		{Net: netip.MustParsePrefix("0.0.0.0/0"), Port: 8181},
+		{Net: labNet, Host: labFCS, Port: 8181},
+		{Net: netip.MustParsePrefix("10.0.0.0/8"), NotPort: 22},
 	}
 	for _, f := range filters {
 		for name, frame := range frames {
@@ -331,6 +366,16 @@ func TestFilterKeepsWhatItSays(t *testing.T) {
 		{Filter{Proto: TCP, NotPort: 22}, "udp4 gossip", false},
 		{Filter{Proto: UDP, NotPort: 22}, "udp4 22", false},
 		{Filter{Port: 8301, Proto: UDP, NotPort: 40000}, "udp6 8301", false},
+
+		// A remote capture keeps the lab's traffic and nothing else.
+		{Filter{Net: labNet, NotPort: 22}, "tcp4 fcc>fcs:8181", true},
+		{Filter{Net: labNet, NotPort: 22}, "udp4 gossip", true},
+		{Filter{Net: labNet, NotPort: 22}, "arp who-has fcs", true},
+		{Filter{Net: labNet, NotPort: 22}, "tcp4 fcs to the world", false},
+		{Filter{Net: labNet, NotPort: 22}, "tcp4 the world to fcs", false},
+		{Filter{Net: labNet, NotPort: 22}, "arp who-has the gateway", false},
+		{Filter{Net: labNet, NotPort: 22}, "tcp6 fcs:8181>fcc", false},
+		{Filter{Net: labNet, NotPort: 22}, "tcp4 ssh fcc>fcs:22", false},
 	} {
 		if got := runFilter(t, tc.f, frames[tc.frame]); got != tc.keep {
 			t.Errorf("filter %q keeps %s = %v, want %v", tc.f, tc.frame, got, tc.keep)
@@ -339,7 +384,7 @@ func TestFilterKeepsWhatItSays(t *testing.T) {
 }
 
 func TestFilterProgramsAssemble(t *testing.T) {
-	for _, f := range []Filter{{}, {Host: labFCS6, Port: 8181, Proto: TCP}, {Host: labFCS}, {NotPort: 22},
+	for _, f := range []Filter{{}, {Host: labFCS6, Port: 8181, Proto: TCP}, {Host: labFCS}, {NotPort: 22}, {Net: labNet, NotPort: 22},
 		{Host: labFCS6, Port: 8181, Proto: TCP, NotPort: 22}, {Host: labFCS, NotPort: 22}} {
 		prog, err := f.Program(262144)
 		if err != nil {
@@ -354,6 +399,11 @@ func TestFilterProgramsAssemble(t *testing.T) {
 		jump := last[1].(bpf.JumpIf)
 		if target := 2 + int(jump.SkipTrue); last[target] != (bpf.RetConstant{Val: 0}) {
 			t.Errorf("%q: outgoing frames jump to %v, not the reject", f, last[target])
+		}
+	}
+	for _, n := range []string{"198.18.0.1/24", "2001:db8::/64"} {
+		if _, err := (Filter{Net: netip.MustParsePrefix(n)}).Program(100); err == nil || !strings.Contains(err.Error(), "IPv4 network") {
+			t.Errorf("net %s: %v, want it refused", n, err)
 		}
 	}
 	if _, err := (Filter{Proto: 1}).Program(100); err == nil {
@@ -371,7 +421,8 @@ func TestFilterString(t *testing.T) {
 		{Port: 8301}:                           "port 8301",
 		{Host: netip.MustParseAddr("10.0.0.1"), NotPort: 22}: "host 10.0.0.1 and not port 22",
 		{Host: labFCS, Port: 8181, Proto: TCP, NotPort: 22}:  "host 198.18.0.11 and tcp and port 8181 and not port 22",
-		{NotPort: 22}: "not port 22",
+		{NotPort: 22}:              "not port 22",
+		{Net: labNet, NotPort: 22}: "not port 22 and src net 198.18.0.0/24 and dst net 198.18.0.0/24",
 	} {
 		if got := f.String(); got != want {
 			t.Errorf("%#v.String() = %q, want %q", f, got, want)

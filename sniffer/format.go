@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -25,16 +24,6 @@ type Printer struct {
 // finds known fortunes (may be nil) for Spans.
 func NewPrinter(names Names, known *Known) *Printer {
 	return &Printer{names: names, known: known, dec: newDecoder()}
-}
-
-var decoders = sync.Pool{New: func() any { return newDecoder() }}
-
-// FormatX appends p rendered as tcpdump -v -X lines to dst.
-func FormatX(dst []byte, p Packet, names Names) []byte {
-	d := decoders.Get().(*decoder)
-	defer decoders.Put(d)
-	pr := Printer{names: names, dec: d}
-	return pr.AppendX(dst, p)
 }
 
 // WriteX writes p rendered as tcpdump -v -X lines to w, through buf (which

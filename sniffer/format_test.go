@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -262,4 +263,14 @@ func TestPrinterDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("AppendX allocates %.1f times a packet", allocs)
 	}
+}
+
+var decoders = sync.Pool{New: func() any { return newDecoder() }}
+
+// FormatX appends p rendered as tcpdump -v -X lines to dst.
+func FormatX(dst []byte, p Packet, names Names) []byte {
+	d := decoders.Get().(*decoder)
+	defer decoders.Put(d)
+	pr := Printer{names: names, dec: d}
+	return pr.AppendX(dst, p)
 }

@@ -16,7 +16,7 @@ func FuzzDecode(f *testing.F) {
 	for _, tc := range formatCases(f) {
 		f.Add(tc.p.Data)
 	}
-	for _, p := range fortuneConv(&testing.T{}, 80).pkts {
+	for _, p := range fortuneConv(f, 80).pkts {
 		f.Add(p.Data)
 	}
 	known := NewKnown()
@@ -119,7 +119,7 @@ func FuzzClassify(f *testing.F) {
 // goroutine ends, the counters add up, and a stream read to its end
 // agrees with ReadPcap.
 func FuzzOpenStream(f *testing.F) {
-	pkts := capturedConversation(&testing.T{})
+	pkts := capturedConversation(f)
 	var seed bytes.Buffer
 	if err := WritePcap(&seed, pkts[len(pkts)-3:], 65535); err != nil {
 		f.Fatal(err)

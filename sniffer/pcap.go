@@ -57,6 +57,23 @@ func WritePcap(w io.Writer, packets []Packet, snaplen int) error {
 	return bw.Flush()
 }
 
+// PcapPerm is the mode of every pcap file zt-lab writes: its owner's alone.
+const PcapPerm = 0o600
+
+// CreatePcap creates (or truncates) a pcap file at path that only its
+// owner can read, whatever mode an existing file had.
+func CreatePcap(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, PcapPerm)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Chmod(PcapPerm); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // SavePcap writes a pcap file at path with write — a Capture's
 // WritePcap, for `--write FILE` at the end of a capture: to a temporary
 // file first, renamed into place when complete, so that a reader never
@@ -79,7 +96,9 @@ func SavePcap(path string, write func(io.Writer) error) (err error) {
 	if err := write(f); err != nil {
 		return fmt.Errorf("save pcap %s: %w", path, err)
 	}
-	if err := f.Chmod(0o644); err != nil {
+	// A capture can hold what the lab's hosts said in the clear: only its
+	// owner reads it.
+	if err := f.Chmod(PcapPerm); err != nil {
 		return fmt.Errorf("save pcap %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {

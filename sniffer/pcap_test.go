@@ -14,7 +14,7 @@ import (
 
 // capturedConversation is what a capture of the seed's exchange holds:
 // the fortune flow and a gossip datagram.
-func capturedConversation(t *testing.T) []Packet {
+func capturedConversation(t testing.TB) []Packet {
 	c := fortuneConv(t, 80)
 	pkts := append([]Packet(nil), c.pkts...)
 	pkts = append(pkts, udpPacket(t, fccEnd, fcsEnd, []byte("hello")))
@@ -80,10 +80,7 @@ func TestSavePcapAndTshark(t *testing.T) {
 		t.Errorf("temporary files left: %v", entries)
 	}
 
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		t.Skip("tshark is not installed: the pcap was checked with pcapgo only")
-	}
+	tshark := externalTool(t, "tshark", "tshark")
 	out, err := exec.Command(tshark, "-r", path, "-T", "fields", "-e", "frame.len", "-e", "frame.cap_len", "-e", "tcp.srcport", "-e", "udp.srcport").Output()
 	if err != nil {
 		t.Fatalf("tshark -r: %v", err)

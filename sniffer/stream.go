@@ -91,17 +91,6 @@ func (s *stream) copyTo(dst []byte, off, n int) []byte {
 	return dst
 }
 
-// at returns the byte at off; the caller checks off < Len.
-func (s *stream) at(off int) byte {
-	for _, c := range s.chunks {
-		if off < len(c) {
-			return c[off]
-		}
-		off -= len(c)
-	}
-	return 0
-}
-
 // equalAt reports whether the stream holds t at off.
 func (s *stream) equalAt(off int, t string) bool {
 	if off+len(t) > s.Len() {
@@ -125,12 +114,4 @@ func (s *stream) appendTo(dst []byte) []byte {
 	}
 	s.each(0, s.n, func(b []byte) { dst = append(dst, b...) })
 	return dst
-}
-
-// streamOf returns a stream holding b, cut into chunks of at most size
-// bytes (tests cut it anywhere).
-func streamOf(b []byte, size int) *stream {
-	s := &stream{}
-	s.write(b, func(int) []byte { return make([]byte, 0, max(1, size)) })
-	return s
 }

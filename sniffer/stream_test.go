@@ -86,3 +86,22 @@ func TestScanFindsFortunesBeyondASCII(t *testing.T) {
 		t.Fatalf("found %q (%v), %d known bytes, want %d", f, ok, sc.known, len(utf8))
 	}
 }
+
+// at returns the byte at off; the caller checks off < Len.
+func (s *stream) at(off int) byte {
+	for _, c := range s.chunks {
+		if off < len(c) {
+			return c[off]
+		}
+		off -= len(c)
+	}
+	return 0
+}
+
+// streamOf returns a stream holding b, cut into chunks of at most size
+// bytes (tests cut it anywhere).
+func streamOf(b []byte, size int) *stream {
+	s := &stream{}
+	s.write(b, func(int) []byte { return make([]byte, 0, max(1, size)) })
+	return s
+}

@@ -24,10 +24,6 @@ type TLSRecords struct {
 	Handshake, ChangeCipherSpec, Alert, ApplicationData, Heartbeat int
 }
 
-func (r TLSRecords) total() int {
-	return r.Handshake + r.ChangeCipherSpec + r.Alert + r.ApplicationData + r.Heartbeat
-}
-
 func (r TLSRecords) String() string {
 	var parts []string
 	add := func(name string, n int) {

@@ -137,6 +137,9 @@ func (h *fakeHost) Start(context.Context, infra.ProcSpec) (infra.Proc, error) {
 func (h *fakeHost) Run(context.Context, ...string) ([]byte, error) {
 	return nil, errors.New("fake host")
 }
+func (h *fakeHost) DialContext(context.Context, string, string) (net.Conn, error) {
+	return nil, errors.New("fake host")
+}
 func (h *fakeHost) WriteFile(context.Context, string, []byte, os.FileMode) (string, error) {
 	return "", errors.New("fake host")
 }

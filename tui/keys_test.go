@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,9 +21,22 @@ import (
 
 func TestNextAndPreviousMoveBetweenScenes(t *testing.T) {
 	s := start(t, &fakeSource{}, Options{}, 80, 24)
-	s.keys("n", "n", "p")
-	s.wait("scene 2", func(m *Model) bool { return m.cur == 1 })
-	s.keys("right", "right", "right", "right")
+	// One key at a time, each waited for with a scene the screen was not
+	// on before that key: a key that did nothing cannot pass as one that
+	// moved. (n n p in one go would pass on the first n alone.)
+	for i, tc := range []struct {
+		key  string
+		want int
+	}{
+		{"n", 1}, {"n", 2}, {"p", 1},
+		{"right", 2}, {"right", 3},
+		{"left", 2}, {"p", 1}, {"p", 0},
+	} {
+		s.keys(tc.key)
+		s.wait(fmt.Sprintf("key %d (%s): scene %d", i+1, tc.key, tc.want+1), func(m *Model) bool { return m.cur == tc.want })
+	}
+	// At either end a key that would leave the walkthrough stays put.
+	s.keys("p", "right", "right", "right", "right")
 	s.wait("the last scene", func(m *Model) bool { return m.cur == 3 })
 	s.keys("left", "p", "p", "p", "p")
 	s.wait("the first scene", func(m *Model) bool { return m.cur == 0 })
@@ -250,12 +264,6 @@ func TestClusterPanelShowsRaftMembersAndIntentions(t *testing.T) {
 	out = ansi.Strip(strings.Join(clusterPanel(st, none, 60), "\n"))
 	if !strings.Contains(out, "No cluster to show yet.") || !strings.Contains(out, "consul00 ● up") {
 		t.Errorf("cluster panel before the mesh:\n%s", out)
-	}
-	if _, err := ParseTheme("high-contrast"); err != nil {
-		t.Error(err)
-	}
-	if _, err := ParseTheme("neon"); err == nil {
-		t.Error("ParseTheme took neon")
 	}
 }
 

@@ -9,6 +9,7 @@ package tui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"time"
@@ -123,6 +124,7 @@ type hostProgress struct {
 // Model is the screen. Build it with New.
 type Model struct {
 	engine *scenes.Engine
+	panels []livePanel // the panels table
 	opts   Options
 	src    labSource
 	refr   *refresher
@@ -178,12 +180,6 @@ type Model struct {
 	observe func(*Model)
 }
 
-// New returns the screen over engine's scenes. It subscribes to the
-// engine's events at once: build it before running anything.
-func New(engine *scenes.Engine, opts Options) tea.Model {
-	return newEnvModel(engine, opts)
-}
-
 // newEnvModel is the screen over the engine's Env, with the Env's mesh
 // behind the cluster panels unless opts says otherwise.
 func newEnvModel(engine *scenes.Engine, opts Options) *Model {
@@ -191,6 +187,15 @@ func newEnvModel(engine *scenes.Engine, opts Options) *Model {
 		opts.Mesh = meshFromEnv(engine.Env())
 	}
 	return newModel(engine, envSource{env: engine.Env(), engine: engine}, opts)
+}
+
+// CheckPace refuses a pace that is no pace: a scene must stay on screen
+// for some time. (Options.Pace left zero means DefaultPace.)
+func CheckPace(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("--pace %v: give how long each scene stays on screen, above zero, e.g. --pace %v", d, DefaultPace)
+	}
+	return nil
 }
 
 func newModel(engine *scenes.Engine, src labSource, opts Options) *Model {
@@ -210,6 +215,7 @@ func newModel(engine *scenes.Engine, src labSource, opts Options) *Model {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Model{
 		engine:   engine,
+		panels:   panels,
 		opts:     opts,
 		src:      src,
 		refr:     newRefresher(src),
@@ -328,7 +334,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		}
 		return tea.Tick(meshEvery, func(time.Time) tea.Msg { return meshTickMsg{} })
 	case meshTickMsg:
-		if panelOf(m.currentPanel()).mesh {
+		if m.panelOf(m.currentPanel()).mesh {
 			return meshCmd(m.ctx, m.opts.Mesh)
 		}
 		// Nobody looks: ask again later.
@@ -575,7 +581,7 @@ func (m *Model) refreshCmd() tea.Cmd {
 func (m *Model) want() snapshotWant {
 	g := m.geometry()
 	w := snapshotWant{panel: m.currentPanel(), dataOnly: m.dataOnly}
-	if p := panelOf(w.panel); p.read != nil {
+	if p := m.panelOf(w.panel); p.read != nil {
 		p.read(&w, g.panelH)
 	}
 	return w

@@ -41,28 +41,28 @@ var panels = []livePanel{
 	{id: scenes.PanelReport, title: "report card · every check and its evidence", list: (*Model).reportPanel},
 }
 
-// panelOf is the row of the panel id; the first (the topology) for an id
-// no row has.
-func panelOf(id scenes.Panel) livePanel {
-	for _, p := range panels {
+// panelOf is the row of the panel id in the model's table (panels, unless
+// a test gave it its own); the first (the topology) for an id no row has.
+func (m *Model) panelOf(id scenes.Panel) livePanel {
+	for _, p := range m.panels {
 		if p.id == id {
 			return p
 		}
 	}
-	return panels[0]
+	return m.panels[0]
 }
 
 // panelTitle names the live panel.
-func (m *Model) panelTitle() string { return panelOf(m.currentPanel()).title }
+func (m *Model) panelTitle() string { return m.panelOf(m.currentPanel()).title }
 
 // cyclePanel shows the panel after the one on screen, in the table's order
 // (tab).
 func (m *Model) cyclePanel() {
 	cur := m.currentPanel()
-	next := panels[0].id
-	for i, p := range panels {
+	next := m.panels[0].id
+	for i, p := range m.panels {
 		if p.id == cur {
-			next = panels[(i+1)%len(panels)].id
+			next = m.panels[(i+1)%len(m.panels)].id
 		}
 	}
 	m.panel, m.panelScroll = next, 0
@@ -77,7 +77,7 @@ func (m *Model) panelBox(w, h int) []string {
 	case m.failure != nil && m.failure.scene == m.cur && !m.dismissed:
 		return m.failureBox(w, h)
 	}
-	if p := panelOf(m.currentPanel()); p.draw != nil {
+	if p := m.panelOf(m.currentPanel()); p.draw != nil {
 		return p.draw(m, w, h)
 	}
 	// A list that shows its end renders only what can be seen of it.
@@ -89,7 +89,7 @@ func (m *Model) panelBox(w, h int) []string {
 // fromEnd says it shows its newest lines first (scrolling back), and then
 // only the last limit lines are rendered.
 func (m *Model) listPanel(w, limit int) (lines []string, fromEnd bool) {
-	p := panelOf(m.currentPanel())
+	p := m.panelOf(m.currentPanel())
 	if p.list == nil {
 		return nil, false
 	}

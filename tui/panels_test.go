@@ -15,10 +15,11 @@ import (
 // the first, its title and its lines are on screen, and a
 // scene that names it opens on it.
 func TestANewPanelIsARowAndARenderer(t *testing.T) {
+	// The row goes in a copy of the table that only this test's models
+	// see: other tests' programs may still be rendering with the real one.
 	saved := panels
-	t.Cleanup(func() { panels = saved })
 	const panelHosts scenes.Panel = "hosts"
-	panels = append(slices.Clone(saved), livePanel{
+	table := append(slices.Clone(saved), livePanel{
 		id:    panelHosts,
 		title: "hosts · every host and its state",
 		list: func(m *Model, w, _ int) []string {
@@ -31,6 +32,7 @@ func TestANewPanelIsARowAndARenderer(t *testing.T) {
 	})
 
 	m := newModel(newTestEngine(testScenes()), &fakeSource{lab: newFakeLab()}, Options{NoColor: true})
+	m.panels = table
 	m.width, m.height = 120, 20
 	for range saved {
 		m.handleKey(keyPress("tab"))
@@ -58,6 +60,7 @@ func TestANewPanelIsARowAndARenderer(t *testing.T) {
 	sc := testScenes()
 	sc[0].Panel = panelHosts
 	m = newModel(newTestEngine(sc), &fakeSource{lab: newFakeLab()}, Options{NoColor: true})
+	m.panels = table
 	m.width, m.height = 120, 20
 	m.snap = m.refr.read(m.want())
 	if out := ansi.Strip(m.render()); !strings.Contains(out, " fcs00 is up") {

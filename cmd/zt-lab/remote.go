@@ -52,23 +52,28 @@ func newRemoteAgentCmd() *cobra.Command {
 }
 
 func newRemoteCaptureCmd() *cobra.Command {
-	var addr string
+	var addr, lab string
 	var notPort uint16
 	cmd := &cobra.Command{
 		Use:   "capture",
-		Short: "Capture on the interface holding --addr and write pcap to stdout until stdin ends",
+		Short: "Capture the lab's traffic on the interface holding --addr and write pcap to stdout until stdin ends",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, err := netip.ParseAddr(addr)
 			if err != nil {
 				return usagef("--addr %q: %v", addr, err)
 			}
+			net, err := netip.ParsePrefix(lab)
+			if err != nil {
+				return usagef("--net %q: %v", lab, err)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
 			defer stop()
-			return sshremote.Capture(ctx, a, notPort, os.Stdin, os.Stdout, os.Stderr)
+			return sshremote.Capture(ctx, a, net, notPort, os.Stdin, os.Stdout, os.Stderr)
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "", "the lab address whose interface to capture on")
+	cmd.Flags().StringVar(&lab, "net", "", "the lab's address range: only traffic within it is captured")
 	cmd.Flags().Uint16Var(&notPort, "not-port", 22, "a port never captured: the SSH connection carrying the capture")
 	return cmd
 }

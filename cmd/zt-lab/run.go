@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -10,91 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/local"
-	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
 )
-
-// walkFlags are the flags of every command that runs the walkthrough.
-type walkFlags struct {
-	labFlags
-	providerFlags
-	consul  string
-	content string
-}
-
-func (f *walkFlags) register(cmd *cobra.Command) {
-	f.labFlags.register(cmd)
-	f.providerFlags.register(cmd)
-	cmd.Flags().StringVar(&f.consul, "consul", "", "consul binary (default: $ZTLAB_CONSUL, bin/consul, PATH)")
-	cmd.Flags().StringVar(&f.content, "content", "", "directory of narration markdown that replaces the built-in one")
-}
-
-// check checks the flags before anything starts, and says whether the
-// hosts are remote.
-func (f *walkFlags) check() (remote bool, err error) {
-	if _, err := f.topology(); err != nil {
-		return false, err
-	}
-	return f.providerFlags.remote()
-}
-
-// engine builds the walkthrough's engine over a local lab (inside the
-// sandbox) or SSH hosts; the lab is built by the first scene.
-func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
-	t, err := f.topology()
-	if err != nil {
-		return nil, err
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	bin, err := mesh.FindConsul(ctx, f.consul)
-	if err != nil {
-		return nil, usage(err)
-	}
-	ws := scenes.Walkthrough()
-	if err := scenes.LoadContent(ws, f.content); err != nil {
-		return nil, usage(err)
-	}
-	env := &scenes.Env{Self: self, Seed: f.seed, Consul: bin.Path}
-	e := scenes.New(env, ws)
-	if f.provider == "equinix" {
-		if env.Build, err = f.metalBuild(self, bin.Path, env.Logf); err != nil {
-			return nil, err
-		}
-		return e, nil
-	}
-	if f.provider == "ssh" {
-		p, err := f.sshProvider(ctx, self, bin.Path, os.Stderr)
-		if err != nil {
-			return nil, err
-		}
-		env.Build = func(ctx context.Context) (infra.Lab, error) {
-			l, err := p.Up(ctx, t, sshProgress(env.Logf))
-			if err == nil {
-				env.Logf("lab %s on %d hosts of %s (after a crash: zt-lab down --provider ssh --inventory %s --lab %s)", l.ID(), len(l.Hosts()), f.inventory, f.inventory, l.ID())
-			}
-			return l, err
-		}
-		return e, nil
-	}
-	env.Build = func(ctx context.Context) (infra.Lab, error) {
-		l, err := local.New().Up(ctx, t, func(ev infra.Event) {
-			if ev.Host != "" && ev.Err == nil {
-				env.Logf("%-9s ready in %d ms", ev.Host, ev.Elapsed.Milliseconds())
-			}
-		})
-		if err != nil {
-			return nil, labError(err)
-		}
-		serveSniff(l.(*local.Lab))
-		return l, nil
-	}
-	return e, nil
-}
 
 func newRunCmd() *cobra.Command {
 	var f walkFlags
@@ -174,17 +91,4 @@ func writable(path string) error {
 		return usagef("--json %v", err)
 	}
 	return f.Close()
-}
-
-// closeLab ends a walkthrough's lab as its command returns. What it could
-// not end is said on stderr, and fails a command that had not failed.
-func closeLab(env *scenes.Env, cmd *cobra.Command, rerr *error) {
-	err := env.Close(context.Background())
-	if err == nil {
-		return
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "zt-lab: ending the lab: %v\n", err)
-	if *rerr == nil {
-		*rerr = exitCode(1)
-	}
 }

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -17,17 +13,8 @@ import (
 	"github.com/ztlab/zt-lab/sniffer"
 )
 
-// sniffArgs travel from `zt-lab sniff` to the lab, which captures.
-type sniffArgs struct {
-	Host  netip.Addr `json:"host,omitzero"`
-	Port  uint16     `json:"port,omitempty"`
-	Proto string     `json:"proto,omitempty"`
-	Flows bool       `json:"flows,omitempty"`
-	Write string     `json:"write,omitempty"` // absolute path
-}
-
 func newSniffCmd() *cobra.Command {
-	var a sniffArgs
+	var a local.SniffRequest
 	var host, proto string
 	cmd := &cobra.Command{
 		Use:   "sniff [--host HOST] [--port PORT] [--write FILE] [--flows]",
@@ -59,7 +46,7 @@ func newSniffCmd() *cobra.Command {
 				}
 				// Find out here, not in the lab's stream, if it cannot be
 				// written: the lab writes it as this user.
-				f, err := os.Create(a.Write)
+				f, err := sniffer.CreatePcap(a.Write)
 				if err != nil {
 					return usagef("--write %v", err)
 				}
@@ -67,7 +54,7 @@ func newSniffCmd() *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return remote(local.Dial(st).Stream(ctx, "sniff", a, cmd.OutOrStdout()))
+			return remote(local.Dial(st).Sniff(ctx, a, cmd.OutOrStdout()))
 		},
 	}
 	cmd.Flags().StringVar(&host, "host", "", "only packets from or to this host (name or address)")
@@ -91,34 +78,4 @@ func resolveHost(st local.State, name string) (netip.Addr, error) {
 		return a, nil
 	}
 	return netip.Addr{}, usage(local.UnknownHostError{Name: name, Hosts: names})
-}
-
-// serveSniff lets `zt-lab sniff` in other terminals capture on this lab's
-// wire.
-func serveSniff(l *local.Lab) {
-	l.HandleStream("sniff", func(ctx context.Context, raw json.RawMessage, w io.Writer) error {
-		var a sniffArgs
-		if err := json.Unmarshal(raw, &a); err != nil {
-			return err
-		}
-		proto, err := sniffer.ParseProto(a.Proto)
-		if err != nil {
-			return err
-		}
-		o := sniffer.LiveOptions{
-			Filter: sniffer.Filter{Host: a.Host, Port: a.Port, Proto: proto},
-			Names:  sniffer.Names(l.Wire().Names),
-			Flows:  a.Flows,
-		}
-		if a.Write != "" {
-			f, err := os.Create(a.Write)
-			if err != nil {
-				return fmt.Errorf("--write: %w", err)
-			}
-			defer f.Close()
-			o.Write = f
-		}
-		_, err = sniffer.Live(ctx, l.Wire().Interface, o, w)
-		return err
-	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/scenes"
 	"github.com/ztlab/zt-lab/tui"
@@ -38,6 +36,9 @@ func (f *tuiFlags) register(cmd *cobra.Command) {
 
 // runTUI is `zt-lab`: the walkthrough on screen, on the local lab.
 func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
+	if err := tui.CheckPace(f.pace); err != nil {
+		return usage(err)
+	}
 	remote, err := f.check()
 	if err != nil {
 		return err
@@ -61,19 +62,9 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 	if err != nil {
 		return err
 	}
-	opts := tui.Options{
-		Autoplay: f.autoplay,
-		Pace:     f.pace,
-		ShellFunc: func(host string) *exec.Cmd {
-			// The lab serves shells through its control socket, from this
-			// very process; `zt-lab shell` is its ordinary client.
-			c := exec.Command(self, "shell", host)
-			c.Env = local.ClientEnv()
-			return c
-		},
-	}
-	if remote {
-		opts.ShellFunc = sshShell(e.Env().Lab)
+	opts := tui.Options{Autoplay: f.autoplay, Pace: f.pace}
+	if f.row.shell != nil {
+		opts.ShellFunc = f.row.shell(self, e.Env().Lab)
 	}
 	if f.highContrast {
 		opts.Theme = tui.ThemeHighContrast
@@ -105,30 +96,4 @@ func envWithout(env []string, names ...string) []string {
 		}
 	}
 	return out
-}
-
-// sshShell opens a shell on a remote host with the OpenSSH client, checked
-// against the lab's known_hosts; without an ssh client there is none.
-func sshShell(lab func() infra.Lab) func(host string) *exec.Cmd {
-	if _, err := exec.LookPath("ssh"); err != nil {
-		return nil
-	}
-	type shell interface {
-		ShellCommand(knownHosts string) []string
-	}
-	type known interface{ KnownHosts() string }
-	return func(host string) *exec.Cmd {
-		l := lab()
-		var h infra.Host
-		if l != nil {
-			h, _ = l.Host(host)
-		}
-		sh, ok := h.(shell)
-		k, kok := l.(known)
-		if !ok || !kok {
-			return exec.Command("sh", "-c", "echo 'zt-lab: no host "+host+" yet: run the first scene' >&2; exit 1")
-		}
-		argv := sh.ShellCommand(k.KnownHosts())
-		return exec.Command(argv[0], argv[1:]...)
-	}
 }

@@ -61,7 +61,11 @@ type Config struct {
 	APIURL string
 	// RunDir holds each lab's private SSH key, in a directory of its own.
 	RunDir string
-	Timing Timing
+	// Lifetime bounds how long a lab's devices bill: each is created with
+	// a termination time of the lab's start plus Lifetime, so Metal deletes
+	// it even if zt-lab is killed and never runs down.
+	Lifetime time.Duration
+	Timing   Timing
 }
 
 // Timing holds the provider's waits. Zero fields take the defaults.
@@ -98,14 +102,26 @@ func (t Timing) withDefaults() Timing {
 	return t
 }
 
+// DefaultLifetime is how long a Metal lab's devices live unless told
+// otherwise: a workshop's afternoon.
+const DefaultLifetime = 4 * time.Hour
+
+// MinLifetime and MaxLifetime bound Config.Lifetime: a lab must outlive
+// its provisioning, and a forgotten one must not bill for a month.
+const (
+	MinLifetime = 30 * time.Minute
+	MaxLifetime = 7 * 24 * time.Hour
+)
+
 // DefaultConfig is the seeds' lab: three Consul servers, one fortune
 // service, one consumer, c3.small.x86 in sv on Ubuntu 20.04.
 func DefaultConfig() Config {
 	return Config{
 		Metro: DefaultMetro, Plan: DefaultPlan, OS: DefaultOS,
 		Consul: 3, FCS: 1, FCC: 1,
-		APIURL: DefaultAPIURL,
-		RunDir: DefaultRunDir(),
+		APIURL:   DefaultAPIURL,
+		RunDir:   DefaultRunDir(),
+		Lifetime: DefaultLifetime,
 	}
 }
 
@@ -120,28 +136,7 @@ func (c *Config) FromEnv() {
 // DefaultRunDir is where the local lab keeps its run directories too: a
 // lab's key lives as long as the machine's runtime directory, which is as
 // long as any lab zt-lab drives from it.
-func DefaultRunDir() string {
-	base := ""
-	switch {
-	case os.Getenv("ZTLAB_RUNTIME_DIR") != "":
-		base = os.Getenv("ZTLAB_RUNTIME_DIR")
-	case isDir(os.Getenv("XDG_RUNTIME_DIR")):
-		base = filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "zt-lab")
-	case os.Getuid() == 0:
-		base = "/run/zt-lab"
-	default:
-		base = filepath.Join(os.TempDir(), fmt.Sprintf("zt-lab-%d", os.Getuid()))
-	}
-	return filepath.Join(base, "equinix")
-}
-
-func isDir(p string) bool {
-	if p == "" {
-		return false
-	}
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
-}
+func DefaultRunDir() string { return filepath.Join(infra.RuntimeDir(), "equinix") }
 
 // fileConfig is the config file: the seeds' variables.tf names. Pointers
 // tell a value that is absent from one that is zero.
@@ -268,6 +263,9 @@ func (c Config) Validate() error {
 		if n.v < 1 || n.v > 10 {
 			return fmt.Errorf("%s count %d: want 1 to 10", n.name, n.v)
 		}
+	}
+	if c.Lifetime < MinLifetime || c.Lifetime > MaxLifetime {
+		return fmt.Errorf("lifetime %v: want %v to %v (the devices delete themselves after it)", c.Lifetime, MinLifetime, MaxLifetime)
 	}
 	if c.Consul%2 == 0 {
 		return fmt.Errorf("consul count %d: use an odd number, so the servers keep a quorum when one fails", c.Consul)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -25,6 +26,12 @@ type Runner interface {
 	Start(ctx context.Context, host string, p infra.ProcSpec) (infra.Proc, error)
 	Run(ctx context.Context, host string, argv []string) ([]byte, error)
 	WriteFile(ctx context.Context, host, path string, data []byte, perm os.FileMode) error
+}
+
+// Dialer is a Runner that can also connect from a host, as a process on
+// it would (the SSH provider's host connection).
+type Dialer interface {
+	DialContext(ctx context.Context, host, network, addr string) (net.Conn, error)
 }
 
 // Failer is a Runner that can also fail a host from inside: partition it
@@ -303,6 +310,23 @@ func (h *Host) Start(ctx context.Context, spec infra.ProcSpec) (infra.Proc, erro
 	h.procs = append(h.procs, started{p, spec})
 	h.mu.Unlock()
 	return p, nil
+}
+
+// DialContext connects from the device through the Runner, which must be
+// a Dialer.
+func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	r, err := h.runner()
+	if err != nil {
+		return nil, err
+	}
+	d, ok := r.(Dialer)
+	if !ok {
+		return nil, fmt.Errorf("dial %s from %s: the lab's runner cannot connect from a device", addr, h.spec.Name)
+	}
+	if err := h.usable(); err != nil {
+		return nil, err
+	}
+	return d.DialContext(ctx, h.spec.Name, network, addr)
 }
 
 // Run runs a command on the device through the Runner.

@@ -57,6 +57,9 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.RunDir == "" {
 		cfg.RunDir = DefaultRunDir()
 	}
+	if cfg.Lifetime == 0 {
+		cfg.Lifetime = DefaultLifetime
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -67,6 +70,10 @@ func New(cfg Config) (*Provider, error) {
 // Config is the provider's configuration, token included (it prints as
 // [redacted]).
 func (p *Provider) Config() Config { return p.cfg }
+
+// Check says what is missing before anything is asked of the API: the
+// token, the project. Call it before telling the user what will be made.
+func (p *Provider) Check() error { return p.reachable() }
 
 func (p *Provider) reachable() error {
 	if p.cfg.Token == "" {
@@ -80,9 +87,12 @@ func (p *Provider) reachable() error {
 
 var labIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 
+// ErrBadLabID is a lab id `up` could not have printed.
+var ErrBadLabID = errors.New("not a lab id")
+
 func checkLabID(id string) error {
 	if !labIDRE.MatchString(id) {
-		return fmt.Errorf("lab id %q: want the id `up` printed, e.g. 3f9a0c12 (`zt-lab labs --provider equinix` lists them)", id)
+		return fmt.Errorf("lab id %q: %w: give the id `up` printed, e.g. 3f9a0c12 (`zt-lab down --provider equinix` without --lab lists them)", id, ErrBadLabID)
 	}
 	return nil
 }
@@ -269,6 +279,12 @@ func (l *Lab) launch(ctx context.Context, spec infra.HostSpec, u *unsure, progre
 	return newHost(l, spec, d), nil
 }
 
+// Terminates is when Metal deletes the lab's devices by itself: the lab's
+// start plus Config.Lifetime.
+func (l *Lab) Terminates() time.Time {
+	return l.started.Add(l.p.cfg.Lifetime).UTC().Truncate(time.Second)
+}
+
 func (l *Lab) deviceRequest(spec infra.HostSpec) metalv1.CreateDeviceRequest {
 	cfg := l.p.cfg
 	name := spec.Name
@@ -288,6 +304,9 @@ func (l *Lab) deviceRequest(spec infra.HostSpec) metalv1.CreateDeviceRequest {
 		Userdata:       &ud,
 		ProjectSshKeys: []string{l.keyID},
 	}
+	// A killed zt-lab runs no down: Metal deletes the device itself.
+	end := l.Terminates()
+	in.TerminationTime = &end
 	return metalv1.DeviceCreateInMetroInputAsCreateDeviceRequest(&in)
 }
 

@@ -522,6 +522,56 @@ func TestDownRefusesWhatIsNotALabID(t *testing.T) {
 	}
 }
 
+// A zt-lab killed mid-lab runs no down: every device is created with a
+// termination time, the lab's start plus its lifetime, and Metal deletes it
+// then by itself.
+func TestEveryDeviceIsCreatedWithATerminationTime(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lifetime time.Duration
+		want     time.Duration
+	}{
+		{"the default", 0, DefaultLifetime},
+		{"a day", 24 * time.Hour, 24 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := metaltest.New(t)
+			p := newProvider(t, s, func(c *Config) {
+				if tc.lifetime != 0 {
+					c.Lifetime = tc.lifetime
+				}
+			})
+			lab, err := p.UpLab(context.Background(), p.Config().Topology(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := lab.Started().Add(tc.want).UTC().Truncate(time.Second)
+			if !lab.Terminates().Equal(want) {
+				t.Errorf("the lab terminates at %v, want %v", lab.Terminates(), want)
+			}
+			devs := s.Devices()
+			if len(devs) != 5 {
+				t.Fatalf("%d devices, want 5", len(devs))
+			}
+			for _, d := range devs {
+				if !d.Terminates.Equal(want) {
+					t.Errorf("%s was created to terminate at %v, want %v (the lab's start + %v)", d.Hostname, d.Terminates, want, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestALifetimeOutOfBoundsIsRefused(t *testing.T) {
+	for _, d := range []time.Duration{0, time.Minute, 8 * 24 * time.Hour, -time.Hour} {
+		cfg := DefaultConfig()
+		cfg.Lifetime = d
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "lifetime") {
+			t.Errorf("lifetime %v: %v, want it refused", d, err)
+		}
+	}
+}
+
 func TestCallsThatNeedTheAPISayWhatIsMissing(t *testing.T) {
 	s := metaltest.New(t)
 	noToken := newProvider(t, s, func(c *Config) { c.Token = "" })

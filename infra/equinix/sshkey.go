@@ -14,14 +14,24 @@ import (
 
 	"github.com/equinix/equinix-sdk-go/services/metalv1"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ztlab/zt-lab/infra"
 )
 
 // makeKey makes the lab's own ed25519 key: the private half stays in the
 // lab's run directory (0600), the public half becomes a project SSH key,
 // tagged like the devices, that every device of the lab installs for root.
 func (l *Lab) makeKey(ctx context.Context, u *unsure) error {
-	if err := os.MkdirAll(l.dir, 0o700); err != nil {
-		return fmt.Errorf("create the lab's run directory: %w", err)
+	// The private key goes where no other user can reach or swap it: every
+	// directory on the way is made private, or refused.
+	dirs := []string{l.p.cfg.RunDir, l.dir}
+	if l.p.cfg.RunDir == DefaultRunDir() {
+		dirs = append([]string{infra.RuntimeDir()}, dirs...)
+	}
+	for _, d := range dirs {
+		if err := infra.MakePrivateDir(d); err != nil {
+			return fmt.Errorf("create the lab's run directory: %w", err)
+		}
 	}
 	label := keyLabel(l.id)
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)

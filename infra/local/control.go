@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,6 +133,11 @@ func serveControl(l *Lab) (*controlServer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on control socket: %w", err)
 	}
+	// Only the user may connect; handle checks each peer all the same.
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("control socket: %w", err)
+	}
 	s := &controlServer{lab: l, path: path, ln: ln, down: make(chan struct{})}
 	s.wg.Add(1)
 	go func() {
@@ -154,6 +160,12 @@ func (s *controlServer) close() {
 
 func (s *controlServer) handle(c *net.UnixConn) {
 	defer c.Close()
+	// A stranger is refused before anything it sent is read: not its
+	// request, nor the files it passed.
+	if err := checkPeer(c, "client"); err != nil {
+		_ = json.NewEncoder(c).Encode(reply{Error: err.Error(), Usage: true})
+		return
+	}
 	buf := make([]byte, 64*1024)
 	oob := make([]byte, unix.CmsgSpace(3*4))
 	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
@@ -267,6 +279,9 @@ func (s *controlServer) exec(c *net.UnixConn, enc *json.Encoder, in io.Reader, r
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := h.Command(ctx, req.Argv...)
+	if tf := filepath.Join(h.dir, infra.LearnerTokenFile); fileExists(tf) {
+		cmd.Env = append(cmd.Env, "CONSUL_HTTP_TOKEN_FILE="+tf) // the learners' read-only token
+	}
 	cmd.Env = append(cmd.Env, req.Env...)
 	var master *os.File
 	if req.TTY {
@@ -333,6 +348,62 @@ func (s *controlServer) exec(c *net.UnixConn, enc *json.Encoder, in io.Reader, r
 	_ = enc.Encode(reply{Exit: &code})
 }
 
+// PeerError is a process at the other end of the control socket that runs
+// as another user: only the lab's own user and root may use a lab.
+type PeerError struct {
+	Side string // "client" or "lab"
+	UID  uint32 // as this process's user namespace sees it
+}
+
+func (e PeerError) Error() string {
+	if e.Side == "lab" {
+		return fmt.Sprintf("refusing the lab's control socket: it is served by uid %d, not by you (uid %d); end that lab as its user, or remove its runtime directory", e.UID, os.Getuid())
+	}
+	return fmt.Sprintf("refused: this lab belongs to uid %d and a %s of another user (uid %d here) may not use it; run zt-lab as the lab's user", outerUID(), e.Side, e.UID)
+}
+
+// outerUID is this process's uid as the machine's first user namespace
+// sees it: in the sandbox every user is uid 0, which says nothing.
+func outerUID() int {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return os.Getuid()
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var in, out, n int
+		if _, err := fmt.Sscan(line, &in, &out, &n); err == nil && in <= os.Getuid() && os.Getuid() < in+n {
+			return out + os.Getuid() - in
+		}
+	}
+	return os.Getuid()
+}
+
+// checkPeer refuses the other end of c unless it runs as this process's
+// user or as root. SO_PEERCRED holds the credentials of the process that
+// connected (or listened), fixed by the kernel at that moment and mapped
+// into this user namespace: inside an unprivileged sandbox the user is uid 0
+// and any other user shows as the overflow uid.
+func checkPeer(c *net.UnixConn, side string) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var cred *unix.Ucred
+	var credErr error
+	if err := raw.Control(func(fd uintptr) {
+		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
+	}); err != nil {
+		return err
+	}
+	if credErr != nil {
+		return fmt.Errorf("who is at the other end of the control socket: %w", credErr)
+	}
+	if cred.Uid != uint32(os.Getuid()) && cred.Uid != 0 {
+		return PeerError{Side: side, UID: cred.Uid}
+	}
+	return nil
+}
+
 // RemoteError is an error the lab reported. Usage errors are ones the
 // user can fix (an unknown host, a host that is failed).
 type RemoteError struct {
@@ -349,12 +420,22 @@ type Client struct{ st State }
 func Dial(st State) *Client { return &Client{st: st} }
 
 func (c *Client) dial(ctx context.Context) (*net.UnixConn, error) {
+	if err := checkSocket(c.st.Socket); err != nil {
+		return nil, err
+	}
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "unix", c.st.Socket)
 	if err != nil {
 		return nil, fmt.Errorf("reach the lab (%s): %w", c.st.Socket, err)
 	}
-	return conn.(*net.UnixConn), nil
+	uc := conn.(*net.UnixConn)
+	// The socket's file could change between the check and the dial; the
+	// listener's credentials cannot.
+	if err := checkPeer(uc, "lab"); err != nil {
+		uc.Close()
+		return nil, err
+	}
+	return uc, nil
 }
 
 // roundTrip sends req (with files, if any) and returns the connection and

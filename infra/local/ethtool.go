@@ -46,31 +46,3 @@ func noTxChecksumOffload(ns netns.NsHandle, link string) error {
 		return nil
 	})
 }
-
-// inNetns runs fn on a thread switched into ns, and back.
-func inNetns(ns netns.NsHandle, fn func() error) error {
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := threadNetns()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- err
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread()
-			ch <- err
-			return
-		}
-		err = fn()
-		if rerr := netns.Set(orig); rerr != nil {
-			ch <- err // the thread stays locked and dies with us
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- err
-	}()
-	return <-ch
-}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,12 +36,11 @@ type host struct {
 
 var _ infra.Host = (*host)(nil)
 
-func (h *host) Name() string          { return h.spec.Name }
-func (h *host) Role() infra.Role      { return h.spec.Role }
-func (h *host) Addr() netip.Addr      { return h.addr }
-func (h *host) DataDir() string       { return h.dir }
-func (h *host) String() string        { return h.spec.Name }
-func (h *host) netns() netns.NsHandle { return h.ns }
+func (h *host) Name() string     { return h.spec.Name }
+func (h *host) Role() infra.Role { return h.spec.Role }
+func (h *host) Addr() netip.Addr { return h.addr }
+func (h *host) DataDir() string  { return h.dir }
+func (h *host) String() string   { return h.spec.Name }
 
 func (h *host) State() infra.HostState { return h.faults.State() }
 
@@ -151,6 +149,25 @@ func (h *host) WriteFile(_ context.Context, name string, data []byte, perm os.Fi
 		return "", fmt.Errorf("write %s on %s: %w", name, h.spec.Name, err)
 	}
 	return path, nil
+}
+
+// DialContext connects from inside the host's network namespace, as a
+// process on the host would. The socket is made on a thread switched into
+// the namespace (a socket belongs to the namespace it was made in), and
+// the whole dial stays on that locked thread: a literal address is dialed
+// without another goroutine.
+func (h *host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	var conn net.Conn
+	err := inNetns(h.ns, func() error {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		conn = c
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("from %s: %w", h.spec.Name, err)
+	}
+	return conn, nil
 }
 
 // Fail injects a failure: a crash kills every process, a partition takes
@@ -267,63 +284,7 @@ func newHost(l *Lab, spec infra.HostSpec, addr netip.Addr, bridge netlink.Link) 
 	return h, nil
 }
 
-// newNetns creates a network namespace and returns a handle that keeps it
-// alive. The calling thread is moved back before it is released; if that
-// fails the thread stays locked and dies with its goroutine.
-func newNetns() (netns.NsHandle, error) {
-	type result struct {
-		ns  netns.NsHandle
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := threadNetns()
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{-1, err}
-			return
-		}
-		defer orig.Close()
-		ns, err := netns.New()
-		if err != nil {
-			// New may fail after its unshare: move back before the
-			// thread goes back to the pool, or let it die locked.
-			if netns.Set(orig) == nil {
-				runtime.UnlockOSThread()
-			}
-			ch <- result{-1, err}
-			return
-		}
-		// IPv6 router and neighbour chatter would fill the sniffer with
-		// noise the story does not need.
-		_ = os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1"), 0)
-		_ = os.WriteFile("/proc/sys/net/ipv6/conf/all/disable_ipv6", []byte("1"), 0)
-		if err := netns.Set(orig); err != nil {
-			ch <- result{ns, nil}
-			return
-		}
-		runtime.UnlockOSThread()
-		ch <- result{ns, nil}
-	}()
-	r := <-ch
-	return r.ns, r.err
-}
-
-// startIn starts cmd with its network namespace set to ns: a forked child
-// inherits the namespace of the thread that forks it.
-func startIn(ns netns.NsHandle, cmd *exec.Cmd) error {
-	return inNetns(ns, cmd.Start)
-}
-
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
-}
-
-// threadNetns opens the calling thread's network namespace through
-// /proc/thread-self, which the kernel resolves for the caller's own PID
-// namespace even when /proc is the machine's.
-func threadNetns() (netns.NsHandle, error) {
-	return netns.GetFromPath("/proc/thread-self/ns/net")
 }

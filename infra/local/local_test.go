@@ -1,12 +1,16 @@
 package local_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +32,8 @@ func TestMain(m *testing.M) {
 			return
 		case "dial":
 			os.Exit(dial(os.Args[2]))
+		case "ask":
+			os.Exit(ask(os.Args[2]))
 		}
 	}
 	labtest.Main(m)
@@ -61,6 +67,28 @@ func dial(addr string) int {
 	b, err := io.ReadAll(c)
 	fmt.Print(string(b))
 	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// ask sends a lab's control socket a status request by hand, as a
+// stranger would, and prints the first line of the answer.
+func ask(socket string) int {
+	c, err := net.Dial("unix", socket)
+	if err != nil {
+		fmt.Println("dial:", err)
+		return 1
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	// A lab that refuses the client answers before it reads, and may have
+	// closed by now: what it said is still there to read.
+	_, _ = c.Write([]byte(`{"op":"status"}` + "\n"))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	fmt.Print(line)
+	if err != nil {
+		fmt.Println("read:", err)
 		return 1
 	}
 	return 0
@@ -313,6 +341,67 @@ func TestControlSocketRunsCommandsOnHosts(t *testing.T) {
 	}
 	if err := c.Recover(context.Background(), "fcs00"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestControlSocketRefusesAnotherUser runs a client as nobody against the
+// lab's socket, with every directory and the socket itself opened up to
+// it, so the one thing in its way is the lab's check of who connected.
+func TestControlSocketRefusesAnotherUser(t *testing.T) {
+	if b, err := os.ReadFile("/proc/self/uid_map"); err != nil || strings.Fields(string(b))[1] != "0" {
+		t.Skip("needs root outside the sandbox to run a client as another user; CI runs as root")
+	}
+	const nobody = 65534
+	l := up(t)
+	st, err := local.FindLab()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(st.Socket)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the control socket has mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	// A copy of this binary that nobody may run.
+	binDir, err := os.MkdirTemp("", "ztpeer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(binDir) })
+	bin := filepath.Join(binDir, "local.test")
+	data, err := os.ReadFile(self(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{filepath.Dir(bin), local.RuntimeDir(), l.Dir()} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(d, 0o700) })
+	}
+	if err := os.Chmod(st.Socket, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	askAs := func(cred *syscall.Credential) (string, error) {
+		cmd := exec.Command(bin, "ask", st.Socket)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := askAs(&syscall.Credential{Uid: nobody, Gid: nobody})
+	if err != nil {
+		t.Fatalf("nobody's client did not get an answer: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "refused") || !strings.Contains(out, "uid 65534") || strings.Contains(out, `"status"`) {
+		t.Errorf("nobody's status request was not refused: %s", out)
+	}
+	// The same client as the lab's own user is served: the refusal above
+	// was the check's, not a broken client's.
+	out, err = askAs(nil)
+	if err != nil || !strings.Contains(out, `"status"`) || !strings.Contains(out, st.ID) {
+		t.Errorf("the lab's own user was not served: %v\n%s", err, out)
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -45,25 +48,11 @@ func (e ErrLabRunning) Error() string {
 }
 
 // envRuntimeDir overrides where labs keep their state (tests use it).
-const envRuntimeDir = "ZTLAB_RUNTIME_DIR"
+const envRuntimeDir = infra.EnvRuntimeDir
 
-// RuntimeDir is where this user's lab keeps its state: $ZTLAB_RUNTIME_DIR,
-// else $XDG_RUNTIME_DIR/zt-lab, else /run/zt-lab for root, else a directory
-// under the temporary directory.
-func RuntimeDir() string {
-	if d := os.Getenv(envRuntimeDir); d != "" {
-		return d
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			return filepath.Join(d, "zt-lab")
-		}
-	}
-	if os.Getuid() == 0 {
-		return "/run/zt-lab"
-	}
-	return filepath.Join(os.TempDir(), fmt.Sprintf("zt-lab-%d", os.Getuid()))
-}
+// RuntimeDir is where this user's lab keeps its state (see
+// infra.RuntimeDir). Nothing in it is trusted before it is checked.
+func RuntimeDir() string { return infra.RuntimeDir() }
 
 func statePath(base string) string { return filepath.Join(base, "lab.json") }
 func lockPath(base string) string  { return filepath.Join(base, "lab.lock") }
@@ -72,12 +61,12 @@ func lockPath(base string) string  { return filepath.Join(base, "lab.lock") }
 // drops it when the process dies, however it dies, so a held lock is the
 // proof that a lab is running.
 func lock(base string) (*os.File, error) {
-	if err := os.MkdirAll(base, 0o700); err != nil {
-		return nil, fmt.Errorf("create runtime directory: %w", err)
+	if err := infra.MakePrivateDir(base); err != nil {
+		return nil, err
 	}
 	deadline := time.Now().Add(300 * time.Millisecond)
 	for {
-		f, err := os.OpenFile(lockPath(base), os.O_CREATE|os.O_RDWR, 0o600)
+		f, err := os.OpenFile(lockPath(base), os.O_CREATE|os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("open lab lock: %w", err)
 		}
@@ -110,7 +99,7 @@ func samePath(f *os.File, path string) bool {
 
 // running reports whether a lab holds the lock in base.
 func running(base string) bool {
-	f, err := os.Open(lockPath(base))
+	f, err := os.OpenFile(lockPath(base), os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
@@ -126,14 +115,27 @@ func running(base string) bool {
 // left by a lab that died without cleaning up are removed on the way.
 func FindLab() (State, error) {
 	base := RuntimeDir()
+	if err := infra.CheckPrivateDir(base); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return State{}, ErrNoLab
+		}
+		return State{}, err
+	}
 	if !running(base) {
 		removeStaleState()
 		return State{}, ErrNoLab
 	}
 	st, err := readState(base)
+	var unsafe infra.UnsafePathError
+	if errors.As(err, &unsafe) {
+		return State{}, err
+	}
 	if err != nil {
 		// Locked but not yet written: a lab is starting.
 		return State{}, fmt.Errorf("a lab is starting; try again in a moment (%w)", err)
+	}
+	if err := checkSocket(st.Socket); err != nil {
+		return State{}, err
 	}
 	return st, nil
 }
@@ -150,9 +152,29 @@ func WaitGone(deadline time.Time) error {
 	return nil
 }
 
+// readState reads the state file, refusing one that is a link or that
+// another user could have written.
 func readState(base string) (State, error) {
 	var st State
-	b, err := os.ReadFile(statePath(base))
+	f, err := os.OpenFile(statePath(base), os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ELOOP) {
+		fi, lerr := os.Lstat(statePath(base))
+		if lerr == nil {
+			return st, infra.CheckPrivateFile(statePath(base), fi)
+		}
+	}
+	if err != nil {
+		return st, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return st, err
+	}
+	if err := infra.CheckPrivateFile(statePath(base), fi); err != nil {
+		return st, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, 1<<20))
 	if err != nil {
 		return st, err
 	}
@@ -167,11 +189,49 @@ func writeState(base string, st State) error {
 	if err != nil {
 		return err
 	}
-	tmp := statePath(base) + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if err := infra.CheckPrivateDir(base); err != nil {
 		return err
 	}
+	// A file left at the temporary name (a lab killed mid-write, or a
+	// planted link) is removed, never written through: O_EXCL and
+	// O_NOFOLLOW make the file ours and new.
+	tmp := statePath(base) + ".tmp"
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	f, err := os.OpenFile(tmp, flags, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		if err = os.Remove(tmp); err == nil {
+			f, err = os.OpenFile(tmp, flags, 0o600)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write lab state: %w", err)
+	}
 	return os.Rename(tmp, statePath(base))
+}
+
+// checkSocket refuses a control socket that is not this user's: a lab.json
+// planted to point elsewhere would hand the user's terminal to a stranger.
+func checkSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fmt.Errorf("reach the lab (%s): %w", path, err)
+	}
+	hint := "end the lab with `zt-lab down`, or remove " + path + " if it is not yours"
+	if fi.Mode().Type() != fs.ModeSocket {
+		return infra.UnsafePathError{Path: path, Why: "is not a socket", Hint: hint}
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return infra.UnsafePathError{Path: path, Why: fmt.Sprintf("belongs to uid %d, not to you (uid %d)", st.Uid, os.Getuid()), Hint: hint}
+	}
+	return nil
 }
 
 // removeStaleState removes the run files of a lab that is no longer
@@ -180,7 +240,10 @@ func writeState(base string, st State) error {
 // never removed from under it.
 func removeStaleState() {
 	base := RuntimeDir()
-	f, err := os.Open(lockPath(base))
+	if infra.CheckPrivateDir(base) != nil {
+		return // not ours to clean
+	}
+	f, err := os.OpenFile(lockPath(base), os.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return // no lock file: no lab ever ran, or its Close cleaned up
 	}

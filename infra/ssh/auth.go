@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"slices"
@@ -72,9 +73,24 @@ func readKey(t Target) (signer ssh.Signer, prefer ssh.PublicKey, err error) {
 	if t.KeyFile == "" {
 		return nil, nil, nil
 	}
-	data, err := os.ReadFile(t.KeyFile)
+	f, err := os.Open(t.KeyFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("host %s: read key file: %w: fix key: in the inventory", t.Name, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("host %s: read key file: %w", t.Name, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("host %s: read key file: %w: fix key: in the inventory", t.Name, err)
+	}
+	if _, _, _, _, perr := ssh.ParseAuthorizedKey(data); perr == nil {
+		return nil, nil, fmt.Errorf("host %s: key file %s is a public key: point key: at the private key (the file without .pub)", t.Name, t.KeyFile)
+	}
+	if err := checkKeyMode(t.KeyFile, fi); err != nil {
+		return nil, nil, fmt.Errorf("host %s: %w", t.Name, err)
 	}
 	signer, err = ssh.ParsePrivateKey(data)
 	var pme *ssh.PassphraseMissingError
@@ -86,9 +102,6 @@ func readKey(t Target) (signer ssh.Signer, prefer ssh.PublicKey, err error) {
 	case errors.As(err, &pme):
 		return nil, nil, fmt.Errorf("host %s: key file %s is protected by a passphrase: load it into ssh-agent (ssh-add %s) and set agent: true in the inventory",
 			t.Name, t.KeyFile, t.KeyFile)
-	}
-	if _, _, _, _, perr := ssh.ParseAuthorizedKey(data); perr == nil {
-		return nil, nil, fmt.Errorf("host %s: key file %s is a public key: point key: at the private key (the file without .pub)", t.Name, t.KeyFile)
 	}
 	return nil, nil, fmt.Errorf("host %s: key file %s is not a private key zt-lab can read (%v): give an OpenSSH or PEM private key", t.Name, t.KeyFile, err)
 }

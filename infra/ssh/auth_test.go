@@ -136,6 +136,10 @@ func TestAuthMistakesSayWhatToDo(t *testing.T) {
 	if err := os.WriteFile(junk, []byte("not a key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	openKey, _ := writeKey(t, dir, "id_open")
+	if err := os.Chmod(openKey, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	base := Target{Name: "fcs00", Addr: "127.0.0.1:22", User: "root"}
 	with := func(change func(*Target)) Target { tg := base; change(&tg); return tg }
 	cases := []struct {
@@ -146,6 +150,8 @@ func TestAuthMistakesSayWhatToDo(t *testing.T) {
 	}{
 		{"a public key file", with(func(tg *Target) { tg.KeyFile = pubFile }), nil,
 			"host fcs00: key file " + pubFile + " is a public key: point key: at the private key"},
+		{"a private key others may read", with(func(tg *Target) { tg.KeyFile = openKey }), nil,
+			"host fcs00: key file " + openKey + " may be read by other users (mode 0644): chmod 600 " + openKey},
 		{"a file that is no key", with(func(tg *Target) { tg.KeyFile = junk }), nil,
 			"host fcs00: key file " + junk + " is not a private key zt-lab can read"},
 		{"a key file that went away", with(func(tg *Target) { tg.KeyFile = keyFile + ".gone" }), nil,

@@ -256,7 +256,25 @@ func startSupervisor(ctx context.Context, c *ssh.Client, t Target, argv []string
 		return nil, fmt.Errorf("%s: the supervisor did not start: %w", t.Name, err)
 	}
 	go sup.read()
+	go sup.beat()
 	return sup, nil
+}
+
+// beat tells the supervisor every remote.BeatEvery that its controller is
+// still there, until the connection ends.
+func (s *supervisor) beat() {
+	t := time.NewTicker(remote.BeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			if err := s.codec.Send(remote.Request{Op: remote.OpBeat}); err != nil {
+				return
+			}
+		}
+	}
 }
 
 // handshake skips whatever a login shell printed up to the banner, then

@@ -55,6 +55,22 @@ func (h *Host) Client() *ssh.Client {
 
 func (h *Host) State() infra.HostState { return h.faults.State() }
 
+// DialContext connects from the host itself, as a process on it would:
+// sshd opens the connection there (a direct-tcpip channel of the host's
+// own SSH connection), so 127.0.0.1 is the host's loopback and nothing of
+// it crosses the lab's wire.
+func (h *Host) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c := h.Client()
+	if c == nil {
+		return nil, fmt.Errorf("dial %s from %s: no SSH connection to it", addr, h.target.Name)
+	}
+	conn, err := c.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("from %s: %w", h.target.Name, dialError(network, addr, err))
+	}
+	return &deadlineConn{Conn: conn}, nil
+}
+
 // Procs lists the processes on the host that have not exited.
 func (h *Host) Procs() []infra.Proc {
 	var out []infra.Proc
@@ -250,7 +266,9 @@ func (h *Host) ShellCommand(knownHosts string) []string {
 		argv = append(argv, "-i", h.target.KeyFile)
 	}
 	bin := path.Join(h.lab.root, "bin")
-	script := "cd " + shellQuote(h.dir) + " && PATH=" + shellQuote(bin) + ":$PATH ZTLAB_HOST=" + shellQuote(h.target.Name) +
+	// The learners' read-only Consul token, once the mesh has left one.
+	token := shellQuote(path.Join(h.dir, infra.LearnerTokenFile))
+	script := "cd " + shellQuote(h.dir) + " && { [ ! -f " + token + " ] || export CONSUL_HTTP_TOKEN_FILE=" + token + "; } && PATH=" + shellQuote(bin) + ":$PATH ZTLAB_HOST=" + shellQuote(h.target.Name) +
 		" exec \"${SHELL:-/bin/sh}\" -i"
 	return append(argv, h.target.User+"@"+host, asRoot(h.target, "sh", "-c", script))
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/pem"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -122,6 +123,12 @@ func TestInventoryTargetsNameTheHostsToAdd(t *testing.T) {
 	if _, err := inv.Targets(topo); err == nil || !strings.Contains(err.Error(), "fcs00 is fcc in the lab but fcs in testdata/hosts.yaml") {
 		t.Errorf("a host of another role: %v", err)
 	}
+	if err := inv.CheckTopology(infra.DefaultTopology()); err != nil {
+		t.Errorf("the example holds the seeds' five hosts, yet: %v", err)
+	}
+	if err := inv.CheckTopology(infra.Topology{}); err != nil {
+		t.Errorf("no hosts needed, yet: %v", err)
+	}
 	if _, ok := inv.Target("consul01"); !ok {
 		t.Error("Target misses consul01")
 	}
@@ -188,12 +195,20 @@ func TestInventoryMistakesAreOneLineThatSaysWhatToDo(t *testing.T) {
 		bare = "hosts:\n  - name: consul00\n    role: consul\n    address: 10.0.0.1\n"
 		host = bare + "    agent: true\n" // lines 1-5
 	)
+	openKey, _ := writeKey(t, dir, "id_open")
+	if err := os.Chmod(openKey, 0o640); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct{ name, body, want string }{
 		{"an empty file", "", `hosts.yaml: no hosts: add a hosts: list`},
 		{"an empty list", "hosts: []\n", `hosts.yaml: no hosts`},
 		{"a misspelt setting", "usr: admin\n" + host, `hosts.yaml:1: unknown key "usr": use user, key,`},
 		{"a misspelt host key", "hosts:\n  - name: consul00\n    role: consul\n    adress: 10.0.0.1\n", `hosts.yaml:4: unknown key "adress" in a host: use name, role, address`},
 		{"an unknown role", "hosts:\n  - name: fcs00\n    address: 10.0.0.1\n\n\n\n    role: fsc\n", `hosts.yaml:7: host "fcs00": role "fsc" unknown: use consul, fcs, fcc or other`},
+		{"fcs00 as a Consul server", "hosts:\n  - name: fcs00\n    address: 10.0.0.1\n    role: consul\n    agent: true\n",
+			`hosts.yaml:4: host "fcs00": role consul does not fit the name: the walkthrough runs fcs00 as fcs, so set role: fcs`},
+		{"a spare consumer as a service", "hosts:\n  - name: fcc01\n    address: 10.0.0.1\n    role: fcs\n    agent: true\n",
+			`hosts.yaml:4: host "fcc01": role fcs does not fit the name: the walkthrough runs fcc01 as fcc`},
 		{"no role", "hosts:\n  - name: fcs00\n    address: 10.0.0.1\n", `hosts.yaml:2: host "fcs00": no role: add role:`},
 		{"no name", "hosts:\n  - role: fcs\n    address: 10.0.0.1\n", `hosts.yaml:2: host 1 has no name`},
 		{"an empty mapping", "hosts:\n  - {}\n", `hosts.yaml:2: host 1 has no name`},
@@ -221,6 +236,7 @@ func TestInventoryMistakesAreOneLineThatSaysWhatToDo(t *testing.T) {
 		{"no way to log in", bare, `hosts.yaml:2: host "consul00": no way to log in: set key: to a private key file, or agent: true`},
 		{"an empty key and no agent", "key: \"\"\n" + bare, `hosts.yaml:1: host "consul00": no way to log in`},
 		{"a key file that is not there", "key: ~/.ssh/id_rsa\n" + bare, `hosts.yaml:1: host "consul00": key file ` + os.Getenv("HOME") + `/.ssh/id_rsa does not exist: create one`},
+		{"a private key others may read", "key: " + openKey + "\n" + bare, `hosts.yaml:1: host "consul00": key file ` + openKey + ` may be read by other users (mode 0640): chmod 600 ` + openKey},
 		{"a key file that is a directory", "key: " + dir + "\n" + bare, `hosts.yaml:1: host "consul00": key file ` + dir + ` is not a file: point key: at a private key`},
 		{"a key under someone else's home", "key: ~bob/.ssh/id_ed25519\n" + bare, `hosts.yaml:1: host "consul00": key ~bob/.ssh/id_ed25519: only ~ and ~/ are expanded`},
 		{"agent: yes", "agent: yes\n" + bare, `hosts.yaml:1: agent: want true or false, not "yes"`},
@@ -269,6 +285,7 @@ func TestInventoryValidateChecksInventoriesMadeInCode(t *testing.T) {
 		{"an address without port", func(inv *Inventory) { inv.Hosts[0].Addr = "10.0.0.1" }, "want host:port"},
 		{"no lab address", func(inv *Inventory) { inv.Hosts[0].LabAddr = netip.Addr{} }, "no lab address"},
 		{"an unknown role", func(inv *Inventory) { inv.Hosts[0].Role = "db" }, `role "db" unknown`},
+		{"a role that does not fit the name", func(inv *Inventory) { inv.Hosts[0].Name = "fcs03" }, "the walkthrough runs fcs03 as fcs"},
 		{"sudo missing", func(inv *Inventory) { inv.Hosts[0].User = "ubuntu" }, "set sudo: true"},
 		{"no login", func(inv *Inventory) { inv.Hosts[0].KeyFile = "" }, "no way to log in"},
 		{"a missing key", func(inv *Inventory) { inv.Hosts[0].KeyFile = key + ".old" }, "does not exist"},
@@ -311,4 +328,15 @@ func FuzzParseInventory(f *testing.F) {
 			t.Fatalf("accepted an inventory that does not validate: %v\n%s", err, data)
 		}
 	})
+}
+
+// ParseInventory checks an inventory held in memory; name is used in error
+// messages only. Relative paths in it are relative to the working
+// directory.
+func ParseInventory(data []byte, name string) (*Inventory, error) {
+	base, err := os.Getwd()
+	if err != nil {
+		return nil, fmt.Errorf("inventory %s: %w", name, err)
+	}
+	return parseInventory(data, name, base)
 }

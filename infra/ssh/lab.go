@@ -350,6 +350,38 @@ func (l *Lab) captureHost() *Host {
 	return nil
 }
 
+// labNet is the range a capture keeps: the smallest that holds the lab
+// address of every host, those of the inventory (spares included, for they
+// may join later) and those the lab runs now. A lab that provisions hosts
+// as it goes cannot know their addresses yet: it keeps the private range
+// (10.0.0.0/8, ...) that holds its hosts, where new ones land too.
+func (l *Lab) labNet() netip.Prefix {
+	n := l.knownNet()
+	if l.p.Provision != nil && n.IsValid() {
+		for _, r := range infra.PrivateRanges {
+			if r.Bits() <= n.Bits() && r.Contains(n.Addr()) {
+				return r
+			}
+		}
+	}
+	return n
+}
+
+func (l *Lab) knownNet() netip.Prefix {
+	var addrs []netip.Addr
+	if l.p.Inventory != nil {
+		for _, t := range l.p.Inventory.Hosts {
+			addrs = append(addrs, t.LabAddr)
+		}
+	}
+	l.mu.Lock()
+	for _, h := range l.hosts {
+		addrs = append(addrs, h.target.LabAddr)
+	}
+	l.mu.Unlock()
+	return remote.LabNet(addrs...)
+}
+
 // capture starts `zt-lab remote capture` on the capture host. Closing the
 // stream ends it there.
 func (l *Lab) capture(ctx context.Context) (string, io.ReadCloser, error) {
@@ -379,7 +411,7 @@ func (l *Lab) capture(ctx context.Context) (string, io.ReadCloser, error) {
 	drops := remote.NewDrops(errOut)
 	s.Stderr = drops
 	cmd := asRoot(h.target, path.Join(l.root, "bin", "zt-lab"), "remote", "capture",
-		"--addr", h.target.LabAddr.String(), "--not-port", port)
+		"--addr", h.target.LabAddr.String(), "--net", l.labNet().String(), "--not-port", port)
 	if err := s.Start(cmd); err != nil {
 		s.Close()
 		return "", nil, fmt.Errorf("capture on %s: %w", h.target.Name, err)

@@ -154,6 +154,7 @@ func TestMesh(t *testing.T) {
 	upTook := time.Since(start)
 	require(t, c.CheckLeader(ctx))
 	require(t, c.CheckMembers(ctx))
+	require(t, c.CheckLearnerToken(ctx, fcc))
 
 	if err := c.RegisterPlaintext(ctx); err != nil {
 		t.Fatal(err)
@@ -207,6 +208,12 @@ func TestMesh(t *testing.T) {
 		t.Fatalf("intentions: %v", err)
 	}
 	require(t, c.CheckDenied(ctx, rogue))
+	// Nor can it change the rules: not over the wire, not through its agent.
+	strangers, err := c.TryAsStranger(ctx, rogue)
+	if err != nil {
+		t.Fatalf("the rogue's attempts: %v", err)
+	}
+	require(t, mesh.CheckStrangers(strangers))
 	require(t, c.CheckMeshFortune(ctx))
 	require(t, c.CheckIdentities(ctx))
 
@@ -291,15 +298,16 @@ func labMemory() (pss, rss, anon int64) {
 }
 
 // TestAgentFailsToStart puts something on the ports consul needs on two
-// hosts: on fcc00's address, which the lab sees before starting consul,
-// and on fcs00's loopback, which only consul itself trips on. Up must name
+// hosts: on fcc00's address (serf's port), which the lab sees before
+// starting consul, and on fcs00's loopback (gRPC's port), which only
+// consul itself trips on. Up must name
 // both, with the failed agent's log, and leave nothing running.
 func TestAgentFailsToStart(t *testing.T) {
 	bin := consulBinary(t)
 	lab := newLab(t)
 	fcs, fcc := host(t, lab, "fcs00"), host(t, lab, "fcc00")
-	startFortune(t, fcs, "127.0.0.1:8500")
-	startFortune(t, fcc, fcc.Addr().String()+":8500")
+	startFortune(t, fcs, "127.0.0.1:8502")
+	startFortune(t, fcc, fcc.Addr().String()+":8301")
 	time.Sleep(300 * time.Millisecond) // both listening
 	c := newCluster(t, lab, bin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -310,7 +318,7 @@ func TestAgentFailsToStart(t *testing.T) {
 	}
 	t.Logf("up: %v", err)
 	for _, want := range []string{
-		"port conflict on fcc00: something already listens on 198.18.0.30:8500",
+		"port conflict on fcc00: something already listens on 198.18.0.30:8301",
 		"port conflict on fcs00",
 		"consul on fcs00 exited",
 		"address already in use", // from the agent's log tail

@@ -79,8 +79,11 @@ type Device struct {
 	Keys     []string // project SSH key ids
 	Public   string
 	Private  string
-	created  time.Time
-	off      bool
+	// Terminates is the create request's termination_time: when Metal
+	// would delete the device by itself (zero when none was asked for).
+	Terminates time.Time
+	created    time.Time
+	off        bool
 }
 
 // Key is a project SSH key as the fake holds it.
@@ -431,13 +434,14 @@ func (s *Server) newDevice(hostname string, tags []string) *Device {
 
 func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		Metro           string   `json:"metro"`
-		Plan            string   `json:"plan"`
-		OperatingSystem string   `json:"operating_system"`
-		Hostname        string   `json:"hostname"`
-		Tags            []string `json:"tags"`
-		Userdata        string   `json:"userdata"`
-		ProjectSSHKeys  []string `json:"project_ssh_keys"`
+		Metro           string     `json:"metro"`
+		Plan            string     `json:"plan"`
+		OperatingSystem string     `json:"operating_system"`
+		Hostname        string     `json:"hostname"`
+		Tags            []string   `json:"tags"`
+		Userdata        string     `json:"userdata"`
+		ProjectSSHKeys  []string   `json:"project_ssh_keys"`
+		TerminationTime *time.Time `json:"termination_time"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "invalid JSON: "+err.Error())
@@ -457,6 +461,10 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "hostname and operating_system are required")
 		return
 	}
+	if in.TerminationTime != nil && !in.TerminationTime.After(time.Now()) {
+		writeError(w, http.StatusUnprocessableEntity, "termination_time must be in the future")
+		return
+	}
 	for _, id := range in.ProjectSSHKeys {
 		if !slices.ContainsFunc(s.keys, func(k *Key) bool { return k.ID == id }) {
 			writeError(w, http.StatusUnprocessableEntity, "SSH key "+id+" not found in project")
@@ -465,6 +473,9 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	d := s.newDevice(in.Hostname, in.Tags)
 	d.Plan, d.Metro, d.OS, d.UserData, d.Keys = in.Plan, in.Metro, in.OperatingSystem, in.Userdata, in.ProjectSSHKeys
+	if in.TerminationTime != nil {
+		d.Terminates = *in.TerminationTime
+	}
 	if err := s.installKeys(d); err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return

@@ -31,11 +31,14 @@ type Config struct {
 	Root   string // the lab's directory on this machine; removed once no host uses it
 	BinDir string // the lab's binaries, first on every process's PATH
 	Table  string // the firewall table a partition uses
+	// Silence is how long the supervisor waits for a word (a request or a
+	// beat) from its controller before it ends; 0 means DefaultSilence.
+	Silence time.Duration
 }
 
 // Serve runs the supervisor until r ends (the controller went away, or
-// closed the session) or ctx ends; then it ends every process it started,
-// heals a partition and removes its files.
+// closed the session), r stays silent for cfg.Silence, or ctx ends; then it
+// ends every process it started, heals a partition and removes its files.
 func Serve(ctx context.Context, cfg Config, r io.Reader, w io.Writer) error {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return err
@@ -63,16 +66,28 @@ func Serve(ctx context.Context, cfg Config, r io.Reader, w io.Writer) error {
 			reqs <- req
 		}
 	}()
+	silence := cfg.Silence
+	if silence <= 0 {
+		silence = DefaultSilence
+	}
+	quiet := time.NewTimer(silence)
+	defer quiet.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-quiet.C:
+			return fmt.Errorf("no word from zt-lab for %v: the connection is gone, ending the lab on this host", silence)
 		case err := <-readErr:
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
 		case req := <-reqs:
+			quiet.Reset(silence)
+			if req.Op == OpBeat {
+				continue
+			}
 			// A run can be cancelled from the moment it is read: its
 			// cancel is known before any later request is.
 			ctx := context.Background()

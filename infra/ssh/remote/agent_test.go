@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,8 +33,16 @@ type controller struct {
 
 func startSupervisor(t *testing.T) *controller {
 	t.Helper()
+	// These controllers send no beats: a minute of silence is plenty.
+	return startSupervisorHearing(t, time.Minute)
+}
+
+// startSupervisorHearing starts a supervisor that ends after silence
+// without a word from its controller.
+func startSupervisorHearing(t *testing.T, silence time.Duration) *controller {
+	t.Helper()
 	root := t.TempDir()
-	cfg := Config{Host: "fcs00", Root: root, Dir: filepath.Join(root, "fcs00"), BinDir: filepath.Join(root, "bin"), Table: "zt_lab_test"}
+	cfg := Config{Host: "fcs00", Root: root, Dir: filepath.Join(root, "fcs00"), BinDir: filepath.Join(root, "bin"), Table: "zt_lab_test", Silence: silence}
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	c := &controller{t: t, in: inW, events: make(chan Message, 1024), done: make(chan error, 1), root: root}
@@ -149,18 +159,47 @@ func TestSupervisorRunsStartsWritesAndSignals(t *testing.T) {
 }
 
 func TestSupervisorCancelsARun(t *testing.T) {
-	kept = nil
-	c := startSupervisor(t)
-	c.next++
-	id := c.next
-	if err := c.codec.Send(Request{ID: id, Op: OpRun, Argv: []string{"sleep", "60"}}); err != nil {
-		t.Fatal(err)
-	}
-	c.call(Request{Op: OpCancel, Ref: id}) // at once: the run may not have started yet
-	start := time.Now()
-	m := c.waitFor(func(m Message) bool { return m.ID == id })
-	if m.Err == "" || time.Since(start) > 5*time.Second {
-		t.Errorf("a cancelled run: %+v after %v", m, time.Since(start))
+	for _, tc := range []struct {
+		name string
+		// started: cancel once the command has provably begun (it wrote
+		// its mark), so the only outcome is the kill; otherwise at once,
+		// when the run may not have started and the context may win.
+		started bool
+		want    []string
+	}{
+		{"at once", false, []string{context.Canceled.Error(), "signal: killed"}},
+		{"once it runs", true, []string{"signal: killed"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kept = nil
+			c := startSupervisor(t)
+			mark := filepath.Join(t.TempDir(), "started")
+			c.next++
+			id := c.next
+			if err := c.codec.Send(Request{ID: id, Op: OpRun, Argv: []string{"sh", "-c", "touch " + mark + "; exec sleep 60"}}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.started {
+				deadline := time.Now().Add(10 * time.Second)
+				for !fileExists(mark) && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+				if !fileExists(mark) {
+					t.Fatal("the run never started")
+				}
+			}
+			c.call(Request{Op: OpCancel, Ref: id})
+			start := time.Now()
+			m := c.waitFor(func(m Message) bool { return m.ID == id })
+			// A run that ended any other way — exit 0, a missing sh, a
+			// timeout of its own — is not a cancellation.
+			if !slices.Contains(tc.want, m.Err) {
+				t.Errorf("a cancelled run ended with %q, want one of %q", m.Err, tc.want)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("a cancelled run took %v to end", time.Since(start))
+			}
+		})
 	}
 }
 
@@ -209,6 +248,61 @@ func TestSupervisorLeavesNothingWhenItsControllerGoes(t *testing.T) {
 	}
 }
 
+// After a silent network drop the controller's side of the connection
+// neither speaks nor closes (here: a pipe nobody writes to). Beats keep the
+// supervisor going; once they stop, it ends every process it started and
+// removes its files within its deadline, not hours later.
+func TestSupervisorEndsTheLabWhenItsControllerFallsSilent(t *testing.T) {
+	kept = nil
+	const silence = time.Second
+	c := startSupervisorHearing(t, silence)
+	var pids []int
+	for _, name := range []string{"consul", "fortune"} {
+		m := c.call(Request{Op: OpStart, Name: name, Argv: []string{"sleep", "60"}})
+		if m.Err != "" {
+			t.Fatal(m.Err)
+		}
+		pids = append(pids, m.PID)
+	}
+	// Three deadlines' worth of beats: it must still be there.
+	for range 30 {
+		if err := c.codec.Send(Request{Op: OpBeat}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(silence / 10)
+	}
+	select {
+	case err := <-c.done:
+		t.Fatalf("the supervisor ended while its controller was beating: %v", err)
+	default:
+	}
+	if r := c.call(Request{Op: OpRun, Argv: []string{"true"}}); r.Err != "" {
+		t.Fatalf("after the beats the supervisor does not answer: %s", r.Err)
+	}
+	// Now the controller falls silent; its end of the pipe stays open.
+	var err error
+	select {
+	case err = <-c.done:
+	case <-time.After(10 * silence):
+		t.Fatal("the supervisor outlived ten deadlines of silence")
+	}
+	if err == nil || !strings.Contains(err.Error(), "no word from zt-lab") {
+		t.Errorf("Serve after the silence: %v, want it to say why it ended", err)
+	}
+	for _, pid := range pids {
+		deadline := time.Now().Add(5 * time.Second)
+		for alive(pid) && !isZombie(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if alive(pid) && !isZombie(pid) {
+			t.Errorf("pid %d outlived its silent controller", pid)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(c.root, "fcs00")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the host's directory is left: %v", err)
+	}
+}
+
 func isZombie(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
@@ -231,11 +325,37 @@ func FuzzReadMessage(f *testing.F) {
 	f.Add([]byte("zt-lab supervisor ready\n"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c := NewCodec(bytes.NewReader(b), io.Discard)
-		for i := 0; i < 100; i++ {
-			if _, err := c.ReadMessage(); err != nil {
-				return
+		// The input arrives over a pipe, as a supervisor's output does,
+		// and then the pipe closes: every read must end, with a message
+		// or an error, within the deadline. A reader that waits for bytes
+		// past the end, or spins on what it has, fails here instead of
+		// hanging the fuzzer.
+		r, w := net.Pipe()
+		defer r.Close()
+		go func() {
+			w.Write(b)
+			w.Close()
+		}()
+		const deadline = 2 * time.Second
+		r.SetReadDeadline(time.Now().Add(deadline))
+		done := make(chan error, 1)
+		go func() {
+			c := NewCodec(r, io.Discard)
+			for i := 0; i < 100; i++ {
+				if _, err := c.ReadMessage(); err != nil {
+					done <- err
+					return
+				}
 			}
+			done <- nil
+		}()
+		select {
+		case err := <-done:
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("ReadMessage(%q) still waited for input %v after the pipe closed", b, deadline)
+			}
+		case <-time.After(deadline + time.Second):
+			t.Fatalf("ReadMessage(%q) did not return within %v", b, deadline)
 		}
 	})
 }

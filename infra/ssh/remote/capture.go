@@ -21,19 +21,26 @@ const DropsEvery = 500 * time.Millisecond
 
 // Capture captures on the interface that holds addr and writes every
 // frame to w as a pcap stream, until ctx ends or stdin ends (the
-// controller closed the session). It never captures TCP or UDP on
-// notPort: the SSH connection that carries the stream itself. It reports
-// how many frames the kernel dropped to report (read it with Drops).
-func Capture(ctx context.Context, addr netip.Addr, notPort uint16, stdin io.Reader, w, report io.Writer) error {
+// controller closed the session). It keeps only the lab's traffic: IPv4
+// between two addresses of lab (and ARP among them), never TCP or UDP on
+// notPort (the SSH connection that carries the stream itself), and it
+// leaves the card's promiscuous mode alone, for the host's own traffic is
+// what it captures. It reports how many frames the kernel dropped to
+// report (read it with Drops).
+func Capture(ctx context.Context, addr netip.Addr, lab netip.Prefix, notPort uint16, stdin io.Reader, w, report io.Writer) error {
+	if !lab.IsValid() || !lab.Contains(addr) {
+		return fmt.Errorf("capture: the lab's range %v does not hold the lab address %s", lab, addr)
+	}
 	iface, err := InterfaceOf(addr)
 	if err != nil {
 		return err
 	}
 	c, err := sniffer.Open(iface, sniffer.Options{
-		Filter:     sniffer.Filter{NotPort: notPort},
-		Write:      w,
-		FlushEvery: CaptureFlush,
-		Buffer:     1,
+		Filter:         sniffer.Filter{NotPort: notPort, Net: lab},
+		NotPromiscuous: true,
+		Write:          w,
+		FlushEvery:     CaptureFlush,
+		Buffer:         1,
 	})
 	if err != nil {
 		return err
@@ -76,6 +83,36 @@ wait:
 		return err
 	}
 	return cerr
+}
+
+// LabNet is the smallest IPv4 range that holds every address given: what a
+// remote capture keeps. IPv6 addresses are left out; no addresses give an
+// invalid prefix.
+func LabNet(addrs ...netip.Addr) netip.Prefix {
+	var first netip.Addr
+	for _, a := range addrs {
+		if a = a.Unmap(); a.Is4() {
+			first = a
+			break
+		}
+	}
+	if !first.IsValid() {
+		return netip.Prefix{}
+	}
+	for bits := 32; bits >= 0; bits-- {
+		p := netip.PrefixFrom(first, bits).Masked()
+		all := true
+		for _, a := range addrs {
+			if a = a.Unmap(); a.Is4() && !p.Contains(a) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return p
+		}
+	}
+	return netip.Prefix{} // unreachable: /0 holds every address
 }
 
 // InterfaceOf names the interface that holds addr.

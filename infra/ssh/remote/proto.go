@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 )
 
 // Op is what a Request asks the supervisor to do.
@@ -26,6 +27,16 @@ const (
 	OpSignal    Op = "signal"    // send Signal to process Proc's group
 	OpPartition Op = "partition" // drop traffic from and to Peers
 	OpHeal      Op = "heal"      // undo OpPartition
+	OpBeat      Op = "beat"      // the controller is there; no reply
+)
+
+// BeatEvery is how often a controller sends OpBeat. A supervisor that hears
+// nothing for its Config.Silence (DefaultSilence unless set) takes the
+// controller for gone, as after a network drop no TCP timeout would tell it
+// about for hours, and ends everything it started.
+const (
+	BeatEvery      = 2 * time.Second
+	DefaultSilence = 10 * time.Second
 )
 
 // Request is one thing the controller asks. ID is unique per connection;

@@ -6,14 +6,51 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
 	"sync"
+	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/infra/equinix"
+	sshlab "github.com/ztlab/zt-lab/infra/ssh"
 )
+
+// equinixProvider is the row of Equinix Metal: `up` makes devices that stay
+// until `down`, and the walkthrough makes its own and deletes them at its
+// end.
+func equinixProvider() provider {
+	f := &equinixFlags{}
+	return provider{
+		name:   "equinix",
+		about:  "Equinix Metal",
+		help:   map[use]string{useWalk: "equinix (new Metal devices)", useUp: "equinix (Equinix Metal)", useDown: "equinix to delete a Metal lab's devices and key by its tag"},
+		remote: true,
+		flags: func(cmd *cobra.Command, u use) {
+			f.cmd = cmd
+			if u == useUp {
+				f.registerUp(cmd)
+				return
+			}
+			f.registerProject(cmd)
+		},
+		build: func(_ context.Context, w walkLab) (func(context.Context) (infra.Lab, error), error) {
+			return f.metalBuild(w.self, w.consul, w.logf)
+		},
+		shell: func(_ string, lab func() infra.Lab) func(host string) *exec.Cmd { return sshlab.ShellFunc(lab) },
+		up:    func(cmd *cobra.Command, _ *labFlags) error { return metalUp(cmd, f) },
+		down: func(cmd *cobra.Command, labID string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return equinixDown(ctx, cmd, f, labID)
+		},
+	}
+}
 
 // equinixFlags are the flags of `up --provider equinix` and `down
 // --provider equinix`: the seeds' variables.tf. The token is read from
@@ -24,7 +61,8 @@ type equinixFlags struct {
 	metro, plan, os  string
 	consul, fcs, fcc int
 	dryRun           bool
-	labID            string
+	lifetime         time.Duration
+	cmd              *cobra.Command // the command whose flags these are
 }
 
 // registerUp adds the flags that choose what `up` builds on Metal.
@@ -38,12 +76,7 @@ func (f *equinixFlags) registerUp(cmd *cobra.Command) {
 	fl.IntVar(&f.fcs, "fcs-count", 1, "fortune service hosts")
 	fl.IntVar(&f.fcc, "fcc-count", 1, "fortune consumer hosts")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the devices and their hourly cost, create nothing")
-}
-
-// registerDown adds the flags `down` needs to find a Metal lab.
-func (f *equinixFlags) registerDown(cmd *cobra.Command) {
-	f.registerProject(cmd)
-	cmd.Flags().StringVar(&f.labID, "lab", "", "id of the Metal lab to delete (its devices and key are found by tag)")
+	fl.DurationVar(&f.lifetime, "lifetime", equinix.DefaultLifetime, "Metal deletes the devices this long after up, even if zt-lab is killed (30m to 168h)")
 }
 
 func (f *equinixFlags) registerProject(cmd *cobra.Command) {
@@ -65,6 +98,9 @@ func (f *equinixFlags) config(cmd *cobra.Command) (equinix.Config, error) {
 	set := func(name string) bool { fl := cmd.Flags().Lookup(name); return fl != nil && fl.Changed }
 	if set("project") {
 		c.Project = f.project
+	}
+	if set("lifetime") {
+		c.Lifetime = f.lifetime
 	}
 	for _, s := range []struct {
 		flag string
@@ -121,24 +157,28 @@ func equinixUp(ctx context.Context, cmd *cobra.Command, f *equinixFlags) (*equin
 		_, err = pl.WriteTo(out)
 		return nil, err
 	}
+	if err := p.Check(); err != nil {
+		return nil, equinixError(err)
+	}
 	fmt.Fprintf(out, "Creating %d Equinix Metal devices (%s in %s) ...\n", len(t.Hosts), p.Config().Plan, p.Config().Metro)
 	lab, err := p.UpLab(ctx, t, equinixProgress(out))
 	if err != nil {
 		return nil, equinixError(err)
 	}
-	fmt.Fprintf(out, "Lab %s is up in %s. `zt-lab down --provider equinix --lab %s` deletes it.\n", lab.ID(), time.Since(lab.Started()).Round(time.Second), lab.ID())
+	fmt.Fprintf(out, "Lab %s is up in %s. `zt-lab down --provider equinix --lab %s` deletes it; Metal deletes its devices at %s regardless.\n",
+		lab.ID(), time.Since(lab.Started()).Round(time.Second), lab.ID(), lab.Terminates().Format("2006-01-02 15:04 MST"))
 	return lab, nil
 }
 
 // equinixDown is `down --provider equinix --lab ID`; without --lab it
 // lists the labs it finds in the project.
-func equinixDown(ctx context.Context, cmd *cobra.Command, f *equinixFlags) error {
+func equinixDown(ctx context.Context, cmd *cobra.Command, f *equinixFlags, labID string) error {
 	p, err := newEquinixProvider(cmd, f)
 	if err != nil {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	if f.labID == "" {
+	if labID == "" {
 		labs, err := p.Labs(ctx)
 		if err != nil {
 			return equinixError(err)
@@ -154,10 +194,10 @@ func equinixDown(ctx context.Context, cmd *cobra.Command, f *equinixFlags) error
 		return usagef("which lab? --lab ID")
 	}
 	start := time.Now()
-	if err := p.DownWithProgress(ctx, f.labID, equinixProgress(out)); err != nil {
+	if err := p.DownWithProgress(ctx, labID, equinixProgress(out)); err != nil {
 		return equinixError(err)
 	}
-	fmt.Fprintf(out, "Lab %s is down (%s): no device or key of it is left.\n", f.labID, time.Since(start).Round(time.Second))
+	fmt.Fprintf(out, "Lab %s is down (%s): no device or key of it is left.\n", labID, time.Since(start).Round(time.Second))
 	return nil
 }
 
@@ -189,7 +229,7 @@ func equinixProgress(out io.Writer) func(infra.Event) {
 func equinixError(err error) error {
 	var ae *equinix.APIError
 	switch {
-	case errors.Is(err, equinix.ErrNoToken), errors.Is(err, equinix.ErrNoProject):
+	case errors.Is(err, equinix.ErrNoToken), errors.Is(err, equinix.ErrNoProject), errors.Is(err, equinix.ErrBadLabID):
 		return usage(err)
 	case errors.As(err, &ae):
 		switch ae.Status {
@@ -198,4 +238,66 @@ func equinixError(err error) error {
 		}
 	}
 	return err
+}
+
+// metalUp builds the lab's devices on Equinix Metal and returns: like
+// terraform apply, the devices stay (tagged with the lab id) until
+// `zt-lab down --provider equinix --lab ID`.
+func metalUp(cmd *cobra.Command, f *equinixFlags) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	lab, err := equinixUp(ctx, cmd, f)
+	if err != nil || lab == nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOST\tROLE\tPUBLIC\tPRIVATE\tSSH")
+	for _, t := range lab.SSHTargets() {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\tssh -i %s %s@%s\n", t.Host, t.Role, t.Addr, t.Private, t.KeyFile, t.User, t.Addr)
+	}
+	tw.Flush()
+	fmt.Fprintln(out, "The walkthrough makes devices of its own: `zt-lab run --provider equinix` (or the guided lab with the same flag) builds them, runs every scene over SSH and deletes them at its end.")
+	return nil
+}
+
+// metalBuild is the lab builder of --provider equinix: devices, then the
+// SSH provider on them.
+func (f *equinixFlags) metalBuild(self, consul string, log func(format string, args ...any)) (func(context.Context) (infra.Lab, error), error) {
+	p, err := newEquinixProvider(f.cmd, f)
+	if err != nil {
+		return nil, err
+	}
+	o := equinix.SSHOptions{Self: self, Files: map[string]string{"consul": consul}}
+	return func(ctx context.Context) (infra.Lab, error) {
+		log("creating %d Equinix Metal devices (%s in %s) ...", len(p.Config().Topology().Hosts), p.Config().Plan, p.Config().Metro)
+		l, err := p.UpOverSSH(ctx, p.Config().Topology(), o, metalProgress(log))
+		if err != nil {
+			return nil, equinixError(err)
+		}
+		log("lab %s: %d devices; they are deleted when the walkthrough ends", l.Metal().ID(), len(l.Hosts()))
+		return l, nil
+	}, nil
+}
+
+// metalProgress prints the devices' states, then the SSH provider's steps.
+func metalProgress(log func(format string, args ...any)) func(infra.Event) {
+	ssh := sshProgress(log)
+	var mu sync.Mutex
+	active := map[string]bool{}
+	return func(ev infra.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case ev.Err != nil:
+		case ev.Host != "" && ev.Done && !active[ev.Host]:
+			active[ev.Host] = true
+			log("%-9s device active in %.1f s", ev.Host, ev.Elapsed.Seconds())
+		case ev.Host == "" && ev.Done && !active[""]:
+			active[""] = true
+			log("devices active in %.1f s; logging in over SSH", ev.Elapsed.Seconds())
+		default:
+			ssh(ev)
+		}
+	}
 }
