@@ -451,8 +451,11 @@ func (m *Model) apply(ev scenes.Event) bool {
 		if st != nil && ev.Check != nil {
 			st.check = ev.Check
 			st.status = stepFailed
-			if ev.Check.Pass {
+			switch {
+			case ev.Check.Pass:
 				st.status = stepPassed
+			case ev.Check.Skipped != "":
+				st.status = stepDone // neither a pass nor a failure
 			}
 		}
 	case scenes.StepDone:

@@ -80,6 +80,7 @@ With no command: the guided lab (n/p scenes, enter step, ? help, q quit).`,
 	// Cobra's own flag errors are usage errors too.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
 	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newShellCmd(), newExecCmd(),
-		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newRecordCmd(), newSniffCmd(), newBenchCmd(), newAppArmorCmd(), newRemoteCmd(), newServeCmd())
+		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newRecordCmd(), newSniffCmd(), newBenchCmd(), newAppArmorCmd(), newRemoteCmd(),
+		newMalloryCmd(), newServeCmd())
 	return root
 }
