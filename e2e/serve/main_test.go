@@ -24,6 +24,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ztlab/zt-lab/e2e/internal/binaries"
+	"github.com/ztlab/zt-lab/scenes"
 )
 
 // ztlab is the binary under test, in a directory every uid may read (the
@@ -48,6 +49,24 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// walkthrough is the scenes the guided lab shows, in order.
+var walkthrough = scenes.Walkthrough()
+
+// header is the TUI's header for scene k (from 1): "1/14 The lab".
+func header(k int) string {
+	return fmt.Sprintf("%d/%d %s", k, len(walkthrough), walkthrough[k-1].Title)
+}
+
+// sceneNumber is the number (from 1) of the scene titled title.
+func sceneNumber(title string) int {
+	for i, s := range walkthrough {
+		if s.Title == title {
+			return i + 1
+		}
+	}
+	panic("no scene " + title)
 }
 
 // uidBase keeps the tests' attendees apart from any real server's.
