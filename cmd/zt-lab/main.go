@@ -81,6 +81,6 @@ With no command: the guided lab (n/p scenes, enter step, ? help, q quit).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
 	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newShellCmd(), newExecCmd(),
 		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newRecordCmd(), newSniffCmd(), newBenchCmd(), newAppArmorCmd(), newRemoteCmd(),
-		newMalloryCmd())
+		newMalloryCmd(), newServeCmd())
 	return root
 }
