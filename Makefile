@@ -55,8 +55,9 @@ consul-or-found:
 		$(MAKE) --no-print-directory consul; \
 	fi
 
-# Raft's base timings are halved and the leaf re-issue jitter after a CA
-# rotation is 1 s in the lab's consul: tools/consul/fastraft.sh says why.
+# Raft's base timings are halved, the leaf re-issue jitter after a CA
+# rotation is 1 s, and the built-in proxy finds its upstream in its
+# agent's cache in the lab's consul: tools/consul/fastraft.sh says why.
 # The patched copies of raft and consul live in a temporary directory.
 $(CONSUL): tools/consul/go.mod tools/consul/go.sum tools/consul/main.go tools/consul/fastraft.sh
 	@echo "Building consul from HashiCorp's Go packages (first time only, about 5 minutes) ..."
