@@ -121,6 +121,11 @@ func (c *Cluster) Secure(ctx context.Context) error {
 	if err := c.waitHealthy(ctx, cars); err != nil {
 		return err
 	}
+	for _, k := range consumers {
+		if err := c.waitUpstreamSeen(ctx, k); err != nil {
+			return err
+		}
+	}
 	c.mu.Lock()
 	if t := &c.timings; !t.Start.IsZero() {
 		t.SidecarsHealthy = time.Since(t.Start)
@@ -281,6 +286,36 @@ func (c *Cluster) waitHealthy(ctx context.Context, cars []*sidecar) error {
 		c.say("%s on %s healthy: listening on %s", sidecarID(s.service), s.host.Name(), s.listener)
 	}
 	return nil
+}
+
+// waitUpstreamSeen waits until k's agent answers its sidecar's own lookup
+// (the lab's consul asks the agent's cache, with the sidecar's token) with
+// a passing instance of fcs on every service host: the servers calling the
+// sidecars healthy does not yet mean that view has caught up, and a fetch
+// that comes first finds no instance.
+func (c *Cluster) waitUpstreamSeen(ctx context.Context, k Consumer) error {
+	a, ok := c.agent(k.Host.Name())
+	if !ok {
+		return fmt.Errorf("no consul agent on %s", k.Host.Name())
+	}
+	var want []string
+	for _, h := range c.hosts(infra.RoleService) {
+		want = append(want, h.Name())
+	}
+	token := c.ServiceTokenSecret(k.Name)
+	w := waitSpec{what: k.Name + "'s agent seeing fcs on " + strings.Join(want, ", "), procs: refs([]*agent{a}), limit: 15 * time.Second}
+	return poll(ctx, w, 50*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		q := (&api.QueryOptions{AllowStale: true, UseCache: true, Token: token}).WithContext(ctx)
+		entries, _, err := a.api.Health().Connect(FortuneService, "", true, q)
+		if err != nil {
+			return false, "", err
+		}
+		var seen []string
+		for _, e := range entries {
+			seen = append(seen, e.Node.Node)
+		}
+		return !slices.ContainsFunc(want, func(n string) bool { return !slices.Contains(seen, n) }), "it sees " + strings.Join(seen, ", "), nil
+	})
 }
 
 // sidecarStatus is the worst status of a sidecar's checks in hc, or
