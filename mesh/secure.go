@@ -175,6 +175,9 @@ func (c *Cluster) AddConsumer(ctx context.Context, k Consumer) error {
 	if err := c.waitHealthy(ctx, []*sidecar{s}); err != nil {
 		return err
 	}
+	if err := c.waitUpstreamSeen(ctx, k); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	c.consumers = append(c.consumers, k)
 	c.mu.Unlock()
