@@ -36,8 +36,12 @@ go-version:
 	if [ "$$(printf '%s\n%s\n' $(GO_MIN) "$$v" | sort -V | head -n 1)" != "$(GO_MIN)" ]; then \
 		echo "zt-lab needs Go $(GO_MIN) or newer, and '$(GO)' is go$$v: install a newer one from https://go.dev/dl, or run make GO=/path/to/go"; exit 2; fi
 
+# COMMIT is stamped into zt-lab for `zt-lab version` (the go command's own
+# stamp is missing in a git worktree); a + marks uncommitted changes.
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo +)
+
 build: go-version ## build bin/zt-lab
-	$(GO) build -trimpath -o $(ZTLAB) ./cmd/zt-lab
+	$(GO) build -trimpath -ldflags "-X main.commit=$(COMMIT)" -o $(ZTLAB) ./cmd/zt-lab
 
 consul: go-version $(CONSUL) ## build bin/consul from Consul's Go packages (once, ~5 min)
 

@@ -26,7 +26,7 @@ func localProvider() provider {
 		help:  map[use]string{useWalk: "local (namespaces here)", useUp: "local (namespaces here)", useDown: "local"},
 		flags: func(cmd *cobra.Command, u use) {
 			if u == useUp {
-				cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run the lab in the background; end it with `zt-lab down`")
+				cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run the lab in the background; end it with zt-lab down")
 			}
 		},
 		build: func(_ context.Context, w walkLab) (func(context.Context) (infra.Lab, error), error) {
