@@ -130,3 +130,34 @@ func TestBoolFlagsTakeNoValueInHelp(t *testing.T) {
 		t.Errorf("up --help shows --detach as:\n%s", help.String())
 	}
 }
+
+func TestCompletionScripts(t *testing.T) {
+	for _, tc := range []struct{ shell, want string }{
+		{"bash", "__start_zt-lab"},
+		{"zsh", "#compdef zt-lab"},
+		{"fish", "complete -c zt-lab"},
+	} {
+		code, stdout, stderr := zt("completion", tc.shell)
+		if code != 0 || stderr != "" || !strings.Contains(stdout, tc.want) {
+			t.Errorf("completion %s: exit %d, stderr %q, %d bytes without %q", tc.shell, code, stderr, len(stdout), tc.want)
+		}
+	}
+}
+
+// With no lab running, a host argument completes to nothing, not to the
+// files of the current directory. e2e's TestCompletionAndStatusJSON
+// completes the names of a running lab.
+func TestHostCompletionWithNoLab(t *testing.T) {
+	t.Setenv("ZTLAB_RUNTIME_DIR", filepath.Join(t.TempDir(), "rt"))
+	for _, args := range [][]string{
+		{"__complete", "shell", ""},
+		{"__complete", "fail", "fc"},
+		{"__complete", "recover", ""},
+		{"__complete", "exec", ""},
+	} {
+		code, stdout, _ := zt(args...)
+		if code != 0 || stdout != ":4\n" {
+			t.Errorf("zt-lab %q: exit %d, %q; want no candidates and :4 (no file completion)", args, code, stdout)
+		}
+	}
+}

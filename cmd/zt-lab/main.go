@@ -55,6 +55,7 @@ func runWith(args []string, stdout, stderr io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	addCompletion(root)
 	err := root.Execute()
 	var code exitCode
 	var ue usageError
@@ -90,7 +91,6 @@ With no command: the guided lab (n/p scenes, enter step, ? help, q quit).`,
 	// before the guided lab would start.
 	root.Version = readBuildInfo().Version
 	root.SetVersionTemplate(`{{ztlabVersion}}`)
-	root.CompletionOptions.HiddenDefaultCmd = false
 	// Cobra's own flag errors are usage errors too.
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usagef("%v: see %s --help", err, cmd.CommandPath())
@@ -98,9 +98,19 @@ With no command: the guided lab (n/p scenes, enter step, ? help, q quit).`,
 	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newShellCmd(), newExecCmd(),
 		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newRecordCmd(), newSniffCmd(), newBenchCmd(), newAppArmorCmd(), newRemoteCmd(),
 		newVersionCmd())
-	root.InitDefaultCompletionCmd()
 	strictArgs(root)
 	return root
+}
+
+// addCompletion adds cobra's `completion bash|zsh|fish|powershell`, once
+// root's output is set: its scripts go where root's output went then.
+func addCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			strictArgs(c)
+		}
+	}
 }
 
 func init() {
