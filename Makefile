@@ -22,7 +22,7 @@ DEB_PKGS := netcat-traditional iproute2 tmux procps
 # tshark and tcpdump themselves (and fail under CI without them).
 TEST_DEB_PKGS := openssh-server nftables sudo tshark tcpdump
 
-.PHONY: help go-version build consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
+.PHONY: help go-version build cross consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -94,7 +94,18 @@ demo: build consul-or-found deps ## build what is needed and open the guided lab
 # clusters electing leaders at once on two cores measure each other.
 LAB_PKGS := ./mesh/integration ./e2e/...
 
-test: build consul test-deps ## vet, then every test for real (as root in CI), then bounded fuzzing
+# CROSS are the systems the controller must build for: the local lab is
+# Linux's, but the TUI, the headless run, the recorder and the ssh and
+# equinix providers run on a presenter's Mac too (and Windows builds).
+CROSS := darwin/arm64 darwin/amd64 windows/amd64
+
+cross: go-version ## build zt-lab for macOS and Windows (the output is thrown away)
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && for t in $(CROSS); do \
+		echo "go build ./cmd/zt-lab for $$t"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o "$$out/zt-lab" ./cmd/zt-lab || exit 1; \
+	done
+
+test: build cross consul test-deps ## vet, cross-build, then every test for real (as root in CI), then bounded fuzzing
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e /mesh/integration -e /e2e)
 	$(GO) test -count=1 -timeout 15m -p 1 $(LAB_PKGS)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -159,5 +160,18 @@ func TestHostCompletionWithNoLab(t *testing.T) {
 		if code != 0 || stdout != ":4\n" {
 			t.Errorf("zt-lab %q: exit %d, %q; want no candidates and :4 (no file completion)", args, code, stdout)
 		}
+	}
+}
+
+func TestTheLocalLabOffLinuxSaysWhatToUse(t *testing.T) {
+	for _, goos := range []string{"darwin", "windows", "freebsd"} {
+		err := checkLocalOS(goos)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "this is "+goos+": use --provider ssh") || !strings.Contains(err.Error(), "Linux VM") {
+			t.Errorf("%s: %v, want a usage error naming --provider ssh and a Linux VM", goos, err)
+		}
+	}
+	if err := checkLocalOS("linux"); err != nil {
+		t.Errorf("linux: %v", err)
 	}
 }
