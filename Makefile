@@ -128,6 +128,7 @@ bench: build consul test-deps ## Go benchmarks of the hot paths, then every figu
 	$(GO) test -run '^$$' -bench . -benchmem ./sniffer ./tui ./fortune ./infra/local
 	./$(ZTLAB) bench --runs $(RUNS)
 	$(GO) test -run '^$$' -bench WalkthroughSSHVsLocal -benchtime $(RUNS)x -timeout 60m ./e2e/ssh
+	$(GO) test -run '^$$' -bench TheRoom -benchtime 1x -timeout 30m ./e2e/serve
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -13,7 +13,21 @@ type Check struct {
 	Name     string   `json:"name"`
 	Pass     bool     `json:"pass"`
 	Evidence []string `json:"evidence,omitempty"`
+	// Skipped, when set, says why the claim could not be put to the test
+	// in this lab ("no attacker host in this lab"): neither a pass nor a
+	// failure, and never shown as a pass.
+	Skipped string `json:"skipped,omitempty"`
 }
+
+// Skipf is a check that could not be made here, with the reason.
+func Skipf(name, format string, args ...any) Check {
+	why := fmt.Sprintf(format, args...)
+	return Check{Name: name, Skipped: why, Evidence: []string{"skipped: " + why}}
+}
+
+// Done reports whether the check did not fail: it passed, or was skipped
+// with a reason.
+func (c Check) Done() bool { return c.Pass || c.Skipped != "" }
 
 // Failed is a failing check with the given evidence lines.
 func Failed(name string, evidence ...string) Check {
@@ -38,8 +52,11 @@ func (c *Check) Seen(format string, args ...any) {
 // String is the check as one line, for logs and test failures.
 func (c Check) String() string {
 	mark := "FAIL"
-	if c.Pass {
+	switch {
+	case c.Pass:
 		mark = "PASS"
+	case c.Skipped != "":
+		mark = "SKIP"
 	}
 	return fmt.Sprintf("%s %s %q", mark, c.Name, c.Evidence)
 }

@@ -185,3 +185,12 @@ type Event struct {
 	Err     error
 	Elapsed time.Duration
 }
+
+// AttackerLab is a lab that can add an attacker host on the Ethernet
+// segment its hosts share: the local lab always can; an SSH lab can when
+// its inventory names a host of role attacker. A lab that is not one (or
+// says no) has no attacker, and the scenes that need one say so.
+type AttackerLab interface {
+	// Attacker is the spec to give AddHost, or why there is none.
+	Attacker() (spec HostSpec, why string, ok bool)
+}

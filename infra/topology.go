@@ -14,8 +14,14 @@ const (
 	RoleConsul   Role = "consul" // a Consul server
 	RoleService  Role = "fcs"    // runs the Fortune Cookie Service
 	RoleConsumer Role = "fcc"    // runs the Fortune Cookie Consumer
-	RoleOther    Role = "other"  // anything else: an attacker, a rogue service
+	RoleOther    Role = "other"  // anything else: a rogue service, a spare
+	// RoleAttacker is mallory, the man in the middle on the wire: no
+	// agent, no certificate.
+	RoleAttacker Role = "attacker"
 )
+
+// AttackerHost is the attacker's name in every lab.
+const AttackerHost = "mallory"
 
 // DefaultSubnet is the lab's address range: 198.18.0.0/15 is reserved for
 // benchmarking (RFC 2544), so it collides with no real network.
@@ -162,9 +168,10 @@ func (t Topology) WireAddr() netip.Addr { return offset(t.Subnet, 1) }
 
 // Addr is a host's address. The plan keeps addresses readable in a packet
 // dump: consulNN is .10+NN, fcsNN .20+NN, fccNN .30+NN, any other host
-// .40+NN, where NN is the number the name ends with.
+// .40+NN, the attacker .60+NN, where NN is the number the name ends
+// with.
 func (t Topology) Addr(h HostSpec) (netip.Addr, error) {
-	base := map[Role]int{RoleConsul: 10, RoleService: 20, RoleConsumer: 30, RoleOther: 40}[h.Role]
+	base := map[Role]int{RoleConsul: 10, RoleService: 20, RoleConsumer: 30, RoleOther: 40, RoleAttacker: 60}[h.Role]
 	if base == 0 {
 		return netip.Addr{}, fmt.Errorf("host %q has unknown role %q", h.Name, h.Role)
 	}
@@ -173,8 +180,11 @@ func (t Topology) Addr(h HostSpec) (netip.Addr, error) {
 		n, _ = strconv.Atoi(m[2])
 	}
 	limit := 10
-	if h.Role == RoleOther {
+	switch h.Role {
+	case RoleOther:
 		limit = 20
+	case RoleAttacker:
+		limit = 3 // .60-.62 fit the smallest range, a /26
 	}
 	if n >= limit {
 		return netip.Addr{}, fmt.Errorf("host %q: number %d is too high for role %s (at most %d)", h.Name, n, h.Role, limit-1)
@@ -196,6 +206,8 @@ func RoleOf(name string) Role {
 		return RoleService
 	case "fcc":
 		return RoleConsumer
+	case AttackerHost:
+		return RoleAttacker
 	}
 	return RoleOther
 }

@@ -127,6 +127,8 @@ func TestCheckConsulWire(t *testing.T) {
 	rpcPlain := newWireConv(t, fcc(41001), netip.AddrPortFrom(c0Addr, mesh.ServerPort)).
 		send(0, append([]byte{0x00, 0x82, 0xa6}, "Method\xabStatus.Ping\xa3Seq\x01"...)).
 		send(1, append([]byte{0x82, 0xa5}, "Error\xc0\xa3Seq\x01"...)).close()
+	// A connection opened as the capture is read: a handshake, no payload.
+	opening := newWireConv(t, fcc(41002), netip.AddrPortFrom(c0Addr, mesh.ServerPort)).pkts
 	join := func(ps ...[]sniffer.Packet) []sniffer.Packet {
 		var out []sniffer.Packet
 		for _, p := range ps {
@@ -150,6 +152,10 @@ func TestCheckConsulWire(t *testing.T) {
 			[]string{"fcc00.41001 > consul00.8300: PLAINTEXT"}},
 		{"no RPC seen", gossip(pingMsg, true), false,
 			[]string{"no flow on port 8300 seen"}},
+		{"an RPC connection still opening beside encrypted ones", join(gossip(pingMsg, true), rpcTLS, opening), true,
+			[]string{"1 RPC flows on 8300: ENCRYPTED (TLS)", "1 flow(s) had carried no payload yet"}},
+		{"only an RPC connection still opening", join(gossip(pingMsg, true), opening), false,
+			[]string{"no flow on port 8300 seen"}},
 		{"no capture ran", nil, false, []string{"no capture ran"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,13 +175,18 @@ func TestConsulWireSettles(t *testing.T) {
 			Key:     sniffer.FlowKey{Proto: sniffer.TCP, Client: fcc(41000), Server: netip.AddrPortFrom(c0Addr, port)},
 			Verdict: sniffer.Verdict{Kind: kind},
 			Closed:  closed,
+			Payload: [2]uint64{120, 80},
 		}
 	}
+	opening := flow(8300, sniffer.Unknown, false)
+	opening.Payload = [2]uint64{}
 	for _, tc := range []struct {
 		name  string
 		flows []sniffer.FlowSummary
 		want  bool
 	}{
+		{"a connection still opening does not hold the wait", []sniffer.FlowSummary{flow(8300, sniffer.Encrypted, false), flow(8301, sniffer.Encrypted, false), opening}, true},
+		{"nor does it stand for RPC", []sniffer.FlowSummary{opening, flow(8301, sniffer.Encrypted, false)}, false},
 		{"both ports judged encrypted", []sniffer.FlowSummary{flow(8300, sniffer.Encrypted, false), flow(8301, sniffer.Encrypted, false)}, true},
 		{"a plaintext verdict settles it too", []sniffer.FlowSummary{flow(8300, sniffer.Plaintext, false), flow(8301, sniffer.Encrypted, false)}, true},
 		{"an open flow not judged yet", []sniffer.FlowSummary{flow(8300, sniffer.Unknown, false), flow(8301, sniffer.Encrypted, false)}, false},

@@ -76,6 +76,13 @@ func isConsulWire(f sniffer.FlowSummary) bool {
 	return p == mesh.ServerPort || p == mesh.SerfPort
 }
 
+// carriesNothing reports whether a flow has carried no payload either way
+// — a connection being opened as the capture is read, or one to a host
+// that does not answer: nothing on it to be read or to be judged.
+func carriesNothing(f sniffer.FlowSummary) bool {
+	return f.Payload[0] == 0 && f.Payload[1] == 0
+}
+
 // consulWireSettled reports whether the flows hold all the evidence
 // checkConsulWire waits for: flows on both of Consul's ports, each closed
 // or with a verdict reached.
@@ -83,6 +90,9 @@ func consulWireSettled(flows []sniffer.FlowSummary) bool {
 	seen := map[uint16]bool{}
 	for _, f := range flows {
 		if !isConsulWire(f) {
+			continue
+		}
+		if carriesNothing(f) {
 			continue
 		}
 		seen[f.Key.Server.Port()] = true
@@ -106,6 +116,7 @@ func measureConsulWire(env *Env, name string) check.Check {
 // and flows on both ports.
 func judgeConsulWire(name string, flows []sniffer.FlowSummary, names sniffer.Names) check.Check {
 	seen := map[uint16]int{}
+	empty := 0
 	c := check.Check{Name: name, Pass: true}
 	for _, f := range flows {
 		if f.Key.Server.Port() == mesh.HTTPPort { // the agents' APIs listen on loopback only
@@ -114,6 +125,10 @@ func judgeConsulWire(name string, flows []sniffer.FlowSummary, names sniffer.Nam
 			continue
 		}
 		if !isConsulWire(f) {
+			continue
+		}
+		if carriesNothing(f) {
+			empty++
 			continue
 		}
 		port := f.Key.Server.Port()
@@ -134,6 +149,9 @@ func judgeConsulWire(name string, flows []sniffer.FlowSummary, names sniffer.Nam
 			fmt.Sprintf("%d gossip flows on %d: ENCRYPTED", seen[mesh.SerfPort], mesh.SerfPort),
 			fmt.Sprintf("%d RPC flows on %d: ENCRYPTED (TLS)", seen[mesh.ServerPort], mesh.ServerPort),
 			fmt.Sprintf("0 flows to an agent's HTTP API (%d): zt-lab asks each agent on its own host", mesh.HTTPPort))
+		if empty > 0 {
+			c.Evidence = append(c.Evidence, fmt.Sprintf("%d flow(s) had carried no payload yet: nothing on them to judge", empty))
+		}
 		for _, f := range flows {
 			if isConsulWire(f) {
 				c.Evidence = append(c.Evidence, fmt.Sprintf("e.g. %s %s: %s", f.Key.Proto, f.Direction(names, 0), f.Verdict))

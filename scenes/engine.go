@@ -180,7 +180,7 @@ func (e *Engine) Results() []Result {
 // Failed reports whether any step run so far failed its check or errored.
 func (e *Engine) Failed() bool {
 	for _, r := range e.Results() {
-		if r.Err != nil || (r.Check != nil && !r.Check.Pass) {
+		if r.Err != nil || (r.Check != nil && !r.Check.Done()) {
 			return true
 		}
 	}
@@ -323,7 +323,7 @@ func (e *Engine) runStep(ctx context.Context, i, j int) (bool, error) {
 	if st.Verify != nil {
 		c := st.Verify(ctx, env)
 		r.Check = &c
-		ok = c.Pass
+		ok = c.Done()
 		e.emit(Event{Kind: CheckDone, Scene: i, Step: j, Check: &c})
 	}
 	r.Took = time.Since(start)

@@ -369,21 +369,14 @@ func (e *Env) Names() map[netip.Addr]string {
 	return nil
 }
 
-// WritePcap saves the capture so far to path.
+// WritePcap saves the capture so far to path, whole or not at all, for
+// its owner only (sniffer.SavePcap).
 func (e *Env) WritePcap(path string) error {
 	c := e.Capture()
 	if c == nil {
 		return errors.New("no capture is running")
 	}
-	f, err := sniffer.CreatePcap(path)
-	if err != nil {
-		return err
-	}
-	if err := c.WritePcap(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return sniffer.SavePcap(path, c.WritePcap)
 }
 
 // waitUntil polls ok until it holds or ctx ends; for the few things no API

@@ -66,7 +66,10 @@ func printEvents(e *Engine, events <-chan Event, w io.Writer) {
 			fmt.Fprintf(w, "   %s\n", ev.Text)
 		case CheckDone:
 			mark := "PASS"
-			if !ev.Check.Pass {
+			switch {
+			case ev.Check.Skipped != "":
+				mark = "SKIP"
+			case !ev.Check.Pass:
 				mark = "FAIL"
 			}
 			fmt.Fprintf(w, "   [%s] %s\n", mark, ev.Check.Name)
@@ -86,7 +89,7 @@ func printEvents(e *Engine, events <-chan Event, w io.Writer) {
 // WriteReport writes the report card: every check run, with its evidence.
 func WriteReport(w io.Writer, e *Engine) {
 	fmt.Fprintln(w, "Report card")
-	pass, fail := 0, 0
+	pass, fail, skipped := 0, 0, 0
 	for _, r := range e.Results() {
 		switch {
 		case r.Err != nil:
@@ -96,10 +99,17 @@ func WriteReport(w io.Writer, e *Engine) {
 		case r.Check.Pass:
 			pass++
 			fmt.Fprintf(w, "  ✓ %d. %s\n", r.Scene+1, r.Check.Name)
+		case r.Check.Skipped != "":
+			skipped++
+			fmt.Fprintf(w, "  - %d. %s: skipped: %s\n", r.Scene+1, r.Check.Name, r.Check.Skipped)
 		default:
 			fail++
 			fmt.Fprintf(w, "  ✗ %d. %s: %s\n", r.Scene+1, r.Check.Name, strings.Join(r.Check.Evidence, "; "))
 		}
 	}
-	fmt.Fprintf(w, "%d checks passed, %d failed\n", pass, fail)
+	fmt.Fprintf(w, "%d checks passed, %d failed", pass, fail)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d skipped", skipped)
+	}
+	fmt.Fprintln(w)
 }

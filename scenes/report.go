@@ -32,10 +32,11 @@ type Report struct {
 }
 
 // Totals counts the checks: a step that erred counts as failed, as on the
-// report card.
+// report card; a check that could not be put to the test here is skipped.
 type Totals struct {
-	Passed int `json:"passed"`
-	Failed int `json:"failed"`
+	Passed  int `json:"passed"`
+	Failed  int `json:"failed"`
+	Skipped int `json:"skipped"`
 }
 
 // ReportScene is one scene that ran, with the steps that ran.
@@ -75,6 +76,8 @@ func NewReport(e *Engine, info RunInfo) Report {
 		case res.Check == nil:
 		case res.Check.Pass:
 			r.Totals.Passed++
+		case res.Check.Skipped != "":
+			r.Totals.Skipped++
 		default:
 			r.Totals.Failed++
 		}
@@ -101,6 +104,7 @@ type (
 		Tests    int          `xml:"tests,attr"`
 		Failures int          `xml:"failures,attr"`
 		Errors   int          `xml:"errors,attr"`
+		Skipped  int          `xml:"skipped,attr"`
 		Time     string       `xml:"time,attr"`
 		Suites   []junitSuite `xml:"testsuite"`
 	}
@@ -109,6 +113,7 @@ type (
 		Tests      int             `xml:"tests,attr"`
 		Failures   int             `xml:"failures,attr"`
 		Errors     int             `xml:"errors,attr"`
+		Skipped    int             `xml:"skipped,attr"`
 		Time       string          `xml:"time,attr"`
 		Timestamp  string          `xml:"timestamp,attr,omitempty"`
 		Properties []junitProperty `xml:"properties>property,omitempty"`
@@ -124,7 +129,11 @@ type (
 		Time      string        `xml:"time,attr"`
 		Failure   *junitProblem `xml:"failure,omitempty"`
 		Error     *junitProblem `xml:"error,omitempty"`
+		Skipped   *junitSkipped `xml:"skipped,omitempty"`
 		SystemOut string        `xml:"system-out,omitempty"`
+	}
+	junitSkipped struct {
+		Message string `xml:"message,attr"`
 	}
 	junitProblem struct {
 		Message string `xml:"message,attr"`
@@ -136,8 +145,9 @@ type (
 func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
 
 // WriteJUnit writes r as JUnit XML: each check a test case (its evidence
-// as the case's output, or as the failure's text), each step that erred
-// an errored case named after the step.
+// as the case's output, or as the failure's text; a skipped check skipped
+// with its reason), each step that erred an errored case named after the
+// step.
 func (r Report) WriteJUnit(w io.Writer) error {
 	out := junitSuites{Name: "zt-lab walkthrough", Time: seconds(r.Took)}
 	props := []junitProperty{
@@ -163,9 +173,13 @@ func (r Report) WriteJUnit(w io.Writer) error {
 			default:
 				c.Name = st.Check.Name
 				evidence := strings.Join(st.Check.Evidence, "\n")
-				if st.Check.Pass {
+				switch {
+				case st.Check.Pass:
 					c.SystemOut = evidence
-				} else {
+				case st.Check.Skipped != "":
+					c.Skipped = &junitSkipped{Message: st.Check.Skipped}
+					s.Skipped++
+				default:
 					c.Failure = &junitProblem{Message: st.Check.Name, Type: "check failed", Text: evidence}
 					s.Failures++
 				}
@@ -177,6 +191,7 @@ func (r Report) WriteJUnit(w io.Writer) error {
 		out.Tests += s.Tests
 		out.Failures += s.Failures
 		out.Errors += s.Errors
+		out.Skipped += s.Skipped
 		out.Suites = append(out.Suites, s)
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {

@@ -27,7 +27,10 @@ func reportedEngine(t *testing.T) *Engine {
 				return check.Failed("no fortune bytes on the wire", "fcs00:8181 → fcc00: \"You will be audited\"", "14 bytes in the clear")
 			}},
 		}},
-		{ID: "quiet", Title: "Nothing to check", AnyStage: true, Steps: []Step{{Title: "just narrate"}}},
+		{ID: "quiet", Title: "Nothing to check", AnyStage: true, Steps: []Step{{Title: "just narrate"}, {Title: "no attacker here",
+			Verify: func(context.Context, *Env) check.Check {
+				return check.Skipf("mallory tampers", "this lab has no attacker host")
+			}}}},
 		{ID: "mesh", Title: "The mesh", AnyStage: true, Steps: []Step{
 			pass("leader elected"),
 			{Title: "sidecars", Do: func(context.Context, *Env) error { return errors.New("sidecar for fcs did not start") }},
@@ -57,7 +60,7 @@ func TestRunJSONIsOneObject(t *testing.T) {
 		Started  time.Time `json:"started"`
 		Took     int64     `json:"duration_ns"`
 		Totals   struct {
-			Passed, Failed int
+			Passed, Failed, Skipped int
 		} `json:"totals"`
 		Scenes []struct {
 			Number int    `json:"number"`
@@ -84,8 +87,8 @@ func TestRunJSONIsOneObject(t *testing.T) {
 		!got.Started.Equal(testInfo.Started) || got.Took != int64(38*time.Second) {
 		t.Errorf("run info %+v", got)
 	}
-	if got.Totals.Passed != 2 || got.Totals.Failed != 2 {
-		t.Errorf("totals %+v, want 2 passed (two checks), 2 failed (one check, one error)", got.Totals)
+	if got.Totals.Passed != 2 || got.Totals.Failed != 2 || got.Totals.Skipped != 1 {
+		t.Errorf("totals %+v, want 2 passed (two checks), 2 failed (one check, one error), 1 skipped", got.Totals)
 	}
 	if len(got.Scenes) != 3 || got.Scenes[0].Number != 1 || got.Scenes[2].ID != "mesh" || got.Scenes[2].Title != "The mesh" {
 		t.Fatalf("scenes %+v", got.Scenes)
@@ -95,8 +98,8 @@ func TestRunJSONIsOneObject(t *testing.T) {
 		wire[1].Check.Pass || len(wire[1].Check.Evidence) != 2 {
 		t.Errorf("scene 1 steps %+v", wire)
 	}
-	if s := got.Scenes[1].Steps; len(s) != 1 || s[0].Check != nil || s[0].Error != "" {
-		t.Errorf("a step with no check: %+v", s)
+	if s := got.Scenes[1].Steps; len(s) != 2 || s[0].Check != nil || s[0].Error != "" || s[1].Check.Skipped != "this lab has no attacker host" {
+		t.Errorf("a step with no check and a skipped one: %+v", s)
 	}
 	if s := got.Scenes[2].Steps[1]; s.Error != "sidecar for fcs did not start" || s.Check != nil {
 		t.Errorf("the step that erred: %+v", s)
@@ -111,6 +114,7 @@ type junitDoc struct {
 	Tests    int      `xml:"tests,attr"`
 	Failures int      `xml:"failures,attr"`
 	Errors   int      `xml:"errors,attr"`
+	Skipped  int      `xml:"skipped,attr"`
 	Suites   []struct {
 		Name       string `xml:"name,attr"`
 		Tests      int    `xml:"tests,attr"`
@@ -133,6 +137,9 @@ type junitDoc struct {
 			Error *struct {
 				Message string `xml:"message,attr"`
 			} `xml:"error"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
 			SystemOut string `xml:"system-out"`
 		} `xml:"testcase"`
 	} `xml:"testsuite"`
@@ -150,8 +157,8 @@ func TestRunJUnitHasACasePerCheck(t *testing.T) {
 	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatalf("%v\n%s", err, b.String())
 	}
-	if doc.Tests != 4 || doc.Failures != 1 || doc.Errors != 1 || len(doc.Suites) != 3 {
-		t.Fatalf("testsuites: %d tests, %d failures, %d errors, %d suites; want 4, 1, 1, 3\n%s", doc.Tests, doc.Failures, doc.Errors, len(doc.Suites), b.String())
+	if doc.Tests != 5 || doc.Failures != 1 || doc.Errors != 1 || doc.Skipped != 1 || len(doc.Suites) != 3 {
+		t.Fatalf("testsuites: %d tests, %d failures, %d errors, %d skipped, %d suites; want 5, 1, 1, 1, 3\n%s", doc.Tests, doc.Failures, doc.Errors, doc.Skipped, len(doc.Suites), b.String())
 	}
 	tests, failures, errs := 0, 0, 0
 	for _, s := range doc.Suites {
@@ -178,11 +185,12 @@ func TestRunJUnitHasACasePerCheck(t *testing.T) {
 			}
 		}
 	}
-	if tests != 4 || failures != 1 || errs != 1 {
+	if tests != 5 || failures != 1 || errs != 1 {
 		t.Errorf("cases: %d, failures %d, errors %d", tests, failures, errs)
 	}
-	if names := doc.Suites[1]; names.Name != "2. Nothing to check" || len(names.Cases) != 0 {
-		t.Errorf("a scene with no check: %+v", names)
+	if quiet := doc.Suites[1]; quiet.Name != "2. Nothing to check" || len(quiet.Cases) != 1 || quiet.Cases[0].Skipped == nil ||
+		quiet.Cases[0].Skipped.Message != "this lab has no attacker host" || quiet.Cases[0].Failure != nil {
+		t.Errorf("a scene with a narration step and a skipped check: %+v", quiet)
 	}
 	failed := doc.Suites[0].Cases[1]
 	if failed.Name != "no fortune bytes on the wire" || failed.Classname != "zt-lab.wire" || failed.Failure == nil ||

@@ -10,6 +10,8 @@ type walkState struct {
 	// lastFortune is what the consumer printed last (Consume, in every
 	// step that fetches a fortune).
 	lastFortune string
+	// attack is the tampering scene's man in the middle.
+	attack *attackRun
 	// rogue is the service inside the mesh that the access-control scene
 	// started and its check expects to be denied.
 	rogue *mesh.Consumer

@@ -28,15 +28,17 @@ var walkthrough = []func() Scene{
 	sceneLab,        // 1
 	sceneFortune,    // 2
 	sceneMITM,       // 3
-	sceneServers,    // 4
-	sceneAgents,     // 5
-	sceneSidecars,   // 6
-	sceneEncrypted,  // 7
-	sceneDoor,       // 8
-	sceneIntentions, // 9
-	sceneIdentity,   // 10
-	sceneResilience, // 11
-	sceneSummary,    // 12
+	sceneTampering,  // 4
+	sceneServers,    // 5
+	sceneAgents,     // 6
+	sceneSidecars,   // 7
+	sceneEncrypted,  // 8
+	sceneDoor,       // 9
+	sceneIntentions, // 10
+	sceneRefused,    // 11
+	sceneIdentity,   // 12
+	sceneResilience, // 13
+	sceneSummary,    // 14
 }
 
 // Walkthrough is the built-in walkthrough, without its narration (see

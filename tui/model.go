@@ -180,12 +180,6 @@ type Model struct {
 	observe func(*Model)
 }
 
-// New returns the screen over engine's scenes. It subscribes to the
-// engine's events at once: build it before running anything.
-func New(engine *scenes.Engine, opts Options) tea.Model {
-	return newEnvModel(engine, opts)
-}
-
 // newEnvModel is the screen over the engine's Env, with the Env's mesh
 // behind the cluster panels unless opts says otherwise.
 func newEnvModel(engine *scenes.Engine, opts Options) *Model {
@@ -457,8 +451,11 @@ func (m *Model) apply(ev scenes.Event) bool {
 		if st != nil && ev.Check != nil {
 			st.check = ev.Check
 			st.status = stepFailed
-			if ev.Check.Pass {
+			switch {
+			case ev.Check.Pass:
 				st.status = stepPassed
+			case ev.Check.Skipped != "":
+				st.status = stepDone // neither a pass nor a failure
 			}
 		}
 	case scenes.StepDone:

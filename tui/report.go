@@ -21,6 +21,7 @@ func reportCard(st *Styles, sc []scenes.Scene, results []scenes.Result, faults [
 			errs++
 		case r.Check != nil && r.Check.Pass:
 			passed++
+		case r.Check != nil && r.Check.Skipped != "":
 		case r.Check != nil:
 			failed++
 		}
@@ -60,7 +61,10 @@ func reportCard(st *Styles, sc []scenes.Scene, results []scenes.Result, faults [
 				}
 			case r.Check != nil:
 				mark, style := "✓ ", st.Pass
-				if !r.Check.Pass {
+				switch {
+				case r.Check.Skipped != "":
+					mark, style = "– ", st.Dim
+				case !r.Check.Pass:
 					mark, style = "✗ ", st.Fail
 				}
 				rows = append(rows, "   "+style.Render(mark+r.Check.Name))

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"encoding/json"
-	"fmt"
 	"image/color"
 
 	"charm.land/bubbles/v2/help"
@@ -22,16 +21,6 @@ const (
 
 // Themes lists every theme, in the order a flag's help shows them.
 var Themes = []Theme{ThemeDefault, ThemeHighContrast}
-
-// ParseTheme turns a user's word into a Theme.
-func ParseTheme(s string) (Theme, error) {
-	for _, t := range Themes {
-		if string(t) == s {
-			return t, nil
-		}
-	}
-	return "", fmt.Errorf("unknown theme %q: use default or high-contrast", s)
-}
 
 // palette is a theme's colours; nil means "the terminal's own".
 type palette struct {

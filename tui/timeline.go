@@ -35,9 +35,12 @@ func timelinePanel(st *Styles, sc []scenes.Scene, tl []timelineEntry, w int) []s
 			what = st.Dim.Render(ev.Text)
 		case scenes.CheckDone:
 			if ev.Check != nil {
-				if ev.Check.Pass {
+				switch {
+				case ev.Check.Pass:
 					what = st.Pass.Render("✓ " + ev.Check.Name)
-				} else {
+				case ev.Check.Skipped != "":
+					what = st.Dim.Render("– " + ev.Check.Name)
+				default:
 					what = st.Fail.Render("✗ " + ev.Check.Name)
 				}
 				if len(ev.Check.Evidence) > 0 {

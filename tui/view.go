@@ -401,7 +401,10 @@ func (m *Model) stepDetail(j, w int) string {
 		out = st.Error.Render("error: " + firstLine(s.err))
 	case s.check != nil:
 		style := st.Pass
-		if !s.check.Pass {
+		switch {
+		case s.check.Skipped != "":
+			style = st.Dim
+		case !s.check.Pass:
 			style = st.Fail
 		}
 		out = style.Render(s.check.Name)

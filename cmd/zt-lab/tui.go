@@ -23,6 +23,7 @@ type tuiFlags struct {
 	autoplay     bool
 	pace         time.Duration
 	highContrast bool
+	child        childFlags // set by zt-lab serve
 }
 
 func (f *tuiFlags) register(cmd *cobra.Command) {
@@ -30,6 +31,7 @@ func (f *tuiFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.autoplay, "autoplay", false, "advance through every scene by itself, then quit (for recordings)")
 	cmd.Flags().DurationVar(&f.pace, "pace", tui.DefaultPace, "with --autoplay, how long each scene stays on screen")
 	cmd.Flags().BoolVar(&f.highContrast, "high-contrast", false, "a high-contrast theme for projectors")
+	f.child.register(cmd)
 }
 
 // runTUI is `zt-lab`: the walkthrough on screen, on the local lab.
@@ -66,6 +68,9 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 	}
 	if f.highContrast {
 		opts.Theme = tui.ThemeHighContrast
+	}
+	if err := f.child.apply(ctx, e, &opts); err != nil {
+		return err
 	}
 	err = tui.Run(ctx, e, opts)
 	if errors.Is(err, scenes.ErrCheckFailed) {

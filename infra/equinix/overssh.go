@@ -179,3 +179,9 @@ func sshTarget(st SSHTarget) sshlab.Target {
 		User: st.User, KeyFile: st.KeyFile,
 	}
 }
+
+// Attacker is never: Metal devices reach each other through routers, with
+// no Ethernet segment between them for an attacker's ARP to poison.
+func (o *OverSSH) Attacker() (infra.HostSpec, string, bool) {
+	return infra.HostSpec{}, "no attacker host in this lab: Equinix Metal devices share no Ethernet segment to poison", false
+}

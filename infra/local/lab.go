@@ -402,3 +402,8 @@ func (l *Lab) Close(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Attacker is mallory: every local lab's hosts share the wire's bridge.
+func (l *Lab) Attacker() (infra.HostSpec, string, bool) {
+	return infra.HostSpec{Name: infra.AttackerHost, Role: infra.RoleAttacker}, "", true
+}

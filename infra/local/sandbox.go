@@ -252,6 +252,11 @@ func prepareMounts() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
 	}
+	if keep := os.Getenv(EnvPrivateView); keep != "" {
+		if err := privateView(keep); err != nil {
+			return fmt.Errorf("private view: %w", err)
+		}
+	}
 	// A fresh /proc can be refused where /proc is partly masked (inside
 	// some containers); the lab works without it.
 	_ = unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")

@@ -6,9 +6,9 @@ import (
 	"github.com/ztlab/zt-lab/infra"
 )
 
-var roles = []infra.Role{infra.RoleConsul, infra.RoleService, infra.RoleConsumer, infra.RoleOther}
+var roles = []infra.Role{infra.RoleConsul, infra.RoleService, infra.RoleConsumer, infra.RoleOther, infra.RoleAttacker}
 
-const roleList = "consul, fcs, fcc or other"
+const roleList = "consul, fcs, fcc, other or attacker"
 
 // checkNameRole refuses a host whose name the walkthrough gives another
 // role: it runs consulNN as a Consul server, fcsNN as the fortune service

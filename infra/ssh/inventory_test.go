@@ -204,7 +204,7 @@ func TestInventoryMistakesAreOneLineThatSaysWhatToDo(t *testing.T) {
 		{"an empty list", "hosts: []\n", `hosts.yaml: no hosts`},
 		{"a misspelt setting", "usr: admin\n" + host, `hosts.yaml:1: unknown key "usr": use user, key,`},
 		{"a misspelt host key", "hosts:\n  - name: consul00\n    role: consul\n    adress: 10.0.0.1\n", `hosts.yaml:4: unknown key "adress" in a host: use name, role, address`},
-		{"an unknown role", "hosts:\n  - name: fcs00\n    address: 10.0.0.1\n\n\n\n    role: fsc\n", `hosts.yaml:7: host "fcs00": role "fsc" unknown: use consul, fcs, fcc or other`},
+		{"an unknown role", "hosts:\n  - name: fcs00\n    address: 10.0.0.1\n\n\n\n    role: fsc\n", `hosts.yaml:7: host "fcs00": role "fsc" unknown: use consul, fcs, fcc, other or attacker`},
 		{"fcs00 as a Consul server", "hosts:\n  - name: fcs00\n    address: 10.0.0.1\n    role: consul\n    agent: true\n",
 			`hosts.yaml:4: host "fcs00": role consul does not fit the name: the walkthrough runs fcs00 as fcs, so set role: fcs`},
 		{"a spare consumer as a service", "hosts:\n  - name: fcc01\n    address: 10.0.0.1\n    role: fcs\n    agent: true\n",

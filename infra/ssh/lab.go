@@ -682,3 +682,15 @@ func joinHosts(errs []error) error {
 	}
 	return errors.New(strings.Join(msgs, "; "))
 }
+
+// Attacker is the inventory's host of role attacker, if it names one: it
+// must share an Ethernet segment with fcc00 and fcs00 for its ARP to reach
+// them, which the inventory's author vouches for by naming it.
+func (l *Lab) Attacker() (infra.HostSpec, string, bool) {
+	for _, t := range l.p.Inventory.Hosts {
+		if t.Role == infra.RoleAttacker {
+			return infra.HostSpec{Name: t.Name, Role: infra.RoleAttacker}, "", true
+		}
+	}
+	return infra.HostSpec{}, fmt.Sprintf("no attacker host in this lab: add one of role attacker on fcc00's and fcs00's segment to %s", l.p.Inventory.Path), false
+}

@@ -1,0 +1,111 @@
+//go:build linux
+
+package local
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// EnvPrivateView, set in the environment of a zt-lab that enters a
+// sandbox, hides the machine's writable and private places from
+// everything in the lab: /tmp, /var/tmp, /dev/shm, /run, /home and /root
+// become empty tmpfs of the sandbox's own, and $HOME a size-bounded tmpfs,
+// so what a lab writes lives in memory and ends with it. Its value is a
+// list of absolute paths, separated by colons, that stay visible where
+// they are (the workshop server's directory for this attendee, which
+// holds $HOME and the progress pipe; the zt-lab and consul binaries the
+// lab's hosts run). `zt-lab serve` sets it for every attendee's lab.
+const EnvPrivateView = "ZTLAB_PRIVATE_VIEW"
+
+// maskedDirs are the directories a private view replaces with an empty
+// tmpfs: every world-writable directory of a Debian root, and the homes.
+var maskedDirs = []string{"/tmp", "/var/tmp", "/dev/shm", "/run", "/home", "/root"}
+
+// Sizes of the private view's tmpfs: the masks hold a shell's scratch
+// files; $HOME holds the lab's runtime directory (consul data, logs).
+const (
+	maskSize = "64m"
+	homeSize = "512m"
+)
+
+// privateView mounts the masks, puts each kept path back where it was,
+// and gives $HOME its tmpfs. It runs in the sandbox's mount namespace,
+// where the lab process is root of its user namespace.
+func privateView(list string) error {
+	type kept struct {
+		path string
+		fd   int
+		st   unix.Stat_t
+	}
+	var keep []kept
+	defer func() {
+		for _, k := range keep {
+			unix.Close(k.fd)
+		}
+	}()
+	for _, p := range strings.Split(list, ":") {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("%s: %q is not an absolute path", EnvPrivateView, p)
+		}
+		fd, err := unix.Open(p, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", p, err)
+		}
+		k := kept{path: p, fd: fd}
+		keep = append(keep, k)
+		if err := unix.Fstat(fd, &keep[len(keep)-1].st); err != nil {
+			return err
+		}
+	}
+	for _, d := range maskedDirs {
+		st, err := os.Lstat(d)
+		if err != nil || !st.IsDir() {
+			continue // a symlink (/var/run) follows its target; a missing one hides nothing
+		}
+		mode := "0755"
+		if st.Mode()&os.ModeSticky != 0 {
+			mode = "1777"
+		}
+		if err := unix.Mount("tmpfs", d, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+maskSize+",mode="+mode); err != nil {
+			return fmt.Errorf("mask %s: %w", d, err)
+		}
+	}
+	for _, k := range keep {
+		var now unix.Stat_t
+		if err := unix.Stat(k.path, &now); err == nil && now.Dev == k.st.Dev && now.Ino == k.st.Ino {
+			continue // no mask hid it
+		}
+		// A mask hid it: bind it, still open, back on its path.
+		if err := os.MkdirAll(filepath.Dir(k.path), 0o755); err != nil {
+			return err
+		}
+		if k.st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			if err := os.Mkdir(k.path, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+				return err
+			}
+		} else if err := os.WriteFile(k.path, nil, 0o600); err != nil {
+			return err
+		}
+		if err := unix.Mount("/proc/self/fd/"+strconv.Itoa(k.fd), k.path, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("keep %s: %w", k.path, err)
+		}
+	}
+	home := os.Getenv("HOME")
+	if home == "" || !filepath.IsAbs(home) {
+		return errors.New("a private view needs an absolute $HOME")
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	if err := unix.Mount("tmpfs", home, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+homeSize+",mode=0700"); err != nil {
+		return fmt.Errorf("home %s: %w", home, err)
+	}
+	return nil
+}

@@ -1,0 +1,35 @@
+package mallory
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Attack is the man in the middle between a victim (the consumer) and a
+// service: both hosts' ARP caches poisoned, the victim's connections to
+// the service's port taken and relayed with the fortune rewritten, and
+// everything else forwarded unchanged.
+type Attack struct {
+	// Iface is mallory's interface on the wire; empty: the one that holds
+	// an address in the victim's subnet.
+	Iface   string
+	Victim  netip.Addr // the consumer, fcc00
+	Service netip.Addr // the fortune service, fcs00
+	Port    uint16     // the service's port, 8181
+	// Mode is what mallory does with the connections it takes: ModeRewrite
+	// (the default), ModeFlip or ModeImpersonate.
+	Mode string
+	// Every is how often the caches are poisoned again, as arpspoof does:
+	// a host that probes its entry would otherwise learn the truth.
+	Every time.Duration
+	// Logf receives every line the attacker has to say; see the line
+	// formats in the package's commands.
+	Logf func(format string, args ...any)
+}
+
+// Route numbers of the interception: the policy rule's priority and the
+// table holding the service's address as local.
+const (
+	interceptTable    = 8181
+	interceptPriority = 8181
+)

@@ -1,0 +1,520 @@
+package scenes
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ztlab/zt-lab/check"
+	"github.com/ztlab/zt-lab/infra"
+	"github.com/ztlab/zt-lab/mallory"
+	"github.com/ztlab/zt-lab/sniffer"
+)
+
+// tamperFetches is how many fortunes fcc00 fetches through mallory.
+const tamperFetches = 5
+
+// sceneTampering brings in mallory, an active man in the middle: it
+// poisons the ARP caches of fcc00 and fcs00, takes the consumer's
+// connections and hands it a rewritten fortune. The attacker is a real
+// process on its own host; its relay terminates both TCP connections (see
+// package mallory), so no sequence number needs fixing up.
+func sceneTampering() Scene {
+	return Scene{
+		ID: "tampering", Title: "Tampering", Panel: PanelConsumer,
+		Needs: StageFortune, Reaches: StageFortune,
+		Steps: []Step{
+			{
+				Title: "mallory poisons the ARP caches of fcc00 and fcs00",
+				Shell: "arpspoof -i eth0 -t fcc00 -r fcs00   # on mallory",
+				Do: func(ctx context.Context, env *Env) error {
+					return env.startMallory(ctx, mallory.ModeRewrite, FortunePort)
+				},
+				Verify: func(ctx context.Context, env *Env) check.Check {
+					return env.checkPoisoned(ctx, "fcc00's ARP cache maps fcs00 to mallory's MAC")
+				},
+			},
+			{
+				Title: "fcc00 fetches fortunes, through mallory",
+				Shell: "nc fcs00 8181",
+				Do:    func(ctx context.Context, env *Env) error { return env.fetchThroughMallory(ctx) },
+				Verify: func(_ context.Context, env *Env) check.Check {
+					return env.checkTampered()
+				},
+			},
+			{
+				Title: "The sniffer sees both versions, one on each leg",
+				Shell: "tcpdump -i wire0 -X port 8181",
+				Verify: func(ctx context.Context, env *Env) check.Check {
+					return env.checkTwoLegs(ctx)
+				},
+			},
+			{
+				Title: "mallory stops and puts the caches right",
+				Shell: "kill %arpspoof",
+				Do:    func(ctx context.Context, env *Env) error { return env.stopMallory(ctx) },
+				Verify: func(ctx context.Context, env *Env) check.Check {
+					return env.checkCachesClean(ctx, "mallory gone: ARP caches clean, fortunes untampered")
+				},
+			},
+		},
+	}
+}
+
+// attackRun is mallory's attack and what it said, line by line, as it
+// said it.
+type attackRun struct {
+	skip     string // why this lab has no attacker; the checks skip
+	attacker infra.Host
+	proc     infra.Proc
+
+	mu         sync.Mutex
+	poisonedAt time.Time      // its first poisoned frame
+	tampered   []tamperedSeen // every fortune it rewrote
+	lines      []string       // everything else it said, newest last
+	restored   int            // correct frames it sent on stop
+	fetched    int            // fortunes fcc00 fetched meanwhile
+	printed    []string       // what fcc00 printed, each fetch
+	clean      string         // the fetch after it stopped
+}
+
+// tamperedSeen is one "tampered" line of mallory's, and when it came.
+type tamperedSeen struct {
+	original, altered string
+	at                time.Time
+}
+
+func (a *attackRun) onLine(line string) {
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case strings.HasPrefix(line, "poisoned ") && a.poisonedAt.IsZero():
+		a.poisonedAt = now
+	case strings.HasPrefix(line, "restored "):
+		a.restored++
+	}
+	if _, o, alt, ok := mallory.ParseTampered(line); ok {
+		a.tampered = append(a.tampered, tamperedSeen{o, alt, now})
+	} else if len(a.lines) < maxLines {
+		a.lines = append(a.lines, line)
+	}
+}
+
+func (a *attackRun) snapshot() (poisoned time.Time, tampered []tamperedSeen, restored int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.poisonedAt, slices.Clone(a.tampered), a.restored
+}
+
+// attack is the scene's run of mallory, or a skip that says why there is
+// none; nil before the first step.
+func (e *Env) attack() *attackRun { return e.state().attack }
+
+// startMallory adds the attacker host when the lab can have one and starts
+// `zt-lab mallory` on it, returning once it intercepts and has sent its
+// first poisoned frames.
+func (e *Env) startMallory(ctx context.Context, mode string, port int) error {
+	l := e.Lab()
+	if l == nil {
+		return fmt.Errorf("no lab yet")
+	}
+	run := &attackRun{}
+	al, ok := l.(infra.AttackerLab)
+	spec, why := infra.HostSpec{}, "no attacker host in this lab"
+	if ok {
+		var can bool
+		if spec, why, can = al.Attacker(); !can {
+			ok = false
+		}
+	}
+	if !ok {
+		run.skip = why
+		e.keep(func(s *walkState) { s.attack = run })
+		e.Logf("skipped: %s", why)
+		return nil
+	}
+	h, found := l.Host(spec.Name)
+	if !found {
+		var err error
+		if h, err = l.AddHost(ctx, spec); err != nil {
+			return fmt.Errorf("add the attacker %s: %w", spec.Name, err)
+		}
+		e.LabChanged()
+	}
+	for _, p := range h.Procs() {
+		if p.Name() == "mallory" {
+			_ = p.Stop(ctx, 3*time.Second)
+		}
+	}
+	run.attacker = h
+	victim, err1 := e.Host(ConsumerHost)
+	service, err2 := e.Host(ServiceHost)
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("the attack needs %s and %s: %v %v", ConsumerHost, ServiceHost, err1, err2)
+	}
+	argv := []string{e.Self, "mallory", "--victim", victim.Addr().String(), "--service", service.Addr().String(), "--port", fmt.Sprint(port), "--mode", mode}
+	e.Logf("%s: zt-lab mallory --victim %s --service %s --port %d --mode %s", h.Name(), ConsumerHost, ServiceHost, port, mode)
+	p, err := h.Start(ctx, infra.ProcSpec{Name: "mallory", Argv: argv, OnLine: func(l string) {
+		run.onLine(l)
+		e.Logf("%s: %s", h.Name(), l)
+	}})
+	if err != nil {
+		return err
+	}
+	run.proc = p
+	e.keep(func(s *walkState) { s.attack = run })
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = waitUntil(wctx, 10*time.Millisecond, func() bool {
+		select {
+		case <-p.Done():
+			return true
+		default:
+		}
+		at, _, _ := run.snapshot()
+		return !at.IsZero()
+	})
+	select {
+	case <-p.Done():
+		return fmt.Errorf("mallory exited: %s", strings.Join(p.Tail(5), " | "))
+	default:
+	}
+	if err != nil {
+		return fmt.Errorf("mallory did not start poisoning: %s", strings.Join(p.Tail(5), " | "))
+	}
+	return nil
+}
+
+// fetchThroughMallory sniffs the wire and has fcc00 fetch fortunes while
+// mallory sits in the middle.
+func (e *Env) fetchThroughMallory(ctx context.Context) error {
+	a := e.attack()
+	if a == nil {
+		return fmt.Errorf("mallory never started: run the scene's first step")
+	}
+	if a.skip != "" {
+		return nil
+	}
+	if err := e.StartSniffer(); err != nil {
+		return err
+	}
+	for range tamperFetches {
+		got, err := e.Consume(ctx, ConsumerHost, fmt.Sprintf("%s:%d", ServiceHost, FortunePort))
+		if err != nil {
+			return err
+		}
+		a.mu.Lock()
+		a.fetched++
+		a.printed = append(a.printed, got)
+		a.mu.Unlock()
+	}
+	return nil
+}
+
+// stopMallory ends the attacker (SIGTERM: it un-poisons before it exits)
+// and has fcc00 fetch once more.
+func (e *Env) stopMallory(ctx context.Context) error {
+	return e.stopMalloryThen(ctx, fmt.Sprintf("%s:%d", ServiceHost, FortunePort))
+}
+
+// stopMalloryThen is stopMallory with fcc00's fetch made from addr.
+func (e *Env) stopMalloryThen(ctx context.Context, addr string) error {
+	a := e.attack()
+	if a == nil {
+		return fmt.Errorf("mallory never started: run the scene's first step")
+	}
+	if a.skip != "" {
+		return nil
+	}
+	if err := a.proc.Stop(ctx, 5*time.Second); err != nil {
+		return fmt.Errorf("stop mallory: %w", err)
+	}
+	got, err := e.Consume(ctx, ConsumerHost, addr)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.clean = got
+	a.mu.Unlock()
+	return nil
+}
+
+// hostMAC is the hardware address of h's interface on the lab's wire, as
+// h's own kernel reports it (`ip -o link`), and that interface's name.
+func hostMAC(ctx context.Context, h infra.Host) (mac, dev string, err error) {
+	out, err := h.Run(ctx, "ip", "-o", "-4", "addr", "show")
+	if err != nil {
+		return "", "", fmt.Errorf("read %s's addresses: %v", h.Name(), err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 4 && f[2] == "inet" {
+			if p, perr := netip.ParsePrefix(f[3]); perr == nil && p.Addr() == h.Addr() {
+				dev = f[1]
+			}
+		}
+	}
+	if dev == "" {
+		return "", "", fmt.Errorf("%s has no interface with %s", h.Name(), h.Addr())
+	}
+	out, err = h.Run(ctx, "ip", "-o", "link", "show", "dev", dev)
+	if err != nil {
+		return "", dev, fmt.Errorf("read %s's %s: %v", h.Name(), dev, err)
+	}
+	f := strings.Fields(string(out))
+	if i := slices.Index(f, "link/ether"); i >= 0 && i+1 < len(f) {
+		return f[i+1], dev, nil
+	}
+	return "", dev, fmt.Errorf("%s's %s has no Ethernet address: %s", h.Name(), dev, strings.TrimSpace(string(out)))
+}
+
+// neighbour is the hardware address h's ARP cache holds for addr, and the
+// line `ip neigh` prints for it ("" when it holds none).
+func neighbour(ctx context.Context, h infra.Host, addr netip.Addr) (mac, line string, err error) {
+	out, err := h.Run(ctx, "ip", "neigh", "show", addr.String())
+	if err != nil {
+		return "", "", fmt.Errorf("read %s's ARP cache: %v", h.Name(), err)
+	}
+	line = strings.TrimSpace(string(out))
+	f := strings.Fields(line)
+	if i := slices.Index(f, "lladdr"); i >= 0 && i+1 < len(f) {
+		mac = f[i+1]
+	}
+	return mac, line, nil
+}
+
+// cacheClaim is one ARP entry a check expects: on host, addr is at want.
+type cacheClaim struct {
+	host, of string // the host whose cache is read, the host it names
+	want     string // whose MAC the entry must hold: a host name
+}
+
+// checkCaches reads the entries of claims from the hosts' own kernels,
+// measuring again for up to two seconds (a frame takes a moment to land),
+// and reports the last reading.
+func (e *Env) checkCaches(ctx context.Context, name string, a *attackRun, claims []cacheClaim) check.Check {
+	macs := map[string]string{}
+	var c check.Check
+	for _, n := range []string{ConsumerHost, ServiceHost, a.attacker.Name()} {
+		h, err := e.Host(n)
+		if err != nil {
+			return check.Failf(name, "%v", err)
+		}
+		mac, dev, err := hostMAC(ctx, h)
+		if err != nil {
+			return check.Failf(name, "%v", err)
+		}
+		macs[n] = mac
+		c.Seen("%s's %s is %s (ip link on %s)", n, dev, mac, n)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var seen []string
+	var pass bool
+	_ = waitUntil(wctx, 50*time.Millisecond, func() bool {
+		seen, pass = nil, true
+		for _, cl := range claims {
+			h, err1 := e.Host(cl.host)
+			of, err2 := e.Host(cl.of)
+			if err1 != nil || err2 != nil {
+				seen, pass = append(seen, fmt.Sprintf("hosts: %v %v", err1, err2)), false
+				return false
+			}
+			mac, line, err := neighbour(ctx, h, of.Addr())
+			if err != nil {
+				seen, pass = append(seen, err.Error()), false
+				return false
+			}
+			mark := "= " + cl.want + "'s MAC"
+			if mac != macs[cl.want] {
+				mark, pass = fmt.Sprintf("≠ %s's MAC %s", cl.want, macs[cl.want]), false
+			}
+			if line == "" {
+				line = "(no entry)"
+			}
+			seen = append(seen, fmt.Sprintf("%s$ ip neigh show %s: %s  %s", cl.host, of.Addr(), line, mark))
+		}
+		return pass
+	})
+	c.Name, c.Pass = name, pass
+	c.Evidence = append(c.Evidence, seen...)
+	return c
+}
+
+// checkPoisoned proves from fcc00's and fcs00's own ARP caches that each
+// now sends the other's frames to mallory.
+func (e *Env) checkPoisoned(ctx context.Context, name string) check.Check {
+	a := e.attack()
+	switch {
+	case a == nil:
+		return check.Failf(name, "mallory never started")
+	case a.skip != "":
+		return check.Skipf(name, "%s", a.skip)
+	}
+	m := a.attacker.Name()
+	return e.checkCaches(ctx, name, a, []cacheClaim{
+		{ConsumerHost, ServiceHost, m},
+		{ServiceHost, ConsumerHost, m},
+	})
+}
+
+// checkTampered proves the consumer printed fortunes the service never
+// served: what fcs00 sent (its own log) beside what fcc00 printed (its own
+// output), the difference marked line by line.
+func (e *Env) checkTampered() check.Check {
+	const name = "the consumer printed a fortune that fcs00 never served"
+	a := e.attack()
+	switch {
+	case a == nil:
+		return check.Failf(name, "mallory never started")
+	case a.skip != "":
+		return check.Skipf(name, "%s", a.skip)
+	}
+	poisoned, tampered, _ := a.snapshot()
+	a.mu.Lock()
+	printed, fetched := slices.Clone(a.printed), a.fetched
+	a.mu.Unlock()
+	served := e.Served()
+	altered := 0
+	var first *tamperedSeen
+	for _, p := range printed {
+		if slices.Contains(served, p) {
+			continue
+		}
+		altered++
+		for i := range tampered {
+			t := &tampered[i]
+			if t.altered == p && slices.Contains(served, t.original) && first == nil {
+				first = t
+			}
+		}
+	}
+	if first == nil {
+		return check.Failf(name, "of %d fortunes fcc00 printed, %d were not served by fcs00, and none is one mallory reported rewriting from a fortune fcs00 served (%d reported)", fetched, altered, len(tampered))
+	}
+	c := check.Check{Name: name, Pass: altered == fetched && fetched > 0}
+	c.Seen("%d of %d fortunes fetched were tampered; the first %d ms after the poisoning", altered, fetched, tampered[0].at.Sub(poisoned).Milliseconds())
+	c.Evidence = append(c.Evidence, "fcs00 served (its own log), and what fcc00 printed:")
+	c.Evidence = append(c.Evidence, lineDiff(first.original, first.altered)...)
+	return c
+}
+
+// lineDiff marks the lines of before that after lost ("- ") and the lines
+// after gained ("+ "), with the lines both share unmarked.
+func lineDiff(before, after string) []string {
+	b := strings.Split(strings.TrimRight(before, "\n"), "\n")
+	a := strings.Split(strings.TrimRight(after, "\n"), "\n")
+	var out []string
+	for _, l := range b {
+		if !slices.Contains(a, l) {
+			out = append(out, "  - "+l)
+		}
+	}
+	for _, l := range a {
+		if slices.Contains(b, l) {
+			out = append(out, "    "+l)
+		} else {
+			out = append(out, "  + "+l)
+		}
+	}
+	return out
+}
+
+// checkTwoLegs proves from the wire that the fortune changed in mallory's
+// hands: on the leg mallory → fcs00 the sniffer reads what fcs00 sent, on
+// the leg fcc00 → fcs00's address (to mallory's MAC) the rewritten text.
+func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
+	const name = "the sniffer sees the served and the tampered fortune on the two legs"
+	a := e.attack()
+	switch {
+	case a == nil:
+		return check.Failf(name, "mallory never started")
+	case a.skip != "":
+		return check.Skipf(name, "%s", a.skip)
+	}
+	an := e.Analyzer()
+	if an == nil {
+		return check.Failf(name, "no capture ran")
+	}
+	fcc, err1 := e.Host(ConsumerHost)
+	fcs, err2 := e.Host(ServiceHost)
+	if err1 != nil || err2 != nil {
+		return check.Failf(name, "hosts: %v %v", err1, err2)
+	}
+	_, tampered, _ := a.snapshot()
+	var c check.Check
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = waitUntil(wctx, 20*time.Millisecond, func() bool {
+		c = check.Check{Name: name}
+		var toVictim, fromService map[string]sniffer.FlowSummary = map[string]sniffer.FlowSummary{}, map[string]sniffer.FlowSummary{}
+		for _, f := range an.Flows() {
+			if f.Key.Server.Addr() != fcs.Addr() || f.Key.Server.Port() != FortunePort {
+				continue
+			}
+			_, fromServer, ok := an.Follow(f.Key)
+			if !ok {
+				continue
+			}
+			switch f.Key.Client.Addr() {
+			case fcc.Addr():
+				toVictim[string(fromServer)] = f
+			case a.attacker.Addr():
+				fromService[string(fromServer)] = f
+			}
+		}
+		for _, t := range tampered {
+			fv, ok1 := toVictim[t.altered]
+			fs, ok2 := fromService[t.original]
+			if ok1 && ok2 {
+				names := an.Names()
+				c.Pass = true
+				c.Seen("%s (fcs00 → mallory) carries what fcs00 served:", fs.Direction(names, 1))
+				c.Evidence = append(c.Evidence, indent(t.original)...)
+				c.Seen("%s (mallory, as fcs00 → fcc00) carries the tampered text:", fv.Direction(names, 1))
+				c.Evidence = append(c.Evidence, indent(t.altered)...)
+				return true
+			}
+		}
+		c.Seen("of %d fortunes mallory rewrote, none was captured whole on both legs (%d flows to fcc00, %d from fcs00 to mallory)", len(tampered), len(toVictim), len(fromService))
+		return false
+	})
+	return c
+}
+
+// checkCachesClean proves mallory left no trace: both caches hold the real
+// hosts' MACs again, and fcc00 got a fortune fcs00 served.
+func (e *Env) checkCachesClean(ctx context.Context, name string) check.Check {
+	a := e.attack()
+	switch {
+	case a == nil:
+		return check.Failf(name, "mallory never started")
+	case a.skip != "":
+		return check.Skipf(name, "%s", a.skip)
+	}
+	c := e.checkCaches(ctx, name, a, []cacheClaim{
+		{ConsumerHost, ServiceHost, ServiceHost},
+		{ServiceHost, ConsumerHost, ConsumerHost},
+	})
+	_, tampered, restored := a.snapshot()
+	a.mu.Lock()
+	clean, fetched := a.clean, a.fetched
+	a.mu.Unlock()
+	c.Seen("mallory sent %d correcting ARP frames as it stopped", restored)
+	if restored == 0 {
+		c.Pass = false
+	}
+	if clean == "" || !slices.Contains(e.Served(), clean) {
+		c.Pass = false
+		c.Seen("after mallory stopped fcc00 printed %q, which fcs00 never served", firstLine(clean))
+	} else {
+		c.Seen("after mallory stopped, fcc00 printed what fcs00 served: %q", firstLine(clean))
+	}
+	c.Seen("while mallory was in the path: %d of %d fortunes tampered", len(tampered), fetched)
+	return c
+}
