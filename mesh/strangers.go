@@ -91,6 +91,25 @@ func (c *Cluster) TryAsStranger(ctx context.Context, k Consumer) (Strangers, err
 	return s, nil
 }
 
+// TryFromTheWire has h, a host with no agent and no token (the attacker
+// on the wire), try to reach the HTTP API of every agent of the lab over
+// the wire, as it would to rewrite the rules. It reads the intentions
+// with the management token before and after.
+func (c *Cluster) TryFromTheWire(ctx context.Context, h infra.Host) (Strangers, error) {
+	s := Strangers{Who: h.Name()}
+	var err error
+	if s.Before, err = c.intentionSet(ctx); err != nil {
+		return s, err
+	}
+	for _, a := range c.allAgents() {
+		s.Attempts = append(s.Attempts, dialAPI(ctx, h, a.host))
+	}
+	if s.After, err = c.intentionSet(ctx); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
 // dialAPI connects from h to the HTTP API port of target's address, as a
 // process on h would.
 func dialAPI(ctx context.Context, h, target infra.Host) Attempt {
@@ -146,10 +165,16 @@ func (c *Cluster) intentionSet(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// CheckStrangers proves a stranger cannot change the rules: every attempt
-// was refused, and the intentions are exactly those before the attempts.
+// CheckStrangers proves the rogue cannot change the rules (CheckStrangersAs).
 func CheckStrangers(s Strangers) check.Check {
-	ch := check.Check{Name: "the rogue cannot change the rules", Pass: true}
+	return CheckStrangersAs("the rogue cannot change the rules", s)
+}
+
+// CheckStrangersAs proves a stranger cannot change the rules: every
+// attempt was refused, and the intentions are exactly those before the
+// attempts.
+func CheckStrangersAs(name string, s Strangers) check.Check {
+	ch := check.Check{Name: name, Pass: true}
 	if len(s.Attempts) == 0 {
 		ch.Pass = false
 		ch.Seen("no attempt was made")

@@ -17,6 +17,7 @@ func TestConsulWireRefusesAnAPIOnTheWire(t *testing.T) {
 			Key:     sniffer.FlowKey{Proto: sniffer.TCP, Client: fcc(41000), Server: netip.AddrPortFrom(c0Addr, port)},
 			Verdict: sniffer.Verdict{Kind: kind},
 			Closed:  true,
+			Payload: [2]uint64{120, 80},
 		}
 	}
 	good := []sniffer.FlowSummary{flow(8300, sniffer.Encrypted), flow(8301, sniffer.Encrypted)}

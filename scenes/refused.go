@@ -61,6 +61,14 @@ func sceneRefused() Scene {
 				},
 			},
 			{
+				Title: "mallory tries to change the rules instead",
+				Shell: "curl consul00:8500/v1/connect/intentions   # on mallory, to every agent",
+				Do:    func(ctx context.Context, env *Env) error { return env.malloryTriesTheRules(ctx) },
+				Verify: func(_ context.Context, env *Env) check.Check {
+					return env.checkMalloryCannotChangeTheRules()
+				},
+			},
+			{
 				Title: "mallory stops: fortunes flow again, no restart",
 				Shell: "kill %arpspoof; nc 127.0.0.1 9191",
 				Do:    func(ctx context.Context, env *Env) error { return env.stopMalloryThen(ctx, MeshAddr) },
@@ -70,6 +78,43 @@ func sceneRefused() Scene {
 			},
 		},
 	}
+}
+
+// malloryCannotChangeTheRules names the check of mallory's attempts.
+const malloryCannotChangeTheRules = "mallory cannot reach an agent's API to change the rules"
+
+// malloryTriesTheRules has mallory, from its own host, try every agent's
+// HTTP API over the wire: with no agent and no token, that is all a
+// stranger on the wire has.
+func (e *Env) malloryTriesTheRules(ctx context.Context) error {
+	a := e.attack()
+	if a == nil || a.skip != "" {
+		return nil // the check says why
+	}
+	s, err := e.Cluster().TryFromTheWire(ctx, a.attacker)
+	if err != nil {
+		return err
+	}
+	for _, at := range s.Attempts {
+		e.Logf("%s", at.Line())
+	}
+	e.keep(func(w *walkState) { w.malloryRules = &s })
+	return nil
+}
+
+func (e *Env) checkMalloryCannotChangeTheRules() check.Check {
+	a := e.attack()
+	switch {
+	case a == nil:
+		return check.Failf(malloryCannotChangeTheRules, "mallory never started")
+	case a.skip != "":
+		return check.Skipf(malloryCannotChangeTheRules, "%s", a.skip)
+	}
+	s := e.state().malloryRules
+	if s == nil {
+		return check.Failf(malloryCannotChangeTheRules, "mallory tried nothing")
+	}
+	return mesh.CheckStrangersAs(malloryCannotChangeTheRules, *s)
 }
 
 // fetchPastMallory has fcc00 ask its sidecar for fortunes while mallory

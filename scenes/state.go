@@ -17,6 +17,9 @@ type walkState struct {
 	rogue *mesh.Consumer
 	// strangers is what the rogue got when it tried to change the rules.
 	strangers *mesh.Strangers
+	// malloryRules is what mallory got when it tried every agent's API
+	// over the wire.
+	malloryRules *mesh.Strangers
 	// rotation is the identity scene's CA rotation under load.
 	rotation *rotationRun
 	// failures are the resilience scene's injected failures.

@@ -66,13 +66,9 @@ func (s envSource) CaptureStats() (sniffer.Stats, bool) {
 	return c.Stats(), true
 }
 
-// Meshed asks the Env when it can say (a Meshed method is planned on
-// scenes.Env); until then the lab is meshed once the sidecars scene has
-// brought it to its stage.
+// Meshed says the lab is meshed once the sidecars scene has brought it to
+// its stage.
 func (s envSource) Meshed() bool {
-	if m, ok := any(s.env).(interface{ Meshed() bool }); ok {
-		return m.Meshed()
-	}
 	return s.engine.Stage() >= scenes.StageSidecars
 }
 

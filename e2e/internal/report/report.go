@@ -15,44 +15,68 @@ import (
 	"time"
 )
 
-// Claims are the checks a full walkthrough must make, by name.
-var Claims = []string{
-	"five hosts up on one wire",
-	"consumer received a fortune",
-	"the sniffer read the fortune in the clear",
-	"fcc00's ARP cache maps fcs00 to mallory's MAC",
-	"the consumer printed a fortune that fcs00 never served",
-	"the sniffer sees the served and the tampered fortune on the two legs",
-	"mallory gone: ARP caches clean, fortunes untampered",
-	"leader elected",
-	"5 members alive",
-	"sidecars healthy",
-	"consumer received a fortune through the mesh",
-	"no fortune bytes on the wire through the mesh",
-	"Consul gossip and RPC on the wire are encrypted",
-	"fortune service listens on 127.0.0.1:8181",
-	"fcc00 → fcs00:8181 refused",
-	"fcc is still allowed to fcs",
-	"rogue → fcs denied",
-	"fcc00's ARP cache maps fcs00 to mallory's MAC, in front of the mesh",
-	"0 tampered fortunes accepted by the consumer",
-	"mallory's impersonation of fcs00 refused",
-	"fcs00's sidecar refuses mallory without a lab leaf",
-	"mallory gone: ARP caches clean, mesh fortunes flow",
-	"every service carries an identity from the active root",
-	"fortunes flow through a CA rotation, with leaves from the new root",
+// Claims are the checks a full walkthrough must make, by name, in the
+// order of the scenes.
+var Claims = slices.Concat(
+	[]string{
+		"five hosts up on one wire",
+		"consumer received a fortune",
+		"the sniffer read the fortune in the clear",
+	},
+	tamperingBefore,
+	[]string{
+		"leader elected",
+		"5 members alive",
+		"sidecars healthy",
+		"consumer received a fortune through the mesh",
+		"no fortune bytes on the wire through the mesh",
+		"Consul gossip and RPC on the wire are encrypted",
+		"fortune service listens on 127.0.0.1:8181",
+		"fcc00 → fcs00:8181 refused",
+		"fcc is still allowed to fcs",
+		"rogue → fcs denied",
+		"the rogue cannot change the rules",
+	},
+	tamperingAfter,
+	[]string{
+		"every service carries an identity from the active root",
+		"fortunes flow through a CA rotation, with leaves from the new root",
+		"no private key crossed the wire",
+	},
+	ResilienceClaims,
+)
+
+// ResilienceClaims are the claims of the resilience scene, the timed
+// failures.
+var ResilienceClaims = []string{
 	"three fcs instances healthy",
 	"the consumer kept getting fortunes while instances failed",
 	"a new leader took over and the mesh kept serving",
 }
 
-// ResilienceClaims are the claims of scene 13, the timed failures.
-var ResilienceClaims = Claims[len(Claims)-3:]
+// tamperingBefore and tamperingAfter are the claims of the two attacker
+// scenes: Tampering, before the mesh, and Tampering, refused, after the
+// intentions.
+var (
+	tamperingBefore = []string{
+		"fcc00's ARP cache maps fcs00 to mallory's MAC",
+		"the consumer printed a fortune that fcs00 never served",
+		"the sniffer sees the served and the tampered fortune on the two legs",
+		"mallory gone: ARP caches clean, fortunes untampered",
+	}
+	tamperingAfter = []string{
+		"fcc00's ARP cache maps fcs00 to mallory's MAC, in front of the mesh",
+		"0 tampered fortunes accepted by the consumer",
+		"mallory's impersonation of fcs00 refused",
+		"fcs00's sidecar refuses mallory without a lab leaf",
+		"mallory cannot reach an agent's API to change the rules",
+		"mallory gone: ARP caches clean, mesh fortunes flow",
+	}
+)
 
-// TamperingClaims are the claims of scenes 4 and 11, the man in the
-// middle before and after the mesh: a lab without an attacker host skips
-// them, saying why.
-var TamperingClaims = append(slices.Clone(Claims[3:7]), Claims[17:22]...)
+// TamperingClaims are the claims of the man in the middle before and
+// after the mesh: a lab without an attacker host skips them, saying why.
+var TamperingClaims = slices.Concat(tamperingBefore, tamperingAfter)
 
 // Run is one `zt-lab run --json Report` and what it printed.
 type Run struct {

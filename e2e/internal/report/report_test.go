@@ -7,7 +7,7 @@ import (
 
 // The tampering claims are exactly those of the two attacker scenes.
 func TestTamperingClaimsAreTheAttackersScenes(t *testing.T) {
-	if len(TamperingClaims) != 9 {
+	if len(TamperingClaims) != 10 {
 		t.Fatalf("%d tampering claims: %q", len(TamperingClaims), TamperingClaims)
 	}
 	for _, c := range TamperingClaims {
