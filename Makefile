@@ -22,7 +22,7 @@ DEB_PKGS := netcat-traditional iproute2 tmux procps
 # tshark and tcpdump themselves (and fail under CI without them).
 TEST_DEB_PKGS := openssh-server nftables sudo tshark tcpdump
 
-.PHONY: help go-version build consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
+.PHONY: help go-version build cross consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -36,8 +36,12 @@ go-version:
 	if [ "$$(printf '%s\n%s\n' $(GO_MIN) "$$v" | sort -V | head -n 1)" != "$(GO_MIN)" ]; then \
 		echo "zt-lab needs Go $(GO_MIN) or newer, and '$(GO)' is go$$v: install a newer one from https://go.dev/dl, or run make GO=/path/to/go"; exit 2; fi
 
+# COMMIT is stamped into zt-lab for `zt-lab version` (the go command's own
+# stamp is missing in a git worktree); a + marks uncommitted changes.
+COMMIT := $(shell git rev-parse HEAD 2>/dev/null)$(shell test -n "$$(git status --porcelain 2>/dev/null)" && echo +)
+
 build: go-version ## build bin/zt-lab
-	$(GO) build -trimpath -o $(ZTLAB) ./cmd/zt-lab
+	$(GO) build -trimpath -ldflags "-X main.commit=$(COMMIT)" -o $(ZTLAB) ./cmd/zt-lab
 
 consul: go-version $(CONSUL) ## build bin/consul from Consul's Go packages (once, ~5 min)
 
@@ -92,7 +96,18 @@ demo: build consul-or-found deps ## build what is needed and open the guided lab
 # clusters electing leaders at once on two cores measure each other.
 LAB_PKGS := ./mesh/integration ./e2e/...
 
-test: build consul test-deps ## vet, then every test for real (as root in CI), then bounded fuzzing
+# CROSS are the systems the controller must build for: the local lab is
+# Linux's, but the TUI, the headless run, the recorder and the ssh and
+# equinix providers run on a presenter's Mac too (and Windows builds).
+CROSS := darwin/arm64 darwin/amd64 windows/amd64
+
+cross: go-version ## build zt-lab for macOS and Windows (the output is thrown away)
+	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && for t in $(CROSS); do \
+		echo "go build ./cmd/zt-lab for $$t"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o "$$out/zt-lab" ./cmd/zt-lab || exit 1; \
+	done
+
+test: build cross consul test-deps ## vet, cross-build, then every test for real (as root in CI), then bounded fuzzing
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 10m $$($(GO) list ./... | grep -v -e /mesh/integration -e /e2e)
 	$(GO) test -count=1 -timeout 15m -p 1 $(LAB_PKGS)

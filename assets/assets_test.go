@@ -1,6 +1,8 @@
 package assets
 
 import (
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -86,5 +88,51 @@ func TestFortunesIsACopy(t *testing.T) {
 	a[0] = "changed"
 	if b := Fortunes(); b[0] == "changed" {
 		t.Error("changing the returned slice changed the embedded fortunes")
+	}
+}
+
+// The demo tape ends when the summary's report card is on the screen, not
+// after a guess at how long the walkthrough takes: its last Wait's regexp
+// must match the report card the TUI renders (tui's golden of it).
+func TestDemoTapeWaitsForTheSummary(t *testing.T) {
+	tape, err := os.ReadFile("demo.tape")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	for _, l := range strings.Split(string(tape), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			cmds = append(cmds, l)
+		}
+	}
+	wait := regexp.MustCompile(`^Wait\+Screen(@\S+)? /(.+)/$`)
+	var m []string
+	last := -1
+	for i, c := range cmds {
+		if mm := wait.FindStringSubmatch(c); mm != nil {
+			m, last = mm, i
+		}
+	}
+	if m == nil {
+		t.Fatalf("demo.tape has no Wait+Screen /regexp/:\n%s", tape)
+	}
+	for _, c := range cmds[last+1:] {
+		if strings.HasPrefix(c, "Sleep") && !regexp.MustCompile(`^Sleep [0-9]+(ms|s)$`).MatchString(c) {
+			t.Errorf("after the Wait: %q", c)
+		}
+		if d := strings.TrimPrefix(c, "Sleep "); strings.HasSuffix(d, "s") && !strings.HasSuffix(d, "ms") && len(d) > 2 {
+			t.Errorf("after the Wait, %q is a long sleep again: hold the summary a few seconds at most", c)
+		}
+	}
+	re, err := regexp.Compile(m[2])
+	if err != nil {
+		t.Fatalf("the Wait's regexp %q: %v", m[2], err)
+	}
+	card, err := os.ReadFile("../tui/testdata/TestScreens/report_160x48.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !re.Match(card) {
+		t.Errorf("the Wait's /%s/ does not match the report card the TUI renders", m[2])
 	}
 }

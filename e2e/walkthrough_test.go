@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ztlab/zt-lab/e2e/internal/report"
@@ -13,10 +14,11 @@ import (
 func TestWalkthroughHeadless(t *testing.T) {
 	u := newUser(t)
 	reportPath := filepath.Join(u.dir, "..", filepath.Base(u.dir)+"-report.json")
-	t.Cleanup(func() { os.Remove(reportPath) })
-	r, err := u.runLong(600, "run", "--json", reportPath)
+	junitPath := strings.TrimSuffix(reportPath, ".json") + ".xml"
+	t.Cleanup(func() { os.Remove(reportPath); os.Remove(junitPath) })
+	r, err := u.runLong(600, "run", "--json", reportPath, "--junit", junitPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	report.Run{Name: "zt-lab run", Report: reportPath, Stdout: r.stdout, Stderr: r.stderr, Code: r.code}.Check(t)
+	report.Run{Name: "zt-lab run", Report: reportPath, JUnit: junitPath, Stdout: r.stdout, Stderr: r.stderr, Code: r.code}.Check(t)
 }

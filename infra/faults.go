@@ -115,9 +115,9 @@ func (f *Faults[P]) Fail(ctx context.Context, mode FailMode) error {
 		f.set(StatePartitioned, nil)
 	case Freeze:
 		for i, p := range procs {
-			if err := f.m.Signal(ctx, p, syscall.SIGSTOP); err != nil {
+			if err := f.m.Signal(ctx, p, SigStop); err != nil {
 				for _, q := range procs[:i] {
-					_ = f.m.Signal(ctx, q, syscall.SIGCONT)
+					_ = f.m.Signal(ctx, q, SigCont)
 				}
 				return fmt.Errorf("freeze %s on %s: %w", p.Name(), f.name, err)
 			}
@@ -146,7 +146,7 @@ func (f *Faults[P]) Recover(ctx context.Context) error {
 		f.set(StateUp, nil)
 	case StateFrozen:
 		for _, p := range f.Live() {
-			_ = f.m.Signal(ctx, p, syscall.SIGCONT)
+			_ = f.m.Signal(ctx, p, SigCont)
 		}
 		f.set(StateUp, nil)
 	default:

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // EnvRuntimeDir overrides where zt-lab keeps a user's lab state.
@@ -92,8 +91,8 @@ func checkOwn(path string, fi fs.FileInfo, dir bool, hint string) error {
 	case !dir && !fi.Mode().IsRegular():
 		return bad("is not a regular file")
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return bad(fmt.Sprintf("belongs to uid %d, not to you (uid %d)", st.Uid, os.Getuid()))
+	if uid, ok := FileOwner(fi); ok && uid != os.Getuid() {
+		return bad(fmt.Sprintf("belongs to uid %d, not to you (uid %d)", uid, os.Getuid()))
 	}
 	if fi.Mode().Perm()&0o022 != 0 {
 		return bad(fmt.Sprintf("may be written by other users (mode %04o)", fi.Mode().Perm()))

@@ -55,3 +55,24 @@ func TestContentDirectoriesOfGarbageAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// The sidecars scene says what its sidecars are: Consul's built-in proxy,
+// not the Envoy a production mesh runs, and that the claims hold either way.
+func TestSidecarNotesSayTheProxyIsTheBuiltInOne(t *testing.T) {
+	ws := Walkthrough()
+	if err := LoadContent(ws, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ws {
+		if s.ID != "sidecars" {
+			continue
+		}
+		for _, want := range []string{"built-in proxy", "Production meshes run Envoy", "nothing in what the lab proves"} {
+			if !strings.Contains(strings.Join(strings.Fields(s.Notes), " "), want) {
+				t.Errorf("the sidecars notes do not say %q:\n%s", want, s.Notes)
+			}
+		}
+		return
+	}
+	t.Fatal("no sidecars scene")
+}

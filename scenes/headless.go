@@ -2,15 +2,11 @@ package scenes
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
-
-	"github.com/ztlab/zt-lab/check"
 )
 
 // Headless runs the given scenes (all when none are given) in order,
@@ -116,31 +112,4 @@ func WriteReport(w io.Writer, e *Engine) {
 		fmt.Fprintf(w, ", %d skipped", skipped)
 	}
 	fmt.Fprintln(w)
-}
-
-// jsonResult is one step in the JSON report.
-type jsonResult struct {
-	Scene int           `json:"scene"`
-	Title string        `json:"scene_title"`
-	Step  string        `json:"step"`
-	Check *check.Check  `json:"check,omitempty"`
-	Error string        `json:"error,omitempty"`
-	Took  time.Duration `json:"took_ns"`
-}
-
-// WriteJSON saves every result as JSON.
-func WriteJSON(path string, e *Engine) error {
-	var out []jsonResult
-	for _, r := range e.Results() {
-		j := jsonResult{Scene: r.Scene + 1, Title: e.Scenes[r.Scene].Title, Step: r.Title, Check: r.Check, Took: r.Took}
-		if r.Err != nil {
-			j.Error = r.Err.Error()
-		}
-		out = append(out, j)
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

@@ -34,7 +34,7 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 			if runs < 1 || runs > 100 {
 				return usagef("--runs %d: use 1 to 100", runs)
 			}
-			if err := writable(jsonPath); err != nil {
+			if err := writable("--json", jsonPath); err != nil {
 				return err
 			}
 			if !local.Sandboxed() {

@@ -22,6 +22,7 @@ func newExecCmd() *cobra.Command {
 			}
 			return nil
 		},
+		ValidArgsFunction: completeHost,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := findLab()
 			if err != nil {

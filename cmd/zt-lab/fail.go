@@ -20,6 +20,7 @@ func newFailCmd() *cobra.Command {
 			}
 			return nil
 		},
+		ValidArgsFunction: completeOneHost,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := infra.ParseFailMode(mode)
 			if err != nil {

@@ -4,9 +4,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -42,9 +45,17 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-func run(args []string) int {
+func run(args []string) int { return runWith(args, os.Stdout, os.Stderr) }
+
+// runWith runs zt-lab on args with the given output and error streams and
+// returns its exit code: 0, a command's own, 2 for a usage error (said in
+// one line on stderr), 1 for anything else.
+func runWith(args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	addCompletion(root)
 	err := root.Execute()
 	var code exitCode
 	var ue usageError
@@ -54,10 +65,10 @@ func run(args []string) int {
 	case errors.As(err, &code):
 		return int(code)
 	case errors.As(err, &ue):
-		fmt.Fprintln(os.Stderr, "zt-lab:", ue.Error())
+		fmt.Fprintln(stderr, "zt-lab:", ue.Error())
 		return 2
 	default:
-		fmt.Fprintln(os.Stderr, "zt-lab:", err)
+		fmt.Fprintln(stderr, "zt-lab:", err)
 		return 1
 	}
 }
@@ -76,11 +87,80 @@ With no command: the guided lab (n/p scenes, enter step, ? help, q quit).`,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return runTUI(cmd, &f) },
 	}
 	f.register(root)
-	root.CompletionOptions.DisableDefaultCmd = true
+	// --version prints what `zt-lab version` does; cobra handles the flag
+	// before the guided lab would start.
+	root.Version = readBuildInfo().Version
+	root.SetVersionTemplate(`{{ztlabVersion}}`)
 	// Cobra's own flag errors are usage errors too.
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usagef("%v: see %s --help", err, cmd.CommandPath())
+	})
 	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newShellCmd(), newExecCmd(),
 		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newRecordCmd(), newSniffCmd(), newBenchCmd(), newAppArmorCmd(), newRemoteCmd(),
-		newMalloryCmd(), newServeCmd())
+		newMalloryCmd(), newServeCmd(), newVersionCmd())
+	strictArgs(root)
 	return root
+}
+
+// addCompletion adds cobra's `completion bash|zsh|fish|powershell`, once
+// root's output is set: its scripts go where root's output went then.
+func addCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			strictArgs(c)
+		}
+	}
+}
+
+func init() {
+	cobra.AddTemplateFunc("ztlabVersion", func() string {
+		var b strings.Builder
+		writeVersion(context.Background(), &b, "")
+		return b.String()
+	})
+}
+
+// strictArgs makes every argument mistake under c a usage error with a
+// hint: an unknown command (with cobra's suggestion when it has one), an
+// argument a command does not take, a command given too few. A group of
+// commands that cannot run by itself refuses an unknown one instead of
+// printing its help and exiting 0.
+func strictArgs(c *cobra.Command) {
+	if c.SuggestionsMinimumDistance == 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	args := c.Args
+	if args == nil {
+		args = cobra.NoArgs
+	}
+	if c.HasSubCommands() && !c.Runnable() {
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	c.Args = func(cmd *cobra.Command, a []string) error {
+		err := args(cmd, a)
+		if err == nil {
+			return nil
+		}
+		var ue usageError
+		if errors.As(err, &ue) {
+			return err
+		}
+		if cmd.HasAvailableSubCommands() && len(a) > 0 {
+			hint := fmt.Sprintf("unknown command %q for %s", a[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(a[0]); len(s) > 0 {
+				hint += ": did you mean " + list(s) + "?"
+			} else {
+				hint += ": see " + cmd.CommandPath() + " --help for the commands"
+			}
+			return usage(errors.New(hint))
+		}
+		if len(a) > 0 && strings.HasPrefix(err.Error(), "unknown command") {
+			return usagef("%s takes no arguments, got %q: see %s --help", cmd.CommandPath(), a[0], cmd.CommandPath())
+		}
+		return usagef("%v: see %s --help", err, cmd.CommandPath())
+	}
+	for _, sub := range c.Commands() {
+		strictArgs(sub)
+	}
 }

@@ -26,7 +26,7 @@ func localProvider() provider {
 		help:  map[use]string{useWalk: "local (namespaces here)", useUp: "local (namespaces here)", useDown: "local"},
 		flags: func(cmd *cobra.Command, u use) {
 			if u == useUp {
-				cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run the lab in the background; end it with `zt-lab down`")
+				cmd.Flags().BoolVarP(&detach, "detach", "d", false, "run the lab in the background; end it with zt-lab down")
 			}
 		},
 		build: func(_ context.Context, w walkLab) (func(context.Context) (infra.Lab, error), error) {
@@ -117,9 +117,12 @@ func (f *labFlags) topology() (infra.Topology, error) {
 
 // checkLinux refuses to go on anywhere but Linux: the lab is made of Linux
 // namespaces.
-func checkLinux() error {
-	if runtime.GOOS != "linux" {
-		return usagef("the local lab needs Linux (this is %s): run zt-lab on a Linux machine or VM", runtime.GOOS)
+func checkLinux() error { return checkLocalOS(runtime.GOOS) }
+
+// checkLocalOS is checkLinux for a system named goos.
+func checkLocalOS(goos string) error {
+	if goos != "linux" {
+		return usagef("the local lab is made of Linux network namespaces and this is %s: use --provider ssh with your own Linux hosts (or --provider equinix), or run zt-lab in a Linux VM", goos)
 	}
 	return nil
 }

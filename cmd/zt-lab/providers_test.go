@@ -56,7 +56,7 @@ func TestProviderHelpListsTheRows(t *testing.T) {
 		{"run", "inventory", "with --provider ssh: YAML file of the hosts (name, role, address, user, key)"},
 		{"down", "lab", "id of the Metal lab to delete (its devices and key are found by tag)"},
 		{"up", "dry-run", "print the devices and their hourly cost, create nothing"},
-		{"up", "detach", "run the lab in the background; end it with `zt-lab down`"},
+		{"up", "detach", "run the lab in the background; end it with zt-lab down"},
 		{"run", "metal-config", "YAML or JSON file with project_id, metro, plan, operating_system, consul_count, fcs_count, fcc_count"},
 	} {
 		cmd := root

@@ -18,6 +18,7 @@ func newRecoverCmd() *cobra.Command {
 			}
 			return nil
 		},
+		ValidArgsFunction: completeOneHost,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := findLab()
 			if err != nil {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -13,16 +15,10 @@ import (
 	sshremote "github.com/ztlab/zt-lab/infra/ssh/remote"
 )
 
-// newRemoteCmd is what zt-lab runs on a lab's SSH hosts; people do not
-// type it, so it is hidden from help.
-func newRemoteCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:    "remote",
-		Short:  "What zt-lab runs on a remote lab host over SSH",
-		Hidden: true,
-	}
-	cmd.AddCommand(newRemoteAgentCmd(), newRemoteCaptureCmd(), newRemoteHealCmd())
-	return cmd
+// remoteCmds are the commands a lab's SSH host runs: its supervisor, its
+// capture and its partition's undo, all Linux's.
+func remoteCmds() []*cobra.Command {
+	return []*cobra.Command{newRemoteAgentCmd(), newRemoteCaptureCmd(), newRemoteHealCmd()}
 }
 
 func newRemoteAgentCmd() *cobra.Command {

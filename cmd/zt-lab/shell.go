@@ -16,6 +16,7 @@ func newShellCmd() *cobra.Command {
 			}
 			return nil
 		},
+		ValidArgsFunction: completeOneHost,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := findLab()
 			if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -12,10 +13,13 @@ import (
 )
 
 func newStatusCmd() *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the running lab's hosts, addresses and state",
-		Args:  cobra.NoArgs,
+		Example: `  zt-lab status
+  zt-lab status --json | jq -r '.hosts[] | select(.state != "up") | .name'`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := findLab()
 			if err != nil {
@@ -25,11 +29,18 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return remote(err)
 			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(s)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Lab %s, up since %s, wire %s %s\n\n", s.ID, s.Started.Format("15:04:05"), s.Wire, s.Subnet)
 			printStatus(cmd.OutOrStdout(), s)
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the lab as one JSON object: id, subnet, wire, and each host's name, role, address, state and processes")
+	return cmd
 }
 
 func printStatus(out io.Writer, s local.Status) {

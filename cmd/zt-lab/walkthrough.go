@@ -17,7 +17,8 @@ type walkFlags struct {
 	providerFlags
 	consul  string
 	content string
-	row     provider // the provider, once check has chosen it
+	row     provider    // the provider, once check has chosen it
+	bin     mesh.Binary // the consul, once engine has found it
 }
 
 func (f *walkFlags) register(cmd *cobra.Command) {
@@ -58,6 +59,7 @@ func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 	if err != nil {
 		return nil, usage(err)
 	}
+	f.bin = bin
 	ws := scenes.Walkthrough()
 	if err := scenes.LoadContent(ws, f.content); err != nil {
 		return nil, usage(err)

@@ -14,16 +14,18 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/ztlab/zt-lab/infra"
 )
 
-// The seeds' variables.tf defaults.
+// The seeds' variables.tf defaults, but for the OS: the seeds' ubuntu_20_04
+// reached its end of standard support in 2025 and Metal no longer offers
+// it; Ubuntu 24.04 LTS is the one it does.
 const (
 	DefaultMetro  = "sv"
 	DefaultPlan   = "c3.small.x86"
-	DefaultOS     = "ubuntu_20_04" // Metal's slug for the seeds' "ubuntu_20_04"
+	DefaultOS     = "ubuntu_24_04"
 	DefaultAPIURL = "https://api.equinix.com/metal/v1"
 )
 
@@ -52,7 +54,7 @@ type Config struct {
 	Project string // project UUID
 	Metro   string // metro code, e.g. sv
 	Plan    string // server plan slug, e.g. c3.small.x86
-	OS      string // operating system slug, e.g. ubuntu_20_04
+	OS      string // operating system slug, e.g. ubuntu_24_04
 	// Host counts per role; hosts are named consul00, fcs00, fcc00, ...
 	Consul, FCS, FCC int
 	// UserData replaces the default cloud-init user data when set.

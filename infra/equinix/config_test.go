@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 const secret = "s3cr3t-metal-token-0123456789abcdef"
 
 func TestTheDefaultsAreTheSeedsVariables(t *testing.T) {
 	c := DefaultConfig()
-	if c.Metro != "sv" || c.Plan != "c3.small.x86" || c.OS != "ubuntu_20_04" || c.Consul != 3 || c.FCS != 1 || c.FCC != 1 {
-		t.Errorf("defaults %+v, want variables.tf's sv, c3.small.x86, ubuntu_20_04, 3/1/1", c)
+	if c.Metro != "sv" || c.Plan != "c3.small.x86" || c.OS != "ubuntu_24_04" || c.Consul != 3 || c.FCS != 1 || c.FCC != 1 {
+		t.Errorf("defaults %+v, want variables.tf's sv, c3.small.x86 and 3/1/1, on ubuntu_24_04 (Metal offers no ubuntu_20_04)", c)
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("the defaults do not validate: %v", err)

@@ -120,8 +120,8 @@ func TestUpBuildsTheSeedsFiveHosts(t *testing.T) {
 		if !slices.Contains(d.Tags, TagAll) || !slices.Contains(d.Tags, LabTag(lab.ID())) {
 			t.Errorf("%s tags %v, want %s and %s", d.Hostname, d.Tags, TagAll, LabTag(lab.ID()))
 		}
-		if d.Plan != "c3.small.x86" || d.Metro != "sv" || d.OS != "ubuntu_20_04" {
-			t.Errorf("%s is %s in %s on %s, want the seeds' c3.small.x86 in sv on ubuntu_20_04", d.Hostname, d.Plan, d.Metro, d.OS)
+		if d.Plan != "c3.small.x86" || d.Metro != "sv" || d.OS != "ubuntu_24_04" {
+			t.Errorf("%s is %s in %s on %s, want the seeds' c3.small.x86 in sv on ubuntu_24_04", d.Hostname, d.Plan, d.Metro, d.OS)
 		}
 		if !slices.Equal(d.Keys, []string{keys[0].ID}) {
 			t.Errorf("%s installs keys %v, want the lab's %s", d.Hostname, d.Keys, keys[0].ID)
@@ -714,7 +714,7 @@ func TestPlanPrintsWhatUpWouldCreateAndCreatesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range append([]string{"c3.small.x86", "sv", "ubuntu_20_04", s.Project, "5 × $0.75/h = $3.75 per hour", "zt-lab:ID"}, seedHosts...) {
+	for _, want := range append([]string{"c3.small.x86", "sv", "ubuntu_24_04", s.Project, "5 × $0.75/h = $3.75 per hour", "zt-lab:ID"}, seedHosts...) {
 		if !strings.Contains(out, want) {
 			t.Errorf("the plan does not say %q:\n%s", want, out)
 		}
@@ -806,5 +806,23 @@ func TestAttachFindsARunningLabFromAnotherProcess(t *testing.T) {
 	}
 	if _, err := other.Attach(context.Background(), "0badc0de"); !errors.Is(err, ErrNoLab) {
 		t.Errorf("attach to a lab that is not there: %v", err)
+	}
+}
+
+// Metal no longer offers the seeds' ubuntu_20_04: the default is one it
+// does, and a device asked for on an OS it has dropped fails the up in one
+// line, leaving no device behind.
+func TestTheDefaultOSIsOneMetalOffers(t *testing.T) {
+	if !slices.Contains(metaltest.OperatingSystems, DefaultOS) {
+		t.Errorf("DefaultOS %q is not among the OSes Metal offers: %q", DefaultOS, metaltest.OperatingSystems)
+	}
+	s := metaltest.New(t)
+	p := newProvider(t, s, func(c *Config) { c.OS = "ubuntu_20_04" })
+	_, err := p.UpLab(context.Background(), p.Config().Topology(), func(infra.Event) {})
+	if err == nil || !strings.Contains(err.Error(), "422 Unprocessable Entity: operating system ubuntu_20_04 is not available") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("up on ubuntu_20_04: %v, want one line with Metal's 422", err)
+	}
+	if d := s.Devices(); len(d) != 0 {
+		t.Errorf("%d devices left behind", len(d))
 	}
 }

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package local is the embedded lab provider: every host is a Linux network
 // namespace inside one private sandbox, and the sandbox's own namespace is
 // the wire.

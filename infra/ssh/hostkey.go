@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
-	"golang.org/x/sys/unix"
 )
 
 // Trust asks the user whether to trust a host's key seen for the first
@@ -160,7 +159,7 @@ func appendLine(path, line string) error {
 		return err
 	}
 	defer f.Close()
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := lockFile(f); err != nil {
 		return fmt.Errorf("lock %s: %w", path, err)
 	}
 	fi, err := f.Stat()

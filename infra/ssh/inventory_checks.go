@@ -11,9 +11,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ztlab/zt-lab/infra"
 )
 
 // The checks of single values of an inventory, wherever they came from: the
@@ -148,8 +149,8 @@ func checkKeyFile(path string) error {
 // read, as OpenSSH does ("UNPROTECTED PRIVATE KEY FILE"): a key anyone can
 // copy proves nothing about who logs in.
 func checkKeyMode(path string, fi os.FileInfo) error {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if ok && int(st.Uid) == os.Getuid() && fi.Mode().Perm()&0o077 != 0 {
+	uid, ok := infra.FileOwner(fi)
+	if ok && uid == os.Getuid() && fi.Mode().Perm()&0o077 != 0 {
 		return fmt.Errorf("key file %s may be read by other users (mode %04o): chmod 600 %s", path, fi.Mode().Perm(), path)
 	}
 	return nil

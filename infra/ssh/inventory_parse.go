@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Reading the inventory's YAML: the file as written, kept as nodes so that
@@ -78,14 +78,7 @@ func parseInventory(data []byte, name, base string) (*Inventory, error) {
 
 // decode reads the file twice: into fileInventory, checking its keys, and
 // as nodes, for the line of each host.
-func (p *parser) decode(data []byte) (_ *fileInventory, _ []int, err error) {
-	// yaml.v3 panics on some malformed merge keys (a mapping used as a
-	// key, found by FuzzParseInventory): a file is never worth a crash.
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: not YAML zt-lab can read (%v): check its merge keys (<<) and anchors", p.name, r)
-		}
-	}()
+func (p *parser) decode(data []byte) (*fileInventory, []int, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, nil, p.yamlError(err)
@@ -164,6 +157,10 @@ func (p *parser) yamlError(err error) error {
 		msg = fmt.Sprintf("unknown key %q: use %s", m[1], topKeys)
 	case cannotDecode.MatchString(msg):
 		msg = shapeError(cannotDecode.FindStringSubmatch(msg)[2])
+	case strings.Contains(msg, "unhashable type") || strings.HasPrefix(msg, "invalid map key"):
+		// A mapping used as a key, as a malformed merge (<<) makes one:
+		// yaml.v3 panicked here; its successor says so as an error.
+		msg = "not YAML zt-lab can read: a mapping used as a key: check its merge keys (<<) and anchors"
 	default:
 		msg = "not valid YAML: " + oneLine(msg)
 		if tabIndented(p.data, line) {

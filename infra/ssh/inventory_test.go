@@ -340,3 +340,19 @@ func ParseInventory(data []byte, name string) (*Inventory, error) {
 	}
 	return parseInventory(data, name, base)
 }
+
+// The inputs yaml.v3 panicked on (FuzzParseInventory found the first):
+// go.yaml.in/yaml/v3 answers them with an error, which the inventory says
+// in one line, with no recover left to catch a panic.
+func TestMalformedMergeKeysAreOneLineErrors(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"0: &d {0}\nhosts:\n- {<<, *d,0000}", "hosts.yaml: not YAML zt-lab can read: a mapping used as a key: check its merge keys (<<) and anchors"},
+		{"d: &d {0}\nhosts:\n  - {<<: *d, name: a}\n", `hosts.yaml:1: unknown key "d"`},
+		{"a: &a [1]\nhosts:\n  - {<<: *a, name: a}\n", "hosts.yaml: not valid YAML: map merge requires map or sequence of maps as the value"},
+	} {
+		_, err := ParseInventory([]byte(tc.in), "hosts.yaml")
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want one line starting %q", tc.in, err, tc.want)
+		}
+	}
+}

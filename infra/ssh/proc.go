@@ -91,7 +91,7 @@ func (p *proc) Stop(ctx context.Context, grace time.Duration) error {
 	if err := p.signal(ctx, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("stop %s on %s: %w", p.spec.Name, p.host.Name(), err)
 	}
-	_ = p.signal(ctx, syscall.SIGCONT)
+	_ = p.signal(ctx, infra.SigCont)
 	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {

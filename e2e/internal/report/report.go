@@ -5,11 +5,14 @@ package report
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Claims are the checks a full walkthrough must make, by name, in the
@@ -82,6 +85,7 @@ type Run struct {
 	Stdout, Stderr string
 	Code           int
 	Claims         []string // the checks it must make; nil: Claims
+	JUnit          string   // the path given to --junit, if any
 	// MaySkip are the claims that may be skipped (with a reason) rather
 	// than passed: those of a scene this provider cannot stage.
 	MaySkip []string
@@ -113,34 +117,74 @@ func (r Run) failures() []string {
 	if err != nil {
 		return append(out, fmt.Sprintf("no report: %v", err))
 	}
-	var results []struct {
-		Scene int    `json:"scene"`
-		Step  string `json:"step"`
-		Error string `json:"error"`
-		Check *struct {
-			Name     string   `json:"name"`
-			Pass     bool     `json:"pass"`
-			Evidence []string `json:"evidence"`
-			Skipped  string   `json:"skipped"`
-		} `json:"check"`
+	var rep struct {
+		Version  string    `json:"zt_lab_version"`
+		Consul   string    `json:"consul_version"`
+		Provider string    `json:"provider"`
+		Started  time.Time `json:"started"`
+		Took     int64     `json:"duration_ns"`
+		Totals   struct {
+			Passed  int `json:"passed"`
+			Failed  int `json:"failed"`
+			Skipped int `json:"skipped"`
+		} `json:"totals"`
+		Scenes []struct {
+			Number int `json:"number"`
+			Steps  []struct {
+				Title string `json:"title"`
+				Error string `json:"error"`
+				Check *struct {
+					Name     string   `json:"name"`
+					Pass     bool     `json:"pass"`
+					Evidence []string `json:"evidence"`
+					Skipped  string   `json:"skipped"`
+				} `json:"check"`
+			} `json:"steps"`
+		} `json:"scenes"`
 	}
-	if err := json.Unmarshal(b, &results); err != nil {
+	if err := json.Unmarshal(b, &rep); err != nil {
 		return append(out, fmt.Sprintf("report %s: %v", r.Report, err))
 	}
+	if rep.Version == "" || rep.Consul == "" || rep.Provider == "" || rep.Started.IsZero() || rep.Took <= 0 {
+		out = append(out, fmt.Sprintf("report %s: zt_lab_version %q, consul_version %q, provider %q, started %v, duration_ns %d: each must be set",
+			r.Report, rep.Version, rep.Consul, rep.Provider, rep.Started, rep.Took))
+	}
 	checks := map[string]bool{}
-	for _, res := range results {
-		if res.Error != "" {
-			out = append(out, fmt.Sprintf("scene %d, %s: %s", res.Scene, res.Step, res.Error))
+	passed, failed, skipped, cases := 0, 0, 0, 0
+	for _, sc := range rep.Scenes {
+		for _, res := range sc.Steps {
+			if res.Error != "" || res.Check != nil {
+				cases++ // a JUnit test case each
+			}
+			if res.Error != "" {
+				failed++
+				out = append(out, fmt.Sprintf("scene %d, %s: %s", sc.Number, res.Title, res.Error))
+			}
+			if res.Check == nil {
+				continue
+			}
+			checks[res.Check.Name] = true
+			switch {
+			case res.Error != "":
+			case res.Check.Pass:
+				passed++
+			case res.Check.Skipped != "":
+				skipped++
+			default:
+				failed++
+			}
+			skip := res.Check.Skipped != "" && slices.Contains(r.MaySkip, res.Check.Name)
+			if (!res.Check.Pass && !skip) || len(res.Check.Evidence) == 0 {
+				out = append(out, fmt.Sprintf("scene %d: check %q pass=%v evidence:\n\t%s",
+					sc.Number, res.Check.Name, res.Check.Pass, strings.Join(res.Check.Evidence, "\n\t")))
+			}
 		}
-		if res.Check == nil {
-			continue
-		}
-		checks[res.Check.Name] = true
-		skip := res.Check.Skipped != "" && slices.Contains(r.MaySkip, res.Check.Name)
-		if (!res.Check.Pass && !skip) || len(res.Check.Evidence) == 0 {
-			out = append(out, fmt.Sprintf("scene %d: check %q pass=%v evidence:\n\t%s",
-				res.Scene, res.Check.Name, res.Check.Pass, strings.Join(res.Check.Evidence, "\n\t")))
-		}
+	}
+	if rep.Totals.Passed != passed || rep.Totals.Failed != failed || rep.Totals.Skipped != skipped {
+		out = append(out, fmt.Sprintf("report totals %+v, but its scenes hold %d passed, %d failed and %d skipped", rep.Totals, passed, failed, skipped))
+	}
+	if r.JUnit != "" {
+		out = append(out, junitFailures(r.JUnit, cases, maps.Clone(checks))...)
 	}
 	for _, want := range claims {
 		if !checks[want] {
@@ -149,6 +193,55 @@ func (r Run) failures() []string {
 	}
 	if !strings.Contains(r.Stdout, "checks passed, 0 failed") {
 		out = append(out, "no report card in the output")
+	}
+	return out
+}
+
+// junitFailures checks the --junit file: JUnit XML whose test cases are
+// the report's checks and erred steps, tests cases in all, each named,
+// every claim checked among them, and no failure or error.
+func junitFailures(path string, tests int, checks map[string]bool) []string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return []string{fmt.Sprintf("no JUnit report: %v", err)}
+	}
+	var doc struct {
+		XMLName  xml.Name `xml:"testsuites"`
+		Tests    int      `xml:"tests,attr"`
+		Failures int      `xml:"failures,attr"`
+		Errors   int      `xml:"errors,attr"`
+		Suites   []struct {
+			Name  string `xml:"name,attr"`
+			Tests int    `xml:"tests,attr"`
+			Cases []struct {
+				Name    string    `xml:"name,attr"`
+				Failure *struct{} `xml:"failure"`
+				Error   *struct{} `xml:"error"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		return []string{fmt.Sprintf("JUnit report %s: %v", path, err)}
+	}
+	var out []string
+	n := 0
+	for _, s := range doc.Suites {
+		if s.Tests != len(s.Cases) {
+			out = append(out, fmt.Sprintf("JUnit suite %q says tests=%d and holds %d cases", s.Name, s.Tests, len(s.Cases)))
+		}
+		for _, c := range s.Cases {
+			n++
+			if c.Failure != nil || c.Error != nil {
+				out = append(out, fmt.Sprintf("JUnit case %q failed", c.Name))
+			}
+			delete(checks, c.Name)
+		}
+	}
+	if n != tests || doc.Tests != tests || doc.Failures != 0 || doc.Errors != 0 {
+		out = append(out, fmt.Sprintf("JUnit report: %d cases, tests=%d failures=%d errors=%d; want %d cases, none failed", n, doc.Tests, doc.Failures, doc.Errors, tests))
+	}
+	for name := range checks {
+		out = append(out, fmt.Sprintf("JUnit report has no case for the check %q", name))
 	}
 	return out
 }

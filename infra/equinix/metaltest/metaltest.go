@@ -58,6 +58,11 @@ type Fault struct {
 	seen, fired int
 }
 
+// OperatingSystems are the slugs the fake lets a device have, as Metal
+// offered them after its last OS updates: ubuntu_20_04 and older are no
+// longer among them, and a device asked for on one is refused (422).
+var OperatingSystems = []string{"ubuntu_24_04", "ubuntu_22_04", "debian_12", "rocky_9", "alma_9", "rhel_9"}
+
 // Call is one request the fake received.
 type Call struct {
 	Op     Op
@@ -419,7 +424,7 @@ func (s *Server) newDevice(hostname string, tags []string) *Device {
 	s.next++
 	d := &Device{
 		ID: newID(), Hostname: hostname, Tags: tags, created: time.Now(),
-		Plan: "c3.small.x86", Metro: "sv", OS: "ubuntu_20_04",
+		Plan: "c3.small.x86", Metro: "sv", OS: "ubuntu_24_04",
 		// TEST-NET-3 for the public side, as no real address must leak
 		// into a test.
 		Public:  fmt.Sprintf("203.0.113.%d", s.next%250+2),
@@ -459,6 +464,10 @@ func (s *Server) createDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.Hostname == "" || in.OperatingSystem == "" {
 		writeError(w, http.StatusUnprocessableEntity, "hostname and operating_system are required")
+		return
+	}
+	if !slices.Contains(OperatingSystems, in.OperatingSystem) {
+		writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("operating system %s is not available", in.OperatingSystem))
 		return
 	}
 	if in.TerminationTime != nil && !in.TerminationTime.After(time.Now()) {

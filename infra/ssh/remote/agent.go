@@ -1,3 +1,5 @@
+//go:build linux
+
 package remote
 
 import (
@@ -19,10 +21,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// Banner is the line the supervisor writes before the protocol starts, so
-// that a controller can skip whatever a login shell printed first.
-const Banner = "zt-lab supervisor ready"
 
 // Config says where the supervisor keeps its files and which lab it serves.
 type Config struct {

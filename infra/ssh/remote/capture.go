@@ -1,3 +1,5 @@
+//go:build linux
+
 package remote
 
 import (
@@ -83,36 +85,6 @@ wait:
 		return err
 	}
 	return cerr
-}
-
-// LabNet is the smallest IPv4 range that holds every address given: what a
-// remote capture keeps. IPv6 addresses are left out; no addresses give an
-// invalid prefix.
-func LabNet(addrs ...netip.Addr) netip.Prefix {
-	var first netip.Addr
-	for _, a := range addrs {
-		if a = a.Unmap(); a.Is4() {
-			first = a
-			break
-		}
-	}
-	if !first.IsValid() {
-		return netip.Prefix{}
-	}
-	for bits := 32; bits >= 0; bits-- {
-		p := netip.PrefixFrom(first, bits).Masked()
-		all := true
-		for _, a := range addrs {
-			if a = a.Unmap(); a.Is4() && !p.Contains(a) {
-				all = false
-				break
-			}
-		}
-		if all {
-			return p
-		}
-	}
-	return netip.Prefix{} // unreachable: /0 holds every address
 }
 
 // InterfaceOf names the interface that holds addr.

@@ -1,13 +1,12 @@
+//go:build linux
+
 package remote
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
-	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -30,47 +29,6 @@ const (
 // keeps the host's own rules from seeing the packet: a `reject` there would
 // answer the peer with an ICMP error instead of the silence of a cut wire.
 var partitionPriority = nftables.ChainPriorityRef(*nftables.ChainPriorityFilter - 10)
-
-// Table names: "zt_lab_" and the lab id when it is made of letters, digits
-// and underscores only and short enough; otherwise as much of it as fits,
-// sanitized, and a hash of the whole id so that two ids never share a name.
-const (
-	tableNamePrefix = "zt_lab_"
-	// tableNameMax fits the 32 bytes (NUL included) that kernels before
-	// 4.16 allow; later ones allow 256.
-	tableNameMax = 31
-	tableHashLen = 8 // hex digits of the id's hash
-)
-
-// TableName returns the nftables table that holds the partition of the lab
-// labID on a host: "zt_lab_" followed by the id, sanitized to letters,
-// digits and underscores and bounded to 31 characters. An id that had to be
-// changed to fit ends with a hash of the original, so distinct ids give
-// distinct names.
-func TableName(labID string) string {
-	clean := sanitizeName(labID)
-	if clean == labID && len(tableNamePrefix)+len(clean) <= tableNameMax {
-		return tableNamePrefix + clean
-	}
-	sum := sha256.Sum256([]byte(labID))
-	hash := hex.EncodeToString(sum[:])[:tableHashLen]
-	keep := tableNameMax - len(tableNamePrefix) - len("_") - tableHashLen
-	if len(clean) > keep {
-		clean = clean[:keep]
-	}
-	return tableNamePrefix + clean + "_" + hash
-}
-
-// sanitizeName replaces every rune that is not an ASCII letter, digit or
-// underscore with an underscore.
-func sanitizeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
-			return r
-		}
-		return '_'
-	}, s)
-}
 
 // Partition drops every IPv4 and IPv6 packet from or to any of peers, with
 // the nftables table named table (family inet): a set of peers per IP

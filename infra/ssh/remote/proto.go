@@ -165,3 +165,7 @@ func decodeErr(err error) error {
 	}
 	return fmt.Errorf("protocol: %w", err)
 }
+
+// Banner is the line the supervisor writes before the protocol starts, so
+// that a controller can skip whatever a login shell printed first.
+const Banner = "zt-lab supervisor ready"
