@@ -271,6 +271,20 @@ func newLoopLab(t *testing.T, addrs ...netip.Addr) *loopLab {
 		t.Cleanup(func() { l.Close(); u.Close() })
 		n.tcp[a], n.udp[a] = l, u
 	}
+	// The kernel routes a new IPv6 address on lo a moment after it is
+	// added, in a namespace whose lo just came up: until then a dial from
+	// it is "network is unreachable". Start once every address routes.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, a := range addrs {
+		for {
+			if _, err := netlink.RouteGet(a.AsSlice()); err == nil {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("%s never became routable on lo: %v", a, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 	return n
 }
 
