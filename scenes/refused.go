@@ -103,12 +103,9 @@ func (e *Env) malloryTriesTheRules(ctx context.Context) error {
 }
 
 func (e *Env) checkMalloryCannotChangeTheRules() check.Check {
-	a := e.attack()
-	switch {
-	case a == nil:
-		return check.Failf(malloryCannotChangeTheRules, "mallory never started")
-	case a.skip != "":
-		return check.Skipf(malloryCannotChangeTheRules, "%s", a.skip)
+	_, stop := e.attackFor(malloryCannotChangeTheRules)
+	if stop != nil {
+		return *stop
 	}
 	s := e.state().malloryRules
 	if s == nil {
@@ -178,12 +175,9 @@ func (a *attackRun) malloryLines(prefix string) []string {
 // printed is one fcs00 served.
 func (e *Env) checkNoneTampered() check.Check {
 	const name = "0 tampered fortunes accepted by the consumer"
-	a := e.attack()
-	switch {
-	case a == nil:
-		return check.Failf(name, "mallory never started")
-	case a.skip != "":
-		return check.Skipf(name, "%s", a.skip)
+	a, stop := e.attackFor(name)
+	if stop != nil {
+		return *stop
 	}
 	a.mu.Lock()
 	printed, fetched := slices.Clone(a.printed), a.fetched
@@ -221,12 +215,9 @@ func (e *Env) checkNoneTampered() check.Check {
 // fortune of mallory's printed.
 func (e *Env) checkImpersonationRefused() check.Check {
 	const name = "mallory's impersonation of fcs00 refused"
-	a := e.attack()
-	switch {
-	case a == nil:
-		return check.Failf(name, "mallory never started")
-	case a.skip != "":
-		return check.Skipf(name, "%s", a.skip)
+	a, stop := e.attackFor(name)
+	if stop != nil {
+		return *stop
 	}
 	refused, accepted := a.malloryLines("impersonation "), 0
 	for _, l := range refused {
@@ -261,12 +252,9 @@ func (e *Env) checkImpersonationRefused() check.Check {
 // certificate of its own: the sidecar must refuse it.
 func (e *Env) checkProbeRefused(ctx context.Context) check.Check {
 	const name = "fcs00's sidecar refuses mallory without a lab leaf"
-	a := e.attack()
-	switch {
-	case a == nil:
-		return check.Failf(name, "mallory never started")
-	case a.skip != "":
-		return check.Skipf(name, "%s", a.skip)
+	a, stop := e.attackFor(name)
+	if stop != nil {
+		return *stop
 	}
 	fcs, err := e.Host(ServiceHost)
 	if err != nil {

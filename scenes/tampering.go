@@ -115,6 +115,22 @@ func (a *attackRun) snapshot() (poisoned time.Time, tampered []tamperedSeen, res
 // none; nil before the first step.
 func (e *Env) attack() *attackRun { return e.state().attack }
 
+// attackFor is the attack a check of name reads, or the check itself when
+// there is none to read: failed if mallory never started, skipped (with
+// the reason) in a lab that can have no attacker.
+func (e *Env) attackFor(name string) (*attackRun, *check.Check) {
+	a := e.attack()
+	switch {
+	case a == nil:
+		c := check.Failf(name, "mallory never started")
+		return nil, &c
+	case a.skip != "":
+		c := check.Skipf(name, "%s", a.skip)
+		return nil, &c
+	}
+	return a, nil
+}
+
 // startMallory adds the attacker host when the lab can have one and starts
 // `zt-lab mallory` on it, returning once it intercepts and has sent its
 // first poisoned frames.
@@ -349,12 +365,9 @@ func (e *Env) checkCaches(ctx context.Context, name string, a *attackRun, claims
 // checkPoisoned proves from fcc00's and fcs00's own ARP caches that each
 // now sends the other's frames to mallory.
 func (e *Env) checkPoisoned(ctx context.Context, name string) check.Check {
-	a := e.attack()
-	switch {
-	case a == nil:
-		return check.Failf(name, "mallory never started")
-	case a.skip != "":
-		return check.Skipf(name, "%s", a.skip)
+	a, stop := e.attackFor(name)
+	if stop != nil {
+		return *stop
 	}
 	m := a.attacker.Name()
 	return e.checkCaches(ctx, name, a, []cacheClaim{
@@ -368,12 +381,9 @@ func (e *Env) checkPoisoned(ctx context.Context, name string) check.Check {
 // output), the difference marked line by line.
 func (e *Env) checkTampered() check.Check {
 	const name = "the consumer printed a fortune that fcs00 never served"
-	a := e.attack()
-	switch {
-	case a == nil:
-		return check.Failf(name, "mallory never started")
-	case a.skip != "":
-		return check.Skipf(name, "%s", a.skip)
+	a, stop := e.attackFor(name)
+	if stop != nil {
+		return *stop
 	}
 	poisoned, tampered, _ := a.snapshot()
 	a.mu.Lock()
@@ -430,12 +440,9 @@ func lineDiff(before, after string) []string {
 // the leg fcc00 → fcs00's address (to mallory's MAC) the rewritten text.
 func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 	const name = "the sniffer sees the served and the tampered fortune on the two legs"
-	a := e.attack()
-	switch {
-	case a == nil:
-		return check.Failf(name, "mallory never started")
-	case a.skip != "":
-		return check.Skipf(name, "%s", a.skip)
+	a, stop := e.attackFor(name)
+	if stop != nil {
+		return *stop
 	}
 	an := e.Analyzer()
 	if an == nil {
@@ -490,12 +497,9 @@ func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 // checkCachesClean proves mallory left no trace: both caches hold the real
 // hosts' MACs again, and fcc00 got a fortune fcs00 served.
 func (e *Env) checkCachesClean(ctx context.Context, name string) check.Check {
-	a := e.attack()
-	switch {
-	case a == nil:
-		return check.Failf(name, "mallory never started")
-	case a.skip != "":
-		return check.Skipf(name, "%s", a.skip)
+	a, stop := e.attackFor(name)
+	if stop != nil {
+		return *stop
 	}
 	c := e.checkCaches(ctx, name, a, []cacheClaim{
 		{ConsumerHost, ServiceHost, ServiceHost},
