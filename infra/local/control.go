@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,33 +55,6 @@ type reply struct {
 // signalMsg is what a client sends while its command runs.
 type signalMsg struct {
 	Signal int `json:"signal"`
-}
-
-// Status is a running lab as `zt-lab status` shows it.
-type Status struct {
-	ID      string       `json:"id"`
-	Started time.Time    `json:"started"`
-	Subnet  netip.Prefix `json:"subnet"`
-	Wire    string       `json:"wire"`
-	WireIP  netip.Addr   `json:"wire_ip"`
-	Dir     string       `json:"dir"`
-	Hosts   []HostStatus `json:"hosts"`
-}
-
-// HostStatus is one host in a Status.
-type HostStatus struct {
-	Name  string          `json:"name"`
-	Role  infra.Role      `json:"role"`
-	Addr  netip.Addr      `json:"addr"`
-	State infra.HostState `json:"state"`
-	Procs []ProcStatus    `json:"procs,omitempty"`
-}
-
-// ProcStatus is one process in a HostStatus.
-type ProcStatus struct {
-	Name string `json:"name"`
-	PID  int    `json:"pid"`
-	Log  string `json:"log"`
 }
 
 // Status describes the lab now.
@@ -350,20 +322,6 @@ func (s *controlServer) exec(c *net.UnixConn, enc *json.Encoder, in io.Reader, r
 	_ = enc.Encode(reply{Exit: &code})
 }
 
-// PeerError is a process at the other end of the control socket that runs
-// as another user: only the lab's own user and root may use a lab.
-type PeerError struct {
-	Side string // "client" or "lab"
-	UID  uint32 // as this process's user namespace sees it
-}
-
-func (e PeerError) Error() string {
-	if e.Side == "lab" {
-		return fmt.Sprintf("refusing the lab's control socket: it is served by uid %d, not by you (uid %d); end that lab as its user, or remove its runtime directory", e.UID, os.Getuid())
-	}
-	return fmt.Sprintf("refused: this lab belongs to uid %d and a %s of another user (uid %d here) may not use it; run zt-lab as the lab's user", outerUID(), e.Side, e.UID)
-}
-
 // outerUID is this process's uid as the machine's first user namespace
 // sees it: in the sandbox every user is uid 0, which says nothing.
 func outerUID() int {
@@ -405,15 +363,6 @@ func checkPeer(c *net.UnixConn, side string) error {
 	}
 	return nil
 }
-
-// RemoteError is an error the lab reported. Usage errors are ones the
-// user can fix (an unknown host, a host that is failed).
-type RemoteError struct {
-	Msg   string
-	Usage bool
-}
-
-func (e RemoteError) Error() string { return e.Msg }
 
 // Client talks to a running lab through its control socket.
 type Client struct{ st State }
@@ -627,4 +576,18 @@ func (c *Client) Shell(ctx context.Context, host string, argv, env []string, row
 		return waitExit(conn, r, nil)
 	}
 	return files[0], wait, nil
+}
+
+// PeerError is a process at the other end of the control socket that runs
+// as another user: only the lab's own user and root may use a lab.
+type PeerError struct {
+	Side string // "client" or "lab"
+	UID  uint32 // as this process's user namespace sees it
+}
+
+func (e PeerError) Error() string {
+	if e.Side == "lab" {
+		return fmt.Sprintf("refusing the lab's control socket: it is served by uid %d, not by you (uid %d); end that lab as its user, or remove its runtime directory", e.UID, os.Getuid())
+	}
+	return fmt.Sprintf("refused: this lab belongs to uid %d and a %s of another user (uid %d here) may not use it; run zt-lab as the lab's user", outerUID(), e.Side, e.UID)
 }

@@ -305,16 +305,6 @@ func (l *Lab) host(name string) *host {
 	return nil
 }
 
-// UnknownHostError names a host the lab does not have.
-type UnknownHostError struct {
-	Name  string
-	Hosts []string
-}
-
-func (e UnknownHostError) Error() string {
-	return fmt.Sprintf("unknown host %q: the lab has %s", e.Name, strings.Join(e.Hosts, ", "))
-}
-
 func (l *Lab) unknown(name string) error {
 	e := UnknownHostError{Name: name}
 	for _, h := range l.Hosts() {

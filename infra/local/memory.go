@@ -10,15 +10,6 @@ import (
 	"strings"
 )
 
-// Memory is what the lab's processes use, in bytes. RSS counts pages
-// shared between processes once per process (every consul agent and proxy
-// maps the same 124 MB binary); PSS divides shared pages among those who
-// share them, so the PSS sum is the lab's real footprint.
-type Memory struct {
-	Procs    int
-	RSS, PSS uint64
-}
-
 // LabMemory sums the memory of every process in the sandbox, zt-lab
 // itself included. Inside the sandbox /proc is the lab's own PID
 // namespace, so it lists the lab's processes and nothing else.

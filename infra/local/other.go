@@ -12,10 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/ztlab/zt-lab/infra"
@@ -38,101 +36,6 @@ var ErrNoUserNamespaces = errors.New("user namespaces are not available")
 
 // ErrNoCapabilities means the sandbox was created but holds no capabilities.
 var ErrNoCapabilities = errors.New("the sandbox holds no capabilities")
-
-// State is what other terminals need to find and join a running lab.
-type State struct {
-	ID      string       `json:"id"`
-	PID     int          `json:"pid"`
-	Dir     string       `json:"dir"`
-	Socket  string       `json:"socket"`
-	Subnet  netip.Prefix `json:"subnet"`
-	Wire    netip.Addr   `json:"wire"`
-	Started time.Time    `json:"started"`
-	Hosts   []StateHost  `json:"hosts"`
-}
-
-// StateHost is one host as the state file records it.
-type StateHost struct {
-	Name string     `json:"name"`
-	Role infra.Role `json:"role"`
-	Addr netip.Addr `json:"addr"`
-}
-
-// ErrLabRunning means a lab is already running for this user.
-type ErrLabRunning struct{ State State }
-
-func (e ErrLabRunning) Error() string {
-	return fmt.Sprintf("a lab is already running (id %s, pid %d): use it, or end it with `zt-lab down`", e.State.ID, e.State.PID)
-}
-
-// Status is a running lab as `zt-lab status` shows it.
-type Status struct {
-	ID      string       `json:"id"`
-	Started time.Time    `json:"started"`
-	Subnet  netip.Prefix `json:"subnet"`
-	Wire    string       `json:"wire"`
-	WireIP  netip.Addr   `json:"wire_ip"`
-	Dir     string       `json:"dir"`
-	Hosts   []HostStatus `json:"hosts"`
-}
-
-// HostStatus is one host in a Status.
-type HostStatus struct {
-	Name  string          `json:"name"`
-	Role  infra.Role      `json:"role"`
-	Addr  netip.Addr      `json:"addr"`
-	State infra.HostState `json:"state"`
-	Procs []ProcStatus    `json:"procs,omitempty"`
-}
-
-// ProcStatus is one process in a HostStatus.
-type ProcStatus struct {
-	Name string `json:"name"`
-	PID  int    `json:"pid"`
-	Log  string `json:"log"`
-}
-
-// PeerError is a process at the other end of the control socket that runs
-// as another user.
-type PeerError struct {
-	Side string
-	UID  uint32
-}
-
-func (e PeerError) Error() string { return fmt.Sprintf("refused: a %s of uid %d", e.Side, e.UID) }
-
-// RemoteError is an error the lab reported.
-type RemoteError struct {
-	Msg   string
-	Usage bool
-}
-
-func (e RemoteError) Error() string { return e.Msg }
-
-// UnknownHostError names a host the lab does not have.
-type UnknownHostError struct {
-	Name  string
-	Hosts []string
-}
-
-func (e UnknownHostError) Error() string {
-	return fmt.Sprintf("unknown host %q: the lab has %s", e.Name, strings.Join(e.Hosts, ", "))
-}
-
-// SniffRequest is what `zt-lab sniff` asks of the lab.
-type SniffRequest struct {
-	Host  netip.Addr `json:"host,omitzero"`
-	Port  uint16     `json:"port,omitempty"`
-	Proto string     `json:"proto,omitempty"`
-	Flows bool       `json:"flows,omitempty"`
-	Write string     `json:"write,omitempty"`
-}
-
-// Memory is the memory of the lab's processes.
-type Memory struct {
-	Procs    int
-	RSS, PSS uint64
-}
 
 // Main does nothing here: there is no sandbox to be the init of.
 func Main() {}
@@ -219,3 +122,12 @@ func (*Client) Sniff(context.Context, SniffRequest, io.Writer) error { return Er
 func (*Client) Exec(context.Context, string, []string, *os.File, *os.File, *os.File, <-chan os.Signal) (int, error) {
 	return 0, ErrNotLinux
 }
+
+// PeerError is a process at the other end of the control socket that runs
+// as another user.
+type PeerError struct {
+	Side string
+	UID  uint32
+}
+
+func (e PeerError) Error() string { return fmt.Sprintf("refused: a %s of uid %d", e.Side, e.UID) }

@@ -7,20 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 
 	"github.com/ztlab/zt-lab/sniffer"
 )
-
-// SniffRequest is what `zt-lab sniff` in another terminal asks of the lab,
-// which captures on its wire and streams what it sees back.
-type SniffRequest struct {
-	Host  netip.Addr `json:"host,omitzero"`
-	Port  uint16     `json:"port,omitempty"`
-	Proto string     `json:"proto,omitempty"`
-	Flows bool       `json:"flows,omitempty"`
-	Write string     `json:"write,omitempty"` // absolute path
-}
 
 // sniffOp is the control socket's stream operation for captures.
 const sniffOp = "sniff"

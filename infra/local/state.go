@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -19,35 +18,8 @@ import (
 	"github.com/ztlab/zt-lab/infra"
 )
 
-// State is what other terminals need to find and join a running lab.
-type State struct {
-	ID      string       `json:"id"`
-	PID     int          `json:"pid"` // zt-lab outside the sandbox
-	Dir     string       `json:"dir"` // the lab's run directory
-	Socket  string       `json:"socket"`
-	Subnet  netip.Prefix `json:"subnet"`
-	Wire    netip.Addr   `json:"wire"`
-	Started time.Time    `json:"started"`
-	Hosts   []StateHost  `json:"hosts"`
-}
-
-// StateHost is one host as the state file records it.
-type StateHost struct {
-	Name string     `json:"name"`
-	Role infra.Role `json:"role"`
-	Addr netip.Addr `json:"addr"`
-}
-
 // ErrNoLab means no lab is running for this user.
 var ErrNoLab = errors.New("no lab is running: start one with `zt-lab up` (or `zt-lab up --detach`)")
-
-// ErrLabRunning means a lab is already running for this user.
-type ErrLabRunning struct{ State State }
-
-func (e ErrLabRunning) Error() string {
-	return fmt.Sprintf("a lab is already running (id %s, pid %d, up since %s): use it, or end it with `zt-lab down`",
-		e.State.ID, e.State.PID, e.State.Started.Format("15:04:05"))
-}
 
 // envRuntimeDir overrides where labs keep their state (tests use it).
 const envRuntimeDir = infra.EnvRuntimeDir
