@@ -35,6 +35,17 @@ func completeHost(_ *cobra.Command, args []string, toComplete string) ([]string,
 
 // completeOneHost is for a command whose one argument is a host of the
 // lab and no more: past it, nothing completes.
+// oneHost is the Args of a command that takes one host: any other count
+// is a usage error naming the command and an example.
+func oneHost(example string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return usagef("%s needs one host, e.g. %s", cmd.Name(), example)
+		}
+		return nil
+	}
+}
+
 func completeOneHost(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp

@@ -12,14 +12,9 @@ import (
 func newFailCmd() *cobra.Command {
 	var mode string
 	cmd := &cobra.Command{
-		Use:   "fail HOST --mode crash|partition|freeze",
-		Short: "Make a lab host fail",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("fail needs one host, e.g. zt-lab fail fcs00 --mode partition")
-			}
-			return nil
-		},
+		Use:               "fail HOST --mode crash|partition|freeze",
+		Short:             "Make a lab host fail",
+		Args:              oneHost("zt-lab fail fcs00 --mode partition"),
 		ValidArgsFunction: completeOneHost,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := infra.ParseFailMode(mode)

@@ -10,14 +10,9 @@ import (
 
 func newRecoverCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "recover HOST",
-		Short: "Undo a host's failure",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("recover needs one host, e.g. zt-lab recover fcs00")
-			}
-			return nil
-		},
+		Use:               "recover HOST",
+		Short:             "Undo a host's failure",
+		Args:              oneHost("zt-lab recover fcs00"),
 		ValidArgsFunction: completeOneHost,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := findLab()

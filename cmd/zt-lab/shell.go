@@ -8,14 +8,9 @@ import (
 
 func newShellCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "shell HOST",
-		Short: "Open a shell on a lab host (nc fcs00 8181 works there)",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return usagef("shell needs one host, e.g. zt-lab shell fcc00")
-			}
-			return nil
-		},
+		Use:               "shell HOST",
+		Short:             "Open a shell on a lab host (nc fcs00 8181 works there)",
+		Args:              oneHost("zt-lab shell fcc00"),
 		ValidArgsFunction: completeOneHost,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := findLab()
