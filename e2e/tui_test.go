@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	screens "github.com/ztlab/zt-lab/e2e/internal/screen"
 )
 
 // tmux is one tmux server of the test's own, holding one window.
@@ -28,24 +30,7 @@ func (m *tmux) screen() string { return m.run("capture-pane", "-p", "-t", "lab")
 // waitFor waits until the screen shows every one of want.
 func (m *tmux) waitFor(what string, timeout time.Duration, want ...string) {
 	m.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s := m.screen()
-		missing := ""
-		for _, w := range want {
-			if !strings.Contains(s, w) {
-				missing = w
-				break
-			}
-		}
-		if missing == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("%s: the screen never showed %q; it shows:\n%s", what, missing, s)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	screens.WaitFor(m.t, what, timeout, m.screen, want...)
 }
 
 func (m *tmux) keys(keys ...string) { m.run(append([]string{"send-keys", "-t", "lab"}, keys...)...) }

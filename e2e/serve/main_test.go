@@ -24,6 +24,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/ztlab/zt-lab/e2e/internal/binaries"
+	"github.com/ztlab/zt-lab/e2e/internal/screen"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -367,24 +368,7 @@ func (m *terminal) all() string {
 // waitFor waits until the screen shows every one of want.
 func (m *terminal) waitFor(what string, timeout time.Duration, want ...string) {
 	m.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		s := m.text()
-		missing := ""
-		for _, w := range want {
-			if !strings.Contains(s, w) {
-				missing = w
-				break
-			}
-		}
-		if missing == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			m.t.Fatalf("%s, %s: the screen never showed %q; it shows:\n%s", m.name, what, missing, s)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	screen.WaitFor(m.t, m.name+", "+what, timeout, m.text, want...)
 }
 
 // press types keys.
