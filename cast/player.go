@@ -51,11 +51,23 @@ func (p *Player) Scenes() []Scene { return p.scenes }
 func (p *Player) Len() int { return len(p.cast.Events) }
 
 // Close ends the emulator.
-func (p *Player) Close() error { return p.emu.Close() }
+func (p *Player) Close() error {
+	endEmulator(p.emu)
+	return nil
+}
+
+// endEmulator ends the copy of e's answers: closing the pipe they go
+// down ends the reader, where e.Close would race with it (vt v0.1.0
+// reads its closed flag unguarded).
+func endEmulator(e *vt.Emulator) {
+	if c, ok := e.InputPipe().(io.Closer); ok {
+		_ = c.Close()
+	}
+}
 
 func (p *Player) restart() {
 	if p.emu != nil {
-		_ = p.emu.Close()
+		endEmulator(p.emu)
 	}
 	p.emu = vt.NewEmulator(p.cast.Header.Cols, p.cast.Header.Rows)
 	// The emulator answers the program's terminal queries on its input

@@ -18,6 +18,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ztlab/zt-lab/cast"
 	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/mesh"
 	"github.com/ztlab/zt-lab/scenes"
@@ -43,6 +44,9 @@ type Options struct {
 	// what the Env's Consul cluster says of itself); it is asked about once
 	// a second, off the screen's goroutine.
 	Mesh func(ctx context.Context) (mesh.View, error)
+	// Fallback is a recording of the walkthrough (zt-lab record --cast)
+	// that F swaps in for the live lab, at the same scene.
+	Fallback *cast.Player
 }
 
 // Defaults.
@@ -250,7 +254,11 @@ func Run(ctx context.Context, engine *scenes.Engine, opts Options) error {
 	m.cancel()
 	m.ctx, m.cancel = context.WithCancel(ctx)
 	defer m.cancel()
-	if _, err := tea.NewProgram(m, tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+	var screen tea.Model = m
+	if opts.Fallback != nil {
+		screen = newFallbackModel(m, opts.Fallback)
+	}
+	if _, err := tea.NewProgram(screen, tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return err
 	}
 	if opts.Autoplay && m.Failed() {
