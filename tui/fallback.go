@@ -47,6 +47,7 @@ type fallbackModel struct {
 	showing bool
 	scene   int // the recording's scene on screen
 	pos     int // the recording's position (see cast.Player.At)
+	steps   int // enter presses since the scene's start
 	frame   cast.Frame
 	note    string // what the banner adds: where in the scene, or why not
 }
@@ -102,12 +103,12 @@ func (f *fallbackModel) toggle() {
 
 // showEnd shows scene i as it was at the end of its last step.
 func (f *fallbackModel) showEnd(i int) {
-	f.scene, f.pos = i, f.rec.End(i)
+	f.scene, f.pos, f.steps = i, f.rec.End(i), 0
 	f.frame, f.note = f.rec.At(f.pos), "end"
 }
 
 func (f *fallbackModel) showStart(i int) {
-	f.scene, f.pos = i, f.rec.Start(i)
+	f.scene, f.pos, f.steps = i, f.rec.Start(i), 0
 	f.frame, f.note = f.rec.At(f.pos), "start"
 }
 
@@ -133,8 +134,8 @@ func (f *fallbackModel) key(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, ks.Step):
 		// One change of the screen at a time; from the end of a scene,
 		// on into the next, as enter does on the live screen.
-		end := f.rec.Scenes()[f.scene].End
-		if f.pos >= f.rec.End(f.scene) {
+		end := f.rec.End(f.scene)
+		if f.pos >= end {
 			if f.scene < last {
 				f.showStart(f.scene + 1)
 			} else {
@@ -142,10 +143,10 @@ func (f *fallbackModel) key(k tea.KeyPressMsg) tea.Cmd {
 			}
 			return nil
 		}
-		pos, _ := f.rec.Next(f.pos, min(end, f.rec.End(f.scene)))
-		f.pos, f.frame = pos, f.rec.At(pos)
-		f.note = "frame " + itoa(pos-f.rec.Start(f.scene)+1)
-		if pos >= f.rec.End(f.scene) {
+		pos, _ := f.rec.Next(f.pos, end)
+		f.pos, f.frame, f.steps = pos, f.rec.At(pos), f.steps+1
+		f.note = "step " + itoa(f.steps)
+		if pos >= end {
 			f.note = "end"
 		}
 	default:
