@@ -35,7 +35,8 @@ type Scene struct {
 	Title string `json:"title"`
 	// Notes are the speaker notes, markdown without their front matter.
 	Notes string `json:"notes"`
-	// Since is when the scene came on screen.
+	// Since is when the scene came on screen, earlier by the time spent
+	// on it before: the scene's clock counts every visit.
 	Since time.Time `json:"since"`
 }
 

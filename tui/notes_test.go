@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
@@ -283,5 +284,36 @@ func TestKeysSayWhatTheScreenWouldDo(t *testing.T) {
 	}
 	if last[0].Does != "nothing: this is the last scene" || last[1].Does != "scene 3: Man in the middle" {
 		t.Errorf("on the last scene the keys do %v", last)
+	}
+}
+
+func TestASceneClockCountsEveryVisit(t *testing.T) {
+	var last presenter.State
+	m := newModel(newTestEngine(testScenes()), &fakeSource{}, Options{NoColor: true, Publish: func(st presenter.State) { last = st }})
+	t.Cleanup(m.cancel)
+	now := seedTime
+	m.now = func() time.Time { return now }
+	m.start = seedTime
+	in := func() time.Duration { return now.Sub(last.Scene.Since) }
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	if last.Scene.Index != 0 || in() != 0 || !last.Talk.Equal(seedTime) {
+		t.Fatalf("at the start: scene %d, %v in it, talk from %v", last.Scene.Index, in(), last.Talk)
+	}
+	for _, tc := range []struct {
+		after time.Duration
+		key   string
+		scene int
+		in    time.Duration
+	}{
+		{30 * time.Second, "n", 1, 0},
+		{20 * time.Second, "p", 0, 30 * time.Second}, // back: the first 30 s still count
+		{5 * time.Second, "n", 1, 20 * time.Second},
+		{time.Minute, "x", 1, 80 * time.Second}, // no move: the clock runs on
+	} {
+		now = now.Add(tc.after)
+		m.Update(keyPress(tc.key))
+		if last.Scene.Index != tc.scene || in() != tc.in {
+			t.Errorf("after %s: scene %d, %v in it; want scene %d, %v", tc.key, last.Scene.Index, in(), tc.scene, tc.in)
+		}
 	}
 }

@@ -8,11 +8,12 @@ import (
 	"github.com/ztlab/zt-lab/scenes"
 )
 
-// notesFeed is what the screen remembers to tell the notes screen: when
-// the scene on screen came, and the newest check (the timeline it is read
-// from keeps only so many events).
+// notesFeed is what the screen remembers to tell the notes screen: the
+// time spent on each scene before, when the scene on screen came, and the
+// newest check (the timeline it is read from keeps only so many events).
 type notesFeed struct {
 	outline []presenter.Outline
+	spent   []time.Duration
 	scene   int
 	since   time.Time
 	check   *presenter.Check
@@ -27,12 +28,17 @@ func (m *Model) publishNotes() {
 	f := &m.feed
 	if f.outline == nil {
 		f.scene, f.since = m.cur, m.start
+		f.spent = make([]time.Duration, len(m.engine.Scenes))
 		for _, s := range m.engine.Scenes {
 			f.outline = append(f.outline, presenter.Outline{ID: s.ID, Title: s.Title, Budget: s.Budget})
 		}
 	}
 	if m.cur != f.scene {
-		f.scene, f.since = m.cur, m.now()
+		// A scene's clock counts every visit: a look at the next scene
+		// and back does not give this one its budget again.
+		now := m.now()
+		f.spent[f.scene] += now.Sub(f.since)
+		f.scene, f.since = m.cur, now
 	}
 	if c := m.newestCheck(); c != nil {
 		f.check = c
@@ -40,7 +46,7 @@ func (m *Model) publishNotes() {
 	sc := m.engine.Scenes[m.cur]
 	m.opts.Publish(presenter.State{
 		Talk:   m.start,
-		Scene:  presenter.Scene{Index: m.cur, ID: sc.ID, Title: sc.Title, Notes: sc.Notes, Since: f.since},
+		Scene:  presenter.Scene{Index: m.cur, ID: sc.ID, Title: sc.Title, Notes: sc.Notes, Since: f.since.Add(-f.spent[m.cur])},
 		Scenes: f.outline,
 		Step:   m.stepInProgress(),
 		Check:  f.check,
