@@ -1,6 +1,8 @@
 package scenes
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -84,4 +86,29 @@ func FuzzSplitNotes(f *testing.F) {
 			t.Fatalf("notes grew: %q from %q", notes, src)
 		}
 	})
+}
+
+func TestAPresentersOwnNotesGiveTheirBudgetOrSayWhatIsWrong(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "mitm.notes.md"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("---\nbudget: 5m\n---\nsay it slowly\n")
+	ws := Walkthrough()
+	if err := LoadContent(ws, dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range ws {
+		if s.ID == "mitm" && (s.Budget != 5*time.Minute || s.Notes != "say it slowly\n") {
+			t.Errorf("mitm: budget %v, notes %q", s.Budget, s.Notes)
+		}
+	}
+	write("---\nbudget: 5\n---\nsay it slowly\n")
+	err := LoadContent(Walkthrough(), dir)
+	if want := "--content " + dir + ": mitm.notes.md: front matter: budget \"5\" has no unit: write 5m for minutes"; err == nil || err.Error() != want {
+		t.Errorf("a budget without a unit: %v, want %q", err, want)
+	}
 }
