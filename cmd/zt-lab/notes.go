@@ -89,11 +89,14 @@ It ends when the guided lab does. Keys: ↑/↓ scroll, q quit.`,
 // publishNotes serves the presenter's state for `zt-lab notes` while the
 // guided lab runs; close stops it. A second guided lab of the same user,
 // or a runtime directory it cannot use, leaves the notes off: said on
-// stderr, the lab runs all the same.
+// stderr (but for autoplay, whose screen may be a recording), the lab runs
+// all the same.
 func publishNotes(cmd *cobra.Command, opts *tui.Options) (close func()) {
 	srv, err := presenter.Listen(presenter.SocketPath())
 	if err != nil {
-		fmt.Fprintln(cmd.ErrOrStderr(), "zt-lab: no speaker notes for zt-lab notes:", err)
+		if !opts.Autoplay {
+			fmt.Fprintln(cmd.ErrOrStderr(), "zt-lab: no speaker notes for zt-lab notes:", err)
+		}
 		return func() {}
 	}
 	opts.Publish = srv.Publish
