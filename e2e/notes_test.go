@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -43,6 +45,10 @@ func TestNotesFollowTheGuidedLab(t *testing.T) {
 	}
 	wait("the first scene's notes", "1/14 The lab", "Point at the diagram", "budget 2:00", "next  2 The Fortune Cookie Service",
 		"enter run step 1/1: Deploy five hosts")
+	// The guided lab's socket is the user's alone.
+	if fi, err := os.Lstat(filepath.Join(u.dir, "presenter.sock")); err != nil || fi.Mode().Type() != os.ModeSocket || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the guided lab's notes socket: %v, %v; want a 0600 socket", fi, err)
+	}
 	m.keys("n")
 	wait("scene 2 after n", "2/14 The Fortune Cookie Service", "next  3 Man in the middle", "budget 2:00")
 	m.keys("p")
