@@ -156,8 +156,8 @@ func (n *Notes) update(msg tea.Msg) tea.Cmd {
 			return tea.Quit
 		case key.Matches(msg, n.keys.Up):
 			n.scroll = max(n.scroll-1, 0)
-		case key.Matches(msg, n.keys.Down):
-			n.scroll++
+		case key.Matches(msg, n.keys.Down) && n.have:
+			n.scroll = min(n.scroll+1, max(len(n.notesText(max(n.width-2, 1)))-n.bodyHeight(), 0))
 		}
 	case notesStateMsg:
 		n.apply(presenter.State(msg))
@@ -205,10 +205,17 @@ func (n *Notes) render() string {
 	}
 	s := n.state
 	lines := make([]string, 0, h)
-	lines = append(lines, n.header(w), n.clocks(w), st.Rule.Render(rule("Notes", w)))
-	bodyH := max(h-len(lines)-notesFooter, 0)
+	bodyH := n.bodyHeight()
 	text := n.notesText(max(w-2, 1))
 	scroll := min(n.scroll, max(len(text)-bodyH, 0))
+	title := "Notes"
+	switch {
+	case scroll+bodyH < len(text):
+		title += " · ↓ more"
+	case scroll > 0:
+		title += " · ↑ more"
+	}
+	lines = append(lines, n.header(w), n.clocks(w), st.Rule.Render(rule(title, w)))
 	for i := range bodyH {
 		line := ""
 		if j := scroll + i; j < len(text) {
@@ -228,6 +235,9 @@ func (n *Notes) render() string {
 	}
 	return strings.Join(block(lines, w, h), "\n")
 }
+
+// bodyHeight is how many lines the notes have on screen.
+func (n *Notes) bodyHeight() int { return max(n.height-3-notesFooter, 0) }
 
 // field is one labelled line of the footer; a key's label is styled as
 // a key.

@@ -317,3 +317,36 @@ func TestASceneClockCountsEveryVisit(t *testing.T) {
 		}
 	}
 }
+
+func TestTheNotesScreenFillsAnySizeAndAnyState(t *testing.T) {
+	long := talkState()
+	long.Scene.Notes = strings.Repeat("- a line the presenter says out loud, long enough to wrap on a narrow screen\n", 40)
+	odd := talkState()
+	odd.Scene.Index, odd.Scenes, odd.Keys, odd.Step = 7, nil, nil, &presenter.Step{Scene: 9, Index: -1, Doing: "catching up: The lab"}
+	for _, st := range []presenter.State{talkState(), long, odd, {}} {
+		for _, sz := range []struct{ w, h int }{{1, 1}, {20, 5}, {40, 11}, {80, 24}, {200, 60}} {
+			n := notesAt(st, NotesOptions{Budget: 45 * time.Minute}, seedTime, sz.w, sz.h)
+			requireSize(t, n.render(), sz.w, sz.h)
+		}
+	}
+}
+
+func TestLongNotesScrollAndSaySo(t *testing.T) {
+	st := talkState()
+	st.Scene.Notes = strings.Repeat("- one more thing to say\n", 30)
+	n := notesAt(st, NotesOptions{}, seedTime, 80, 24)
+	if out := ansi.Strip(n.render()); !strings.Contains(out, "Notes · ↓ more") {
+		t.Errorf("30 lines of notes on 14 rows do not say there is more:\n%s", out)
+	}
+	for range 40 {
+		n.update(keyPress("j"))
+	}
+	if out := ansi.Strip(n.render()); !strings.Contains(out, "Notes · ↑ more") || strings.Contains(out, "↓ more") {
+		t.Errorf("scrolled to the end, the notes do not say there is more above only:\n%s", out)
+	}
+	// Up from the end moves at once: scrolling down stopped at the end.
+	n.update(keyPress("k"))
+	if out := ansi.Strip(n.render()); !strings.Contains(out, "Notes · ↓ more") {
+		t.Errorf("one line up from the end, the notes do not say there is more below:\n%s", out)
+	}
+}
