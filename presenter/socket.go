@@ -222,8 +222,14 @@ func (s *Server) Close() error {
 
 // Feed is a notes screen's end of the stream.
 type Feed struct {
-	c  net.Conn
+	c  io.Closer
 	sc *bufio.Scanner
+}
+
+func newFeed(r io.ReadCloser) *Feed {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	return &Feed{c: r, sc: sc}
 }
 
 // maxLine bounds one state line: the notes of one scene and the outline.
@@ -255,9 +261,7 @@ func Follow(ctx context.Context, path string) (*Feed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("follow the screen at %s: %w", path, err)
 	}
-	sc := bufio.NewScanner(c)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	return &Feed{c: c, sc: sc}, nil
+	return newFeed(c), nil
 }
 
 // Next waits for the screen's next state. io.EOF means the screen
