@@ -237,8 +237,16 @@ const maxLine = 4 << 20
 
 // Follow connects to the screen publishing at path. ErrNoScreen when
 // there is none (no socket, or one nobody answers on); an
-// infra.UnsafePathError when the path is not this user's socket.
+// infra.UnsafePathError when the path is not this user's socket in a
+// directory of this user's alone.
 func Follow(ctx context.Context, path string) (*Feed, error) {
+	// In a directory others could write, the socket could be swapped
+	// for theirs between the check below and the dial.
+	if err := infra.CheckPrivateDir(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoScreen
+	} else if err != nil {
+		return nil, err
+	}
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNoScreen

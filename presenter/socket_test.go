@@ -84,6 +84,9 @@ func TestARuntimeDirectoryOthersCouldWriteIsRefused(t *testing.T) {
 	if !errors.As(err, &unsafe) {
 		t.Fatalf("Listen in a 0777 directory: %v, want an UnsafePathError", err)
 	}
+	if _, err := Follow(context.Background(), filepath.Join(dir, SocketName)); !errors.As(err, &unsafe) {
+		t.Fatalf("Follow in a 0777 directory: %v, want an UnsafePathError", err)
+	}
 }
 
 func TestNotesFollowEveryChangeAndSeeTheScreenClose(t *testing.T) {
