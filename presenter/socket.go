@@ -209,6 +209,9 @@ func (s *Server) Close() error {
 	s.closed = true
 	for f := range s.clients {
 		close(f.done)
+		// What was written is the reader's still; a write stalled on a
+		// notes screen that reads nothing ends now, not at its deadline.
+		f.c.Close()
 	}
 	s.mu.Unlock()
 	err := s.ln.Close()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ztlab/zt-lab/infra"
 )
@@ -205,5 +206,31 @@ func TestFollowEndsWithItsContext(t *testing.T) {
 	cancel()
 	if _, err := Follow(ctx, path); err == nil {
 		t.Error("Follow with an ended context connected")
+	}
+}
+
+func TestCloseDoesNotWaitForANotesScreenThatReadsNothing(t *testing.T) {
+	path := filepath.Join(runtimeDir(t), SocketName)
+	s := listen(t, path)
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// States far bigger than the socket's buffers, never read.
+	big := state(0, strings.Repeat("a long title ", 1<<16))
+	for i := range 20 {
+		big.Scene.Index = i
+		s.Publish(big)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(writeTimeout - time.Second):
+		t.Fatal("Close waited on a notes screen that reads nothing")
 	}
 }
