@@ -21,6 +21,7 @@ import (
 	"github.com/ztlab/zt-lab/cast"
 	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/mesh"
+	"github.com/ztlab/zt-lab/presenter"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -47,6 +48,10 @@ type Options struct {
 	// Fallback is a recording of the walkthrough (zt-lab record --cast)
 	// that F swaps in for the live lab, at the same scene.
 	Fallback *cast.Player
+	// Publish, when set, is handed the presenter's state after every
+	// update, on the screen's goroutine (see presenter.Server.Publish): it
+	// must not block.
+	Publish func(presenter.State)
 }
 
 // Defaults.
@@ -178,6 +183,7 @@ type Model struct {
 
 	autoplay bool
 	quitting bool
+	feed     notesFeed // what Publish is told
 
 	// observe, when set, is called after every Update, on the program's
 	// goroutine: tests wait on the model's state with it.
@@ -294,6 +300,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = tea.Batch(cmd, m.refreshCmd())
 	}
 	m.ensureMarkdown()
+	m.publishNotes()
 	if m.observe != nil {
 		m.observe(m)
 	}

@@ -83,6 +83,9 @@ type Styles struct {
 
 	// Banner says the screen shows a recording, not the live lab.
 	Banner lipgloss.Style
+	// Overrun is the notes screen's countdown once a scene ran over its
+	// budget: reversed, so it shows without colours too.
+	Overrun lipgloss.Style
 
 	Help     help.Styles
 	Markdown ansi.StyleConfig
@@ -157,6 +160,7 @@ func newStyles(theme Theme, noColor bool) *Styles {
 	} else {
 		s.Banner = lipgloss.NewStyle().Foreground(p.highlightFg).Background(p.highlightBg).Bold(true)
 	}
+	s.Overrun = fg(p.warn).Bold(true).Reverse(true)
 
 	s.Help = help.Styles{
 		ShortKey:       fg(p.accent).Bold(true),
