@@ -66,7 +66,7 @@ func recordWalkthrough(t *testing.T, w, h int) []byte {
 	// A pace long enough for each scene's last frame to reach the screen
 	// before the next scene's.
 	m := newModel(engine, &fakeSource{lab: newFakeLab(), consumer: []string{"You love peace."}, served: []string{"You love peace."}},
-		Options{Autoplay: true, Pace: 300 * time.Millisecond, NoColor: true})
+		Options{Autoplay: true, Pace: 500 * time.Millisecond, NoColor: true})
 	m.now = func() time.Time { return seedTime }
 	p := tea.NewProgram(m, tea.WithInput(nil), tea.WithOutput(term), tea.WithoutSignals(), tea.WithWindowSize(w, h),
 		tea.WithEnvironment([]string{"TERM=xterm-256color"}))
