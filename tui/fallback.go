@@ -54,6 +54,7 @@ type fallbackModel struct {
 
 func newFallbackModel(live *Model, rec *cast.Player) *fallbackModel {
 	live.setStatus("F shows the recording of this scene", false)
+	live.keys.Fallback.SetEnabled(true)
 	return &fallbackModel{live: live, rec: rec, keys: newRecordingKeys()}
 }
 

@@ -178,8 +178,17 @@ func TestFallbackStepsThroughARecordedScene(t *testing.T) {
 	}
 	defer rec.Close()
 	s, f := startFallback(t, rec, 120, 36)
-	s.wait("the first screen", idle)
-	s.keys("F", "r")
+	var live string
+	s.wait("the first screen", func(m *Model) bool { live = ansi.Strip(m.render()); return idle(m) })
+	if !strings.Contains(live, "F recording") || !strings.Contains(live, "F shows the recording of this scene") {
+		t.Errorf("the live screen does not say F shows the recording:\n%s", live)
+	}
+	s.keys("?")
+	s.wait("the help", func(m *Model) bool { live = ansi.Strip(m.render()); return m.showHelp })
+	if !strings.Contains(live, "the recording of this scene") {
+		t.Errorf("the help does not name F:\n%s", live)
+	}
+	s.keys("esc", "F", "r")
 	var out string
 	scene, pos, end, note := 0, -1, rec.End(0), ""
 	s.wait("the scene's start", func(*Model) bool {
