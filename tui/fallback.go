@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/ztlab/zt-lab/cast"
+	"github.com/ztlab/zt-lab/presenter"
 )
 
 // BannerText is what the recording's top line says first: whoever looks
@@ -55,7 +56,42 @@ type fallbackModel struct {
 func newFallbackModel(live *Model, rec *cast.Player) *fallbackModel {
 	live.setStatus("F shows the recording of this scene", false)
 	live.keys.Fallback.SetEnabled(true)
-	return &fallbackModel{live: live, rec: rec, keys: newRecordingKeys()}
+	f := &fallbackModel{live: live, rec: rec, keys: newRecordingKeys()}
+	if publish := live.opts.Publish; publish != nil {
+		// The notes screen says what n, p and enter do: while the
+		// recording shows, they move the recording.
+		live.opts.Publish = func(st presenter.State) {
+			if f.showing {
+				st.Keys = f.keysDo()
+			}
+			publish(st)
+		}
+	}
+	return f
+}
+
+// keysDo is what n, p and enter do while the recording shows, for the
+// notes screen.
+func (f *fallbackModel) keysDo() []presenter.Key {
+	sc, last := f.rec.Scenes(), len(f.rec.Scenes())-1
+	scene := func(i int) string { return "the recording of scene " + itoa(i+1) + ": " + sc[i].Title }
+	n, p := "nothing: the recording's last scene shows", "nothing: the recording's first scene shows"
+	if f.scene < last {
+		n = scene(f.scene + 1)
+	}
+	if f.scene > 0 {
+		p = scene(f.scene - 1)
+	}
+	enter := "the recording's next frame"
+	switch {
+	case f.pos < f.rec.End(f.scene):
+	case f.scene < last:
+		enter = "the start of " + scene(f.scene+1)
+	default:
+		enter = "nothing: the recording is over"
+	}
+	// Three keys, as the notes screen has room for; F is said with enter.
+	return []presenter.Key{{Key: "n", Does: n}, {Key: "p", Does: p}, {Key: "enter", Does: enter + " (the recording shows: F for the live lab)"}}
 }
 
 func (f *fallbackModel) Init() tea.Cmd { return f.live.Init() }

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/ztlab/zt-lab/cast"
+	"github.com/ztlab/zt-lab/presenter"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -89,10 +90,10 @@ func recordWalkthrough(t *testing.T, w, h int) []byte {
 
 // startFallback runs the live screen over the test walkthrough with the
 // recording rec behind F.
-func startFallback(t *testing.T, rec *cast.Player, w, h int) (*screen, *fallbackModel) {
+func startFallback(t *testing.T, rec *cast.Player, w, h int, publish func(presenter.State)) (*screen, *fallbackModel) {
 	t.Helper()
 	s := &screen{t: t}
-	s.m = newModel(newTestEngine(testScenes()), &fakeSource{lab: newFakeLab()}, Options{NoColor: true, Fallback: rec})
+	s.m = newModel(newTestEngine(testScenes()), &fakeSource{lab: newFakeLab()}, Options{NoColor: true, Fallback: rec, Publish: publish})
 	s.m.now = func() time.Time { return seedTime }
 	s.m.observe = s.check
 	f := newFallbackModel(s.m, rec)
@@ -115,7 +116,8 @@ func TestFallbackShowsTheRecordingAtTheLiveScene(t *testing.T) {
 		t.Fatalf("the recording has %d scenes, want the walkthrough's 4", n)
 	}
 
-	s, f := startFallback(t, rec, 80, 24)
+	var notes presenter.State
+	s, f := startFallback(t, rec, 80, 24, func(st presenter.State) { notes = st })
 	s.keys("n")
 	s.wait("the live fortune scene", func(m *Model) bool { return m.cur == 1 && idle(m) })
 	s.keys("F")
@@ -136,6 +138,11 @@ func TestFallbackShowsTheRecordingAtTheLiveScene(t *testing.T) {
 	}
 	requireScreen(t, out, 80, 24)
 
+	// The notes screen says what n, p and enter do now: move the
+	// recording.
+	s.wait("the notes on the recording's keys", func(*Model) bool {
+		return len(notes.Keys) == 3 && notes.Keys[0].Does == "the recording of scene 3: Man in the middle"
+	})
 	// n moves the recording, not the live lab.
 	s.keys("n")
 	s.wait("the recording's next scene", func(*Model) bool { out = f.render(); return f.scene == 2 })
@@ -162,6 +169,9 @@ func TestFallbackShowsTheRecordingAtTheLiveScene(t *testing.T) {
 	if strings.Contains(out, BannerText) || !strings.Contains(out, "2/4 The Fortune Cookie Service") {
 		t.Errorf("F did not bring back the live fortune scene:\n%s", out)
 	}
+	s.wait("the notes on the live keys", func(*Model) bool {
+		return len(notes.Keys) == 3 && notes.Keys[0].Does == "scene 3: Man in the middle"
+	})
 	if cur != 1 || busy || step != stepPending {
 		t.Errorf("the live lab changed behind the recording: scene %d, busy %v, step %v", cur, busy, step)
 	}
@@ -177,7 +187,7 @@ func TestFallbackStepsThroughARecordedScene(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	s, f := startFallback(t, rec, 120, 36)
+	s, f := startFallback(t, rec, 120, 36, nil)
 	var live string
 	s.wait("the first screen", func(m *Model) bool { live = ansi.Strip(m.render()); return idle(m) })
 	if !strings.Contains(live, "F recording") || !strings.Contains(live, "F shows the recording of this scene") {
