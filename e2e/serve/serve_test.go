@@ -244,9 +244,23 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
 		}
 	}
-	// A control: her own home is hers.
+	// The machine's file systems are read-only in her lab: a write fails
+	// with EROFS before any permission is looked at.
+	for _, dir := range []string{"/", "/etc", "/usr", "/var", "/usr/local/bin"} {
+		f := filepath.Join(dir, "zt-e2e-ro")
+		got := a.run("touch "+f+"; mkdir "+f+".d", 10*time.Second)
+		if n := strings.Count(got, "Read-only file system"); n != 2 || strings.Contains(got, "Permission denied") {
+			t.Errorf("alice's writes to %s: want EROFS for a file and a directory, got:\n%s", dir, got)
+		}
+	}
+	// A control: her own home is hers, and so are her /run and /home.
 	if got := a.run("rm -f ~/big; echo mine > ~/f && cat ~/f", 10*time.Second); !strings.Contains(got, "mine") {
 		t.Errorf("alice cannot write her own home (the probes above prove nothing):\n%s", got)
+	}
+	for _, dir := range []string{"/run", "/home", "/var/tmp"} {
+		if got := a.run("echo ok-$((40+2)) > "+dir+"/f && cat "+dir+"/f", 10*time.Second); !strings.Contains(got, "ok-42") {
+			t.Errorf("alice cannot write her %s:\n%s", dir, got)
+		}
 	}
 	// Her /tmp is hers alone: what she writes there is not the machine's.
 	mark := "zt-e2e-alice-" + time.Now().Format("150405.000")
