@@ -85,6 +85,7 @@ type server struct {
 	queue    *Queue
 	cgroups  *Cgroups
 	limiter  *RateLimiter
+	subnets  Subnets
 	state    string
 	asRoot   bool
 	refusals sync.Map // remote address → why its login was refused
@@ -119,8 +120,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	if cfg.MaxLabs <= 0 {
-		cfg.MaxLabs = labsMemoryAllows()
+		cfg.MaxLabs = min(labsMemoryAllows(), MaxSubnets)
 		s.cfg.MaxLabs = cfg.MaxLabs
+	}
+	if cfg.MaxLabs > MaxSubnets {
+		return usagef("--max-labs %d: at most %d labs, one /24 of 198.18.0.0/15 each", cfg.MaxLabs, MaxSubnets)
 	}
 	signer, err := hostKey(cfg.HostKey)
 	if err != nil {
@@ -527,7 +531,7 @@ func (s *server) labFor(sess ssh.Session, raw io.Writer, a *Attendee, width, hei
 		select {
 		case <-lab.First():
 			t.Started()
-			s.log.Info("lab up", "name", a.Name, "first screen", lab.FirstScreen().Round(time.Millisecond))
+			s.log.Info("lab up", "name", a.Name, "subnet", lab.Subnet(), "first screen", lab.FirstScreen().Round(time.Millisecond))
 		case <-lab.Done():
 		}
 	}()
@@ -609,11 +613,24 @@ func (s *server) start(a *Attendee, width, height int, term string) (*Lab, error
 	if width <= 0 || height <= 0 {
 		width, height = 80, 24
 	}
-	return startLab(labSpec{
+	subnet, err := s.subnets.Take()
+	if err != nil {
+		return nil, err
+	}
+	lab, err := startLab(labSpec{
 		self: s.cfg.Self, consul: s.cfg.Consul, dir: dir, uid: uid,
 		term: term, width: width, height: height, noShell: s.cfg.NoShell,
-		cgroups: s.cgroups, group: "a" + strconv.Itoa(a.Slot),
+		cgroups: s.cgroups, group: "a" + strconv.Itoa(a.Slot), subnet: subnet,
 	})
+	if err != nil {
+		s.subnets.Free(subnet)
+		return nil, err
+	}
+	go func() {
+		<-lab.Done()
+		s.subnets.Free(subnet)
+	}()
+	return lab, nil
 }
 
 // expire ends the lab of an attendee whose grace period ran out.

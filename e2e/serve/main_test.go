@@ -416,3 +416,17 @@ func (m *terminal) run(line string, timeout time.Duration) string {
 	m.waitFor("the command "+line, timeout, marker)
 	return m.text()
 }
+
+// labAddr is the lab address of the host the shell is on, from its own
+// interfaces (in 198.18.0.0/15, where the server puts every lab).
+func (m *terminal) labAddr() string {
+	m.t.Helper()
+	got := m.run("hostname -I | tr ' ' '\\n' | grep '^198\\.1[89]\\.' | sed 's/^/addr=/'", 10*time.Second)
+	for _, line := range strings.Split(got, "\n") {
+		if a, ok := strings.CutPrefix(strings.TrimSpace(line), "addr="); ok {
+			return a
+		}
+	}
+	m.t.Fatalf("%s: no address in 198.18.0.0/15 on the host:\n%s", m.name, got)
+	return ""
+}

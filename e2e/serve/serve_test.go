@@ -55,18 +55,29 @@ func TestFourAttendeesEachWalkTheirOwnLab(t *testing.T) {
 			t.Errorf("%s: a check failed on screen:\n%s", m.name, s)
 		}
 	}
-	// Both labs use 198.18.0.0/24, yet they are separate network
-	// namespaces: a listener on alice's fcc00 (198.18.0.30) answers her,
-	// and bob's 198.18.0.30 has none.
+	// Every lab has a subnet of its own, read from its fcc00's own
+	// interfaces.
+	subnets := map[string]string{}
+	addrs := make([]string, len(terms))
+	for i, m := range terms {
+		m.shell(5, "fcc00")
+		addrs[i] = m.labAddr()
+		subnet := addrs[i][:strings.LastIndex(addrs[i], ".")] + ".0/24"
+		if other, dup := subnets[subnet]; dup {
+			t.Errorf("%s and %s share the subnet %s", m.name, other, subnet)
+		}
+		subnets[subnet] = m.name
+		t.Logf("%s: fcc00 is %s", m.name, addrs[i])
+	}
+	// And nothing of one lab is reachable from another: a listener on
+	// alice's fcc00 answers her, and bob cannot reach it at her address.
 	a, b := terms[0], terms[1]
-	a.shell(5, "fcc00")
-	b.shell(5, "fcc00")
 	a.run("(nc -l -p 7777 -c 'echo hello-from-alice' &) ; sleep 0.3; echo started", 10*time.Second)
-	got := b.run("nc -w 2 198.18.0.30 7777 </dev/null; echo bob-rc=$?", 10*time.Second)
+	got := b.run("nc -w 2 "+addrs[0]+" 7777 </dev/null; echo bob-rc=$?", 10*time.Second)
 	if strings.Contains(got, "hello-from-alice") || !strings.Contains(got, "bob-rc=1") {
 		t.Errorf("bob reached a listener in alice's lab:\n%s", got)
 	}
-	got = a.run("nc -w 2 198.18.0.30 7777 </dev/null; echo alice-rc=$?", 10*time.Second)
+	got = a.run("nc -w 2 "+addrs[0]+" 7777 </dev/null; echo alice-rc=$?", 10*time.Second)
 	if !strings.Contains(got, "hello-from-alice") {
 		t.Errorf("alice's own listener did not answer her (the check above proves nothing):\n%s", got)
 	}
@@ -438,7 +449,7 @@ func TestWhatCrossesOneLabsWireIsNotOnAnothers(t *testing.T) {
 	// A row of the dump's ASCII column full of Q: nothing else looks so.
 	const row = "QQQQQQQQQQQQQQQQ"
 	a.shell(5, "fcc00")
-	a.run("(setsid sh -c 'for i in $(seq 60); do printf \"%0200d\" 0 | tr 0 Q | nc -w 1 198.18.0.20 8181; sleep 0.2; done' >/dev/null 2>&1 &)", 10*time.Second)
+	a.run("(setsid sh -c 'for i in $(seq 60); do printf \"%0200d\" 0 | tr 0 Q | nc -w 1 fcs00 8181; sleep 0.2; done' >/dev/null 2>&1 &)", 10*time.Second)
 	a.press("exit\r")
 	a.waitFor("back on the sniffer", 10*time.Second, "Man in the middle", "verdicts")
 	sawA := false
