@@ -196,19 +196,31 @@ func TestTheDoorRefusesStrangers(t *testing.T) {
 	}
 }
 
-// TestTheQueueGivesTheNextAttendeeTheFreedLab: with --max-labs 1, the
-// second attendee waits in the waiting room, with their place, and gets a
-// lab when the first one's ends.
+// TestTheQueueGivesTheNextAttendeeTheFreedLab: with --max-labs 2, a third
+// attendee waits in the waiting room with their place shown (and a fourth
+// behind them with theirs), and the third gets a lab when the first
+// attendee leaves, while the second's lab goes on.
 func TestTheQueueGivesTheNextAttendeeTheFreedLab(t *testing.T) {
-	alice, bob := newKey(t, "alice"), newKey(t, "bob")
-	s := startServer(t, []key{alice, bob}, "--max-labs", "1")
+	alice, bob, carol, dave := newKey(t, "alice"), newKey(t, "bob"), newKey(t, "carol"), newKey(t, "dave")
+	s := startServer(t, []key{alice, bob, carol, dave}, "--max-labs", "2")
 	a := s.connect(alice)
 	a.waitFor("alice's first screen", 15*time.Second, header(1))
 	b := s.connect(bob)
-	b.waitFor("the waiting room", 10*time.Second, "waiting room", "number 1 in the queue")
+	b.waitFor("bob's first screen", 15*time.Second, header(1))
+	c := s.connect(carol)
+	c.waitFor("the waiting room", 10*time.Second, "waiting room", "All 2 labs are in use", "number 1 in the queue")
+	d := s.connect(dave)
+	d.waitFor("the waiting room", 10*time.Second, "waiting room", "number 2 in the queue")
+	if strings.Contains(c.text(), header(1)) || strings.Contains(d.text(), header(1)) {
+		t.Fatal("a third lab started with --max-labs 2")
+	}
 	a.press("q")
-	b.waitFor("bob's lab, once alice's ended", 30*time.Second, header(1), "Man in the middle")
+	c.waitFor("carol's lab, once alice's ended", 30*time.Second, header(1), "Man in the middle")
 	a.waitFor("alice told her lab ended", 10*time.Second, "your lab has ended")
+	d.waitFor("dave moved up", 10*time.Second, "waiting room", "number 1 in the queue")
+	// Bob's lab was never touched: it still walks.
+	b.press("a")
+	b.waitFor("bob's scene 1", 30*time.Second, "five hosts up on one wire", "✓")
 }
 
 // TestAnAttendeeShellSeesOnlyItsOwnLab: from an attendee's shell, the
