@@ -75,7 +75,8 @@ type Limits struct {
 
 // Cgroups places labs in cgroups under the server's own: cgroup v2 where
 // it is delegated to the server, else v1's memory, pids and cpu
-// controllers as root, else none (Describe says so).
+// controllers as root (and cpuacct, which counts a lab's CPU time), else
+// none (Describe says so).
 type Cgroups struct {
 	v2    string            // the server's group's directory in the v2 tree
 	v1    map[string]string // controller → the server's group's directory
@@ -111,7 +112,9 @@ func NewCgroups(name string, limit Limits) (*Cgroups, error) {
 			}
 		}
 	}
-	for _, ctl := range []string{"memory", "pids", "cpu"} {
+	// cpuacct limits nothing: it is the lab's CPU use, counted, next to
+	// cpu's quota (v1 keeps the count in a controller of its own).
+	for _, ctl := range []string{"memory", "pids", "cpu", "cpuacct"} {
 		p, ok := own[ctl]
 		if !ok {
 			continue
