@@ -12,10 +12,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"charm.land/log/v2"
@@ -206,6 +206,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	srv.ChannelHandlers = map[string]ssh.ChannelHandler{}
+	for name, h := range ssh.DefaultChannelHandlers {
+		srv.ChannelHandlers[name] = h
+	}
+	srv.ChannelHandlers["session"] = s.session
 	srv.HandshakeTimeout = 30 * time.Second
 	srv.ConnCallback = s.connected
 	srv.ConnectionFailedCallback = s.failed
@@ -331,6 +336,7 @@ func (s *server) connected(ctx ssh.Context, c net.Conn) net.Conn {
 		s.log.Warn("refused", "addr", c.RemoteAddr(), "why", "too many new connections from this address")
 		return nil
 	}
+	ctx.SetValue(sessionChannelKey{}, &sessionChannel{})
 	return c
 }
 
@@ -348,20 +354,55 @@ func decisionOf(sess ssh.Session) Decision {
 	return d
 }
 
-// rawChannel is the session's channel itself: the session's own Write
-// rewrites \n as \r\n for an emulated pty, which would corrupt a real
-// pty's output (the lab's) that the server passes on byte for byte.
-func rawChannel(sess ssh.Session) io.Writer {
-	v := reflect.ValueOf(sess)
-	if v.Kind() == reflect.Pointer {
-		v = v.Elem()
+// sessionChannel is, in a connection's context, the channel of its one
+// session, as the SSH layer accepted it. An attendee's lab writes its
+// pty's bytes there as they are: the session's own Write treats them as
+// an emulated pty's, rewriting every \n as \r\n, which corrupts what a
+// real pty (the lab's) sends. charm.land/ssh offers no session of a real
+// pty but ssh.AllocatePty, which puts a pty of its own in between and
+// resizes it from the same window-change channel as Session.Pty gives the
+// handler, so one of the two misses each change; the channel itself,
+// kept as it is accepted, is what the server needs.
+type sessionChannel struct {
+	claimed atomic.Bool
+	ch      gossh.Channel
+}
+
+// sessionChannelKey holds a connection's *sessionChannel.
+type sessionChannelKey struct{}
+
+// session is the server's "session" channel handler: the SSH layer's
+// own, with the accepted channel kept in the connection's context. A
+// connection has one session: a second is refused, so the kept channel
+// is the session's without a doubt.
+func (s *server) session(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
+	slot, _ := ctx.Value(sessionChannelKey{}).(*sessionChannel)
+	if slot == nil || !slot.claimed.CompareAndSwap(false, true) {
+		s.log.Warn("refused", "addr", conn.RemoteAddr(), "why", "a second session on one connection")
+		_ = newChan.Reject(gossh.Prohibited, "zt-lab: one session per connection")
+		return
 	}
-	if v.Kind() == reflect.Struct {
-		if f := v.FieldByName("Channel"); f.IsValid() && f.CanInterface() {
-			if ch, ok := f.Interface().(gossh.Channel); ok && ch != nil {
-				return ch
-			}
-		}
+	ssh.DefaultSessionHandler(srv, conn, keptChannel{NewChannel: newChan, slot: slot}, ctx)
+}
+
+// keptChannel is a new session channel that, once accepted, is kept.
+type keptChannel struct {
+	gossh.NewChannel
+	slot *sessionChannel
+}
+
+func (k keptChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, reqs, err := k.NewChannel.Accept()
+	if err == nil {
+		k.slot.ch = ch
+	}
+	return ch, reqs, err
+}
+
+// rawChannel is the session's channel itself (see sessionChannel).
+func rawChannel(sess ssh.Session) io.Writer {
+	if slot, _ := sess.Context().Value(sessionChannelKey{}).(*sessionChannel); slot != nil && slot.ch != nil {
+		return slot.ch
 	}
 	return sess
 }

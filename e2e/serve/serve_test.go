@@ -116,6 +116,12 @@ func TestReconnectWithTheSameKeyLandsInTheSameLab(t *testing.T) {
 	if got := again.run("stty size", 10*time.Second); !strings.Contains(got, "32 100") {
 		t.Errorf("the lab's terminal is not 32 rows × 100 columns:\n%s", got)
 	}
+	// The lab's bytes reach the attendee as they are: a bare \n (output
+	// post-processing off) stays bare, not rewritten as an emulated pty's.
+	again.run("stty -opost; printf 'ZQ1\\nZQ2\\n'; stty opost", 10*time.Second)
+	if raw := again.all(); !strings.Contains(raw, "ZQ1\nZQ2") || strings.Contains(raw, "ZQ1\r\nZQ2") {
+		t.Errorf("the lab's bare \\n did not arrive as it was sent: %q", raw[max(0, strings.Index(raw, "ZQ1")-20):])
+	}
 	again.resize(110, 36)
 	// The window change travels to the shell's pty on its own time.
 	for deadline := time.Now().Add(10 * time.Second); ; {
@@ -506,6 +512,12 @@ func TestConnectionsAndSessionsAreCapped(t *testing.T) {
 	second := s.connect(alice)
 	second.waitFor("the same lab on the newer session", 15*time.Second, header(1))
 	first.waitFor("the older session told", 10*time.Second, "your lab is now on your newer connection")
+	// A second session on one connection is refused: a connection is one
+	// attendee's one screen.
+	if extra, err := second.client.NewSession(); err == nil {
+		extra.Close()
+		t.Error("a second session on one connection was let in")
+	}
 	// The third connection from 127.0.0.1 within the burst is the last.
 	c, err := dial(s.addr, "alice", gossh.PublicKeys(alice.signer))
 	if err == nil {
