@@ -197,6 +197,12 @@ func (c *Cgroups) Describe() string {
 	return s
 }
 
+// notLimitedWithoutRoot is the line a server that is not root starts
+// with: what it cannot limit or keep apart, and why.
+func notLimitedWithoutRoot(uid int) string {
+	return fmt.Sprintf("per attendee: NOT limited (not root): processes, memory, cpu; and every lab runs as the server's own uid %d, not a uid of its own: run as root for both", uid)
+}
+
 // cgroupFile is one limit written into a group.
 type cgroupFile struct{ dir, file, value string }
 

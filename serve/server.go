@@ -302,13 +302,13 @@ func (s *server) announce(addr net.Addr, pemKey []byte) {
 	if s.cfg.Policy.Open {
 		fmt.Fprintln(w, "WARNING: --open: anyone who can reach this port, with any key, gets a lab")
 	}
-	if !s.asRoot {
-		fmt.Fprintf(w, "WARNING: not root: every lab runs as uid %d, so attendees' shells can read each other's labs; run as root for a uid per attendee\n", os.Getuid())
-	}
-	if s.cgroups != nil {
+	switch {
+	case !s.asRoot:
+		fmt.Fprintln(w, notLimitedWithoutRoot(os.Getuid()))
+	case s.cgroups != nil:
 		fmt.Fprintln(w, s.cgroups.Describe())
-	} else {
-		fmt.Fprintln(w, "per attendee: nothing limited (not root)")
+	default:
+		fmt.Fprintf(w, "per attendee: processes %d (RLIMIT_NPROC); NOT limited (no cgroup the server may write): memory, cpu\n", s.cfg.Limits.Procs)
 	}
 	if s.cfg.NoShell {
 		fmt.Fprintln(w, "--no-shell: attendees get no shell on the lab hosts")
