@@ -555,3 +555,39 @@ func TestALabThatTakesTooMuchMemoryLosesItsOwnProcess(t *testing.T) {
 		t.Errorf("the lab's shell did not survive its memory hog:\n%s", got)
 	}
 }
+
+// TestAServerWithoutRootSaysWhatItCannotLimitAndKeepsTheView: a server
+// that is not root says in its starting line what it does not limit, and
+// its attendees' labs still see the machine read-only, with a /tmp of
+// their own.
+func TestAServerWithoutRootSaysWhatItCannotLimitAndKeepsTheView(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to start the server as another user")
+	}
+	const nobody = 65534
+	alice := newKey(t, "alice")
+	s := startServerAs(t, nobody, []key{alice})
+	want := "per attendee: NOT limited (not root): processes, memory, cpu; and every lab runs as the server's own uid 65534"
+	if !strings.Contains(s.logs.String(), want) {
+		t.Errorf("the server without root did not start with %q:\n%s", want, s.logs)
+	}
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, header(1))
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+	for _, dir := range []string{"/", "/etc", "/usr"} {
+		f := filepath.Join(dir, "zt-e2e-ro")
+		if got := a.run("touch "+f, 10*time.Second); !strings.Contains(got, "Read-only file system") {
+			t.Errorf("without root, alice's write to %s: want EROFS, got:\n%s", dir, got)
+		}
+	}
+	mark := "zt-e2e-nobody-" + time.Now().Format("150405.000")
+	if got := a.run("echo ok-$((40+2)) > /tmp/"+mark+" && cat /tmp/"+mark, 10*time.Second); !strings.Contains(got, "ok-42") {
+		t.Errorf("without root, alice cannot write her /tmp:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join("/tmp", mark)); !os.IsNotExist(err) {
+		os.Remove(filepath.Join("/tmp", mark))
+		t.Errorf("without root, what alice wrote in her /tmp is in the machine's: %v", err)
+	}
+}
