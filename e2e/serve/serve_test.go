@@ -265,6 +265,7 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 		{"writing to /usr", "touch /usr/zt-e2e"},
 		{"the server's port (the lab has no network beyond itself)", "nc -z -w 2 127.0.0.1 " + port},
 		{"filling the disk (her home is a 512 MB tmpfs)", "head -c 600M /dev/zero > ~/big"},
+		{"filling the disk through /tmp (a 64 MB tmpfs)", "head -c 100M /dev/zero > /tmp/big; s=$?; rm -f /tmp/big; exit $s"},
 		{"anything in /home", "ls -A /home | grep -q . && false"},
 	}
 	for _, p := range probes {
@@ -286,7 +287,7 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 	if got := a.run("rm -f ~/big; echo mine > ~/f && cat ~/f", 10*time.Second); !strings.Contains(got, "mine") {
 		t.Errorf("alice cannot write her own home (the probes above prove nothing):\n%s", got)
 	}
-	for _, dir := range []string{"/run", "/home", "/var/tmp"} {
+	for _, dir := range []string{"/run", "/home", "/var/tmp", "/dev/shm", "/root"} {
 		if got := a.run("echo ok-$((40+2)) > "+dir+"/f && cat "+dir+"/f", 10*time.Second); !strings.Contains(got, "ok-42") {
 			t.Errorf("alice cannot write her %s:\n%s", dir, got)
 		}
