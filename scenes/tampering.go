@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ztlab/zt-lab/check"
@@ -72,14 +73,27 @@ type attackRun struct {
 	attacker infra.Host
 	proc     infra.Proc
 
+	// stopping is set before whoever started mallory stops it: an end
+	// that was asked for, which mallory un-poisons itself.
+	stopping atomic.Bool
+	// supervised is closed once superviseMallory has seen mallory end
+	// (and undone its attack if it died).
+	supervised chan struct{}
+
 	mu         sync.Mutex
-	poisonedAt time.Time      // its first poisoned frame
-	tampered   []tamperedSeen // every fortune it rewrote
-	lines      []string       // everything else it said, newest last
-	restored   int            // correct frames it sent on stop
-	fetched    int            // fortunes fcc00 fetched meanwhile
-	printed    []string       // what fcc00 printed, each fetch
-	clean      string         // the fetch after it stopped
+	poisonedAt time.Time         // its first poisoned frame
+	macs       map[string]string // the hosts' MACs on the wire, by name
+	entries    []NeighbourEntry  // the victims' caches, last read
+	relayed    int               // connections flipped or answered as the service
+	ended      bool              // mallory has ended and was seen to
+	diedAt     time.Time         // it ended unasked
+	restoredAt time.Time         // the lab then undid its attack
+	tampered   []tamperedSeen    // every fortune it rewrote
+	lines      []string          // everything else it said, newest last
+	restored   int               // correct frames it sent on stop
+	fetched    int               // fortunes fcc00 fetched meanwhile
+	printed    []string          // what fcc00 printed, each fetch
+	clean      string            // the fetch after it stopped
 }
 
 // tamperedSeen is one "tampered" line of mallory's, and when it came.
@@ -97,6 +111,8 @@ func (a *attackRun) onLine(line string) {
 		a.poisonedAt = now
 	case strings.HasPrefix(line, "restored "):
 		a.restored++
+	case strings.HasPrefix(line, "flipped "), strings.HasPrefix(line, "impersonation "):
+		a.relayed++
 	}
 	if _, o, alt, ok := mallory.ParseTampered(line); ok {
 		a.tampered = append(a.tampered, tamperedSeen{o, alt, now})
@@ -162,12 +178,18 @@ func (e *Env) startMallory(ctx context.Context, mode string, port int) error {
 		}
 		e.LabChanged()
 	}
+	// A mallory before this one (the scene's previous step, or its last
+	// run) ends as asked: its supervisor leaves the caches to it.
+	if old := e.attack(); old != nil {
+		old.stopping.Store(true)
+	}
 	for _, p := range h.Procs() {
 		if p.Name() == "mallory" {
 			_ = p.Stop(ctx, 3*time.Second)
 		}
 	}
 	run.attacker = h
+	run.supervised = make(chan struct{})
 	victim, err1 := e.Host(ConsumerHost)
 	service, err2 := e.Host(ServiceHost)
 	if err1 != nil || err2 != nil {
@@ -184,6 +206,7 @@ func (e *Env) startMallory(ctx context.Context, mode string, port int) error {
 	}
 	run.proc = p
 	e.keep(func(s *walkState) { s.attack = run })
+	go e.superviseMallory(run, l)
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err = waitUntil(wctx, 10*time.Millisecond, func() bool {
@@ -247,8 +270,14 @@ func (e *Env) stopMalloryThen(ctx context.Context, addr string) error {
 	if a.skip != "" {
 		return nil
 	}
+	a.stopping.Store(true)
 	if err := a.proc.Stop(ctx, 5*time.Second); err != nil {
 		return fmt.Errorf("stop mallory: %w", err)
+	}
+	select {
+	case <-a.supervised:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	got, err := e.Consume(ctx, ConsumerHost, addr)
 	if err != nil {
@@ -509,9 +538,20 @@ func (e *Env) checkCachesClean(ctx context.Context, name string) check.Check {
 	a.mu.Lock()
 	clean, fetched := a.clean, a.fetched
 	a.mu.Unlock()
-	c.Seen("mallory sent %d correcting ARP frames as it stopped", restored)
-	if restored == 0 {
+	a.mu.Lock()
+	died, undone := a.diedAt, a.restoredAt
+	a.mu.Unlock()
+	switch {
+	case !died.IsZero() && !undone.IsZero():
+		c.Seen("mallory died unasked; the lab undid its attack %d ms later (its rule gone, ip neigh replace with the real MACs)", undone.Sub(died).Milliseconds())
+	case !died.IsZero():
 		c.Pass = false
+		c.Seen("mallory died unasked, and the lab could not undo its attack")
+	default:
+		c.Seen("mallory sent %d correcting ARP frames as it stopped", restored)
+		if restored == 0 {
+			c.Pass = false
+		}
 	}
 	if clean == "" || !slices.Contains(e.Served(), clean) {
 		c.Pass = false
