@@ -159,6 +159,7 @@ func (e *Env) superviseMallory(a *attackRun, lab infra.Lab) {
 	}
 	died := time.Now()
 	current := func() bool { return e.Lab() == lab && e.attack() == a }
+	var restored time.Time
 	if !a.stopping.Load() && current() {
 		a.mu.Lock()
 		a.diedAt = died
@@ -170,17 +171,16 @@ func (e *Env) superviseMallory(a *attackRun, lab infra.Lab) {
 		if err != nil {
 			e.Logf("%s: undoing mallory's attack: %v", a.attacker.Name(), err)
 		} else {
-			a.mu.Lock()
-			a.restoredAt = time.Now()
-			a.mu.Unlock()
-			e.Logf("%s: mallory's attack undone %d ms after it died", a.attacker.Name(), time.Since(died).Milliseconds())
+			restored = time.Now()
+			e.Logf("%s: mallory's attack undone %d ms after it died", a.attacker.Name(), restored.Sub(died).Milliseconds())
 		}
 	}
 	if current() {
 		read()
 	}
+	// The view says the attack is over only with the caches read after it.
 	a.mu.Lock()
-	a.ended = true
+	a.ended, a.restoredAt = true, restored
 	a.mu.Unlock()
 	e.LabChanged()
 }
