@@ -191,6 +191,10 @@ func (e *Env) superviseMallory(a *attackRun, lab infra.Lab) {
 // any other, so that a later attack can poison it again).
 func (e *Env) undoAttack(ctx context.Context, a *attackRun) error {
 	var errs []string
+	// The rule goes first: until it does, a SYN to fcs00 that reaches
+	// mallory is taken as its own and, with no listener left, dropped
+	// (fcc00 sends it again a second later); once it is gone mallory
+	// forwards what it gets, and the caches can follow.
 	for _, argv := range mallory.Undo() {
 		// Nothing to delete is not a failure: mallory may have died
 		// before it intercepted.
