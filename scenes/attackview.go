@@ -158,6 +158,7 @@ func (e *Env) superviseMallory(a *attackRun, lab infra.Lab) {
 		}
 	}
 	died := time.Now()
+	a.closeTap()
 	current := func() bool { return e.Lab() == lab && e.attack() == a }
 	var restored time.Time
 	if !a.stopping.Load() && current() {

@@ -94,6 +94,72 @@ type attackRun struct {
 	fetched    int               // fortunes fcc00 fetched meanwhile
 	printed    []string          // what fcc00 printed, each fetch
 	clean      string            // the fetch after it stopped
+	tap        *attackerTap      // the capture on the attacker, where the lab's own sees one host
+}
+
+// attackerTap is a capture on the attacker's own interface, where both
+// legs of what it relays pass.
+type attackerTap struct {
+	where    string
+	capture  *sniffer.Capture
+	analyzer *sniffer.Analyzer
+	done     chan struct{}
+}
+
+// wireAt is a lab whose hosts sit on a switched segment, each seeing its
+// own frames only: it can capture on any one host (infra/ssh).
+type wireAt interface {
+	WireAt(host string) (infra.WireTap, bool)
+}
+
+// tapAttacker captures on the attacker's interface when the lab's own tap
+// is one host's (a remote capture on fcs00 never sees the leg between
+// fcc00 and mallory); on a bridge that carries every frame, it does
+// nothing.
+func (e *Env) tapAttacker(a *attackRun) error {
+	l := e.Lab()
+	wa, ok := l.(wireAt)
+	if !ok || l.Wire().Open == nil || a.legTap() != nil {
+		return nil
+	}
+	w, ok := wa.WireAt(a.attacker.Name())
+	if !ok {
+		return nil
+	}
+	c, err := openWire(w)
+	if err != nil {
+		return fmt.Errorf("capture on %s: %w", a.attacker.Name(), err)
+	}
+	an := sniffer.NewAnalyzer(sniffer.Names(w.Names))
+	for _, f := range e.Served() {
+		an.AddKnown(f)
+	}
+	t := &attackerTap{where: c.Interface() + " (mallory's own interface: both legs pass it)", capture: c, analyzer: an, done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		for p := range c.Packets() {
+			an.Feed(p)
+		}
+	}()
+	a.mu.Lock()
+	a.tap = t
+	a.mu.Unlock()
+	e.Logf("capturing on %s too: on this lab's segment only mallory's port carries both legs", c.Interface())
+	return nil
+}
+
+func (a *attackRun) legTap() *attackerTap {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tap
+}
+
+// closeTap ends the capture on the attacker, keeping what it analysed.
+func (a *attackRun) closeTap() {
+	if t := a.legTap(); t != nil {
+		_ = t.capture.Close()
+		<-t.done
+	}
 }
 
 // tamperedSeen is one "tampered" line of mallory's, and when it came.
@@ -242,6 +308,9 @@ func (e *Env) fetchThroughMallory(ctx context.Context) error {
 	if err := e.StartSniffer(); err != nil {
 		return err
 	}
+	if err := e.tapAttacker(a); err != nil {
+		return err
+	}
 	for range tamperFetches {
 		got, err := e.Consume(ctx, ConsumerHost, fmt.Sprintf("%s:%d", ServiceHost, FortunePort))
 		if err != nil {
@@ -271,6 +340,7 @@ func (e *Env) stopMalloryThen(ctx context.Context, addr string) error {
 		return nil
 	}
 	a.stopping.Store(true)
+	a.closeTap()
 	if err := a.proc.Stop(ctx, 5*time.Second); err != nil {
 		return fmt.Errorf("stop mallory: %w", err)
 	}
@@ -473,7 +543,10 @@ func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 	if stop != nil {
 		return *stop
 	}
-	an := e.Analyzer()
+	an, where := e.Analyzer(), "the lab's wire"
+	if t := a.legTap(); t != nil {
+		an, where = t.analyzer, t.where
+	}
 	if an == nil {
 		return check.Failf(name, "no capture ran")
 	}
@@ -510,6 +583,7 @@ func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 			if ok1 && ok2 {
 				names := an.Names()
 				c.Pass = true
+				c.Seen("captured on %s", where)
 				c.Seen("%s (fcs00 → mallory) carries what fcs00 served:", fs.Direction(names, 1))
 				c.Evidence = append(c.Evidence, indent(t.original)...)
 				c.Seen("%s (mallory, as fcs00 → fcc00) carries the tampered text:", fv.Direction(names, 1))
@@ -517,7 +591,7 @@ func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 				return true
 			}
 		}
-		c.Seen("of %d fortunes mallory rewrote, none was captured whole on both legs (%d flows to fcc00, %d from fcs00 to mallory)", len(tampered), len(toVictim), len(fromService))
+		c.Seen("of %d fortunes mallory rewrote, none was captured whole on both legs (%d flows to fcc00, %d from fcs00 to mallory), captured on %s", len(tampered), len(toVictim), len(fromService), where)
 		return false
 	})
 	return c
