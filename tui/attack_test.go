@@ -123,6 +123,11 @@ func TestTopologyWithTheAttackFitsEverySize(t *testing.T) {
 		}
 	}
 	d := topoData{hosts: v.Hosts, deployed: true, attack: poisonedView()}
+	// A panel one line taller than the boxes shows the first entry, not
+	// the legend.
+	if tight := ansi.Strip(strings.Join(topology(st, d, 96, 12), "\n")); !strings.Contains(tight, "⚠ fcc00: fcs00 → mallory's MAC") {
+		t.Errorf("a 12-line topology hides the poisoning:\n%s", tight)
+	}
 	compact := ansi.Strip(strings.Join(topology(st, d, 60, 6), "\n"))
 	if !strings.Contains(compact, "⚠ fcc00: fcs00→mallory") {
 		t.Errorf("the compact topology hides the poisoning:\n%s", compact)

@@ -127,9 +127,9 @@ func topology(st *Styles, d topoData, w, h int) []string {
 	row := beside("", indent(block(beside(strings.Repeat(" ", boxGap), left...), leftW, boxLines), 1),
 		gap, beside(strings.Repeat(" ", boxGap), right...))
 	lines = append(lines, row...)
-	if arp := arpLines(st, d.attack); len(arp) > 0 && len(lines)+len(arp) <= h {
-		lines = append(lines, arp...)
-	}
+	// The attack's evidence before the legend: as many lines as fit.
+	arp := arpLines(st, d.attack)
+	lines = append(lines, arp[:min(len(arp), max(h-len(lines), 0))]...)
 	if len(lines) < h {
 		lines = append(lines, "", legend(st))
 	}
