@@ -435,7 +435,32 @@ func (l *Lab) knownNet() netip.Prefix {
 // capture starts `zt-lab remote capture` on the capture host. Closing the
 // stream ends it there.
 func (l *Lab) capture(ctx context.Context) (string, io.ReadCloser, error) {
-	h := l.captureHost()
+	return l.captureOn(ctx, l.captureHost())
+}
+
+// WireAt is the wire as host name sees it: on a switched segment a host's
+// interface carries its own frames only, and the attacker's, in the
+// middle, carries both legs of what it relays. False for a host the lab
+// does not hold.
+func (l *Lab) WireAt(name string) (infra.WireTap, bool) {
+	l.mu.Lock()
+	var h *Host
+	for _, c := range l.hosts {
+		if c.target.Name == name {
+			h = c
+		}
+	}
+	l.mu.Unlock()
+	if h == nil {
+		return infra.WireTap{}, false
+	}
+	w := l.Wire()
+	w.Open = func(ctx context.Context) (string, io.ReadCloser, error) { return l.captureOn(ctx, h) }
+	return w, true
+}
+
+// captureOn captures on h's lab interface, streaming the frames back.
+func (l *Lab) captureOn(ctx context.Context, h *Host) (string, io.ReadCloser, error) {
 	if h == nil {
 		return "", nil, errors.New("the lab has no hosts to capture on")
 	}
