@@ -17,10 +17,13 @@ import (
 // active, to accept the lab's key over SSH: first boot runs cloud-init.
 const SSHWait = 10 * time.Minute
 
-// SSHOptions says what the SSH provider copies to the devices.
+// SSHOptions says what the SSH provider copies to the devices: the
+// controller's zt-lab and consul, or the Linux builds chosen for each
+// device's processor, as the ssh provider chooses them (a Mac's own do
+// not run on Metal).
 type SSHOptions struct {
-	Self  string            // this zt-lab binary
-	Files map[string]string // other binaries, by their name on the hosts ("consul")
+	Controller sshlab.Controller
+	Builds     sshlab.RemoteBuilds // --remote-binary, --remote-consul
 }
 
 // OverSSH is a lab of Metal devices that the walkthrough runs on through
@@ -147,7 +150,7 @@ func (p *Provider) sshLab(ctx context.Context, ml *Lab, t infra.Topology, o SSHO
 		return nil, err
 	}
 	sp := &sshlab.Provider{
-		Inventory: inv, Self: o.Self, Files: o.Files, HostKeys: keys, WaitSSH: SSHWait,
+		Inventory: inv, HostKeys: keys, WaitSSH: SSHWait,
 		Provision: func(ctx context.Context, spec infra.HostSpec) (sshlab.Target, error) {
 			if _, err := ml.AddHost(ctx, spec); err != nil {
 				return sshlab.Target{}, err
@@ -160,6 +163,7 @@ func (p *Provider) sshLab(ctx context.Context, ml *Lab, t infra.Topology, o SSHO
 			return sshlab.Target{}, fmt.Errorf("device %s was made but has no address", spec.Name)
 		},
 	}
+	o.Builds.Set(sp, o.Controller)
 	l, err := sp.Up(ctx, t, progress)
 	if err != nil {
 		return nil, err
