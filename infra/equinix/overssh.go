@@ -138,6 +138,20 @@ func (p *Provider) UpOverSSH(ctx context.Context, t infra.Topology, o SSHOptions
 }
 
 func (p *Provider) sshLab(ctx context.Context, ml *Lab, t infra.Topology, o SSHOptions, progress func(infra.Event)) (*sshlab.Lab, error) {
+	sp, err := sshProvider(ml, o)
+	if err != nil {
+		return nil, err
+	}
+	l, err := sp.Up(ctx, t, progress)
+	if err != nil {
+		return nil, err
+	}
+	return l.(*sshlab.Lab), nil
+}
+
+// sshProvider is the SSH provider on ml's devices, copying what o chooses
+// for each device's processor, as --provider ssh does.
+func sshProvider(ml *Lab, o SSHOptions) (*sshlab.Provider, error) {
 	inv := &sshlab.Inventory{KnownHosts: filepath.Join(ml.Dir(), "known_hosts"), RemoteDir: sshlab.DefaultRemoteDir}
 	for _, st := range ml.SSHTargets() {
 		inv.Hosts = append(inv.Hosts, sshTarget(st))
@@ -164,11 +178,7 @@ func (p *Provider) sshLab(ctx context.Context, ml *Lab, t infra.Topology, o SSHO
 		},
 	}
 	o.Builds.Set(sp, o.Controller)
-	l, err := sp.Up(ctx, t, progress)
-	if err != nil {
-		return nil, err
-	}
-	return l.(*sshlab.Lab), nil
+	return sp, nil
 }
 
 // sshTarget is how the SSH provider reaches a device: its public address,
