@@ -93,8 +93,27 @@ type Options struct {
 	Self     string // the zt-lab binary
 	Consul   string // the consul binary
 	Seed     int64
+	// Only, when not empty, names the groups of figures to measure (see
+	// Groups); the walkthrough then stops as soon as the last of them is
+	// measured.
+	Only []string
 	// Progress receives a line per measurement.
 	Progress io.Writer
+}
+
+// Groups are the figures that can be measured alone (--only): the lab's
+// hosts up and down; the sniffer live and in memory; fetch latency in the
+// clear and through the mesh; the lab's memory with the mesh up, process by
+// process; the whole walkthrough with its failures, the scaled-out lab's
+// memory and zt-lab's own RSS at its end.
+var Groups = []string{"lab", "sniffer", "latency", "memory", "walkthrough"}
+
+// wants says whether the figures of group g are to be measured.
+func (o Options) wants(g string) bool { return len(o.Only) == 0 || slices.Contains(o.Only, g) }
+
+// walksThrough says whether any figure needs the walkthrough at all.
+func (o Options) walksThrough() bool {
+	return o.wants("sniffer") || o.wants("latency") || o.wants("memory") || o.wants("walkthrough")
 }
 
 // Run measures every figure Runs times, inside the sandbox.
@@ -109,10 +128,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	for i := range o.Runs {
-		if err := upDown(ctx, o, r, i == 0); err != nil {
-			return r, err
+		if o.wants("lab") {
+			if err := upDown(ctx, o, r, i == 0); err != nil {
+				return r, err
+			}
+			say("run %d/%d: lab up and down", i+1, o.Runs)
 		}
-		say("run %d/%d: lab up and down", i+1, o.Runs)
+		if !o.walksThrough() {
+			continue
+		}
 		if err := walkthrough(ctx, o, r, say); err != nil {
 			return r, fmt.Errorf("run %d: %w", i+1, err)
 		}
@@ -180,28 +204,40 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	}
 	var plain fortune.Summary
 	err := measure(func() (err error) {
-		plain, err = latency(ctx, env, fmt.Sprintf("%s:%d", scenes.ServiceHost, scenes.FortunePort))
-		if err != nil {
-			return err
+		if o.wants("latency") {
+			plain, err = latency(ctx, env, fmt.Sprintf("%s:%d", scenes.ServiceHost, scenes.FortunePort))
+			if err != nil {
+				return err
+			}
 		}
-		return sniffRate(ctx, env, r)
+		if o.wants("sniffer") {
+			return sniffRate(ctx, env, r)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	r.add("fetch p50, plaintext (new connection)", "ms", nil, ms(plain.P50))
-	r.add("fetch p99, plaintext (new connection)", "ms", nil, ms(plain.P99))
+	if o.wants("latency") {
+		r.add("fetch p50, plaintext (new connection)", "ms", nil, ms(plain.P50))
+		r.add("fetch p99, plaintext (new connection)", "ms", nil, ms(plain.P99))
+	}
+	if !o.wants("latency") && !o.wants("memory") && !o.wants("walkthrough") {
+		return failedCheck(e)
+	}
 	if err := run(mitm, sidecars); err != nil {
 		return err
 	}
 	var meshed fortune.Summary
-	if err := measure(func() (err error) { meshed, err = latency(ctx, env, scenes.MeshAddr); return err }); err != nil {
-		return err
-	}
-	r.add("fetch p50, through the mesh (new connection)", "ms", nil, ms(meshed.P50))
-	r.add("fetch p99, through the mesh (new connection)", "ms", nil, ms(meshed.P99))
-	if plain.P50 > 0 {
-		r.add("mesh / plaintext fetch p50", "×", nil, float64(meshed.P50)/float64(plain.P50))
+	if o.wants("latency") {
+		if err := measure(func() (err error) { meshed, err = latency(ctx, env, scenes.MeshAddr); return err }); err != nil {
+			return err
+		}
+		r.add("fetch p50, through the mesh (new connection)", "ms", nil, ms(meshed.P50))
+		r.add("fetch p99, through the mesh (new connection)", "ms", nil, ms(meshed.P99))
+		if plain.P50 > 0 {
+			r.add("mesh / plaintext fetch p50", "×", nil, float64(meshed.P50)/float64(plain.P50))
+		}
 	}
 	// Mesh ready: the servers' step (started, leader elected), the
 	// clients' step (joined) and the sidecars' step (healthy), as the
@@ -218,9 +254,16 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 		r.add("leader elected after servers start", "s", nil, c.Timings().Leader.Seconds())
 	}
 	// Memory with the mesh up: five agents and both sidecars.
-	if m, err := local.LabMemory(); err == nil {
+	if m, err := local.LabMemory(); err == nil && o.wants("memory") {
 		r.add("whole lab with the mesh up, PSS", "MB", atMost(235).aiming(180), float64(m.PSS>>20))
 		r.add("whole lab with the mesh up, RSS", "MB", atMost(600), float64(m.RSS>>20))
+		say("  memory with the mesh up, process by process:")
+		for _, p := range m.Each {
+			say("    PSS %6.1f MB  RSS %6.1f MB  %s", mb(p.PSS), mb(p.RSS), p.Cmd)
+		}
+	}
+	if !o.wants("walkthrough") {
+		return failedCheck(e)
 	}
 	if err := run(sidecars, len(ws)); err != nil {
 		return err
@@ -246,12 +289,23 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	if rss, ok := selfRSS(); ok {
 		r.add("zt-lab RSS, driving the walkthrough (sniffer buffers full)", "MB", nil, float64(rss>>20))
 	}
-	if e.Failed() {
-		return errors.New("a check failed during the walkthrough: run zt-lab run to see which")
+	if err := failedCheck(e); err != nil {
+		return err
 	}
 	say("  plaintext p50 %s, mesh p50 %s", plain.P50, meshed.P50)
 	return nil
 }
+
+// failedCheck is an error when any check of the scenes run so far failed:
+// a figure measured on a lab that does not do what it claims is no figure.
+func failedCheck(e *scenes.Engine) error {
+	if e.Failed() {
+		return errors.New("a check failed during the walkthrough: run zt-lab run to see which")
+	}
+	return nil
+}
+
+func mb(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // latency fetches a fortune every 10 ms for 2 s on the consumer host,
 // each on a new connection, and returns the consumer's own summary.

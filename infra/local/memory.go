@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -20,7 +21,8 @@ func LabMemory() (Memory, error) {
 		return m, err
 	}
 	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
 		rss, pss, ok := smapsRollup(filepath.Join("/proc", e.Name(), "smaps_rollup"))
@@ -30,8 +32,19 @@ func LabMemory() (Memory, error) {
 		m.Procs++
 		m.RSS += rss
 		m.PSS += pss
+		m.Each = append(m.Each, ProcMemory{PID: pid, Cmd: cmdline(pid), RSS: rss, PSS: pss})
 	}
+	slices.SortFunc(m.Each, func(a, b ProcMemory) int { return a.PID - b.PID })
 	return m, nil
+}
+
+// cmdline is a process's argv joined by spaces, or "" once it has gone.
+func cmdline(pid int) string {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
 func smapsRollup(path string) (rss, pss uint64, ok bool) {

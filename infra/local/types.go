@@ -75,6 +75,16 @@ type SniffRequest struct {
 type Memory struct {
 	Procs    int
 	RSS, PSS uint64
+	// Each is every process counted, in PID order.
+	Each []ProcMemory
+}
+
+// ProcMemory is one process's share of Memory: its command line (argv
+// joined by spaces) and its RSS and PSS in bytes.
+type ProcMemory struct {
+	PID      int
+	Cmd      string
+	RSS, PSS uint64
 }
 
 // ErrLabRunning means a lab is already running for this user.
