@@ -257,10 +257,7 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	if m, err := local.LabMemory(); err == nil && o.wants("memory") {
 		r.add("whole lab with the mesh up, PSS", "MB", atMost(235).aiming(180), float64(m.PSS>>20))
 		r.add("whole lab with the mesh up, RSS", "MB", atMost(600), float64(m.RSS>>20))
-		say("  memory with the mesh up, process by process:")
-		for _, p := range m.Each {
-			say("    PSS %6.1f MB  RSS %6.1f MB  %s", mb(p.PSS), mb(p.RSS), p.Cmd)
-		}
+		sayEach(say, "with the mesh up", m)
 	}
 	if !o.wants("walkthrough") {
 		return failedCheck(e)
@@ -285,6 +282,7 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	r.add("crash at 10 fetches/s over 30 s: fetches failed", "%", atMost(5).aiming(0), 100*float64(failed)/float64(max(total, 1)))
 	if m, err := local.LabMemory(); err == nil {
 		r.add("whole lab scaled out (8 hosts, 5 sidecars), PSS", "MB", nil, float64(m.PSS>>20))
+		sayEach(say, "scaled out, at the walkthrough's end", m)
 	}
 	if rss, ok := selfRSS(); ok {
 		r.add("zt-lab RSS, driving the walkthrough (sniffer buffers full)", "MB", nil, float64(rss>>20))
@@ -303,6 +301,14 @@ func failedCheck(e *scenes.Engine) error {
 		return errors.New("a check failed during the walkthrough: run zt-lab run to see which")
 	}
 	return nil
+}
+
+// sayEach prints every process's memory and CPU time so far.
+func sayEach(say func(string, ...any), when string, m local.Memory) {
+	say("  memory %s, process by process:", when)
+	for _, p := range m.Each {
+		say("    PSS %6.1f MB  RSS %6.1f MB  CPU %5.2f s  %s", mb(p.PSS), mb(p.RSS), p.CPU.Seconds(), p.Cmd)
+	}
 }
 
 func mb(b uint64) float64 { return float64(b) / (1 << 20) }
