@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -204,9 +205,12 @@ func (c *classifier) verdict(v *flowView, k *Known, names Names) Verdict {
 		if f, ok := c.sides[d].scan.found(k, v.data[d]); ok {
 			vd.Kind, vd.Fortune, vd.Protocol = Plaintext, f, "text"
 			vd.Excerpt = excerpt(v.data[d], 0)
-			vd.Evidence = append(vd.Evidence,
-				fmt.Sprintf("known fortune found whole on the wire, %s, %d bytes:\n%s", dirName[d], len(f), f),
-				c.knownLine(&vd))
+			found := make([]byte, 0, 64+len(dirName[d])+len(f))
+			found = append(append(found, "known fortune found whole on the wire, "...), dirName[d]...)
+			found = strconv.AppendInt(append(found, ", "...), int64(len(f)), 10)
+			found = append(append(found, " bytes:\n"...), f...)
+			vd.Evidence = append(make([]string, 0, len(vd.Evidence)+4), vd.Evidence...)
+			vd.Evidence = append(vd.Evidence, string(found), c.knownLine(&vd))
 			vd.Evidence = append(vd.Evidence, c.textLines(v, dirName)...)
 			return vd
 		}
@@ -316,12 +320,18 @@ func (c *classifier) knownLine(vd *Verdict) string {
 	if vd.KnownFortunes == 0 {
 		return fmt.Sprintf("no served fortunes known to look for; %d payload bytes scanned", vd.ScannedBytes)
 	}
-	plural := "s"
-	if vd.KnownFortunes == 1 {
-		plural = ""
+	// Built by hand: a verdict is judged per flow, thousands a second.
+	b := make([]byte, 0, 96)
+	b = strconv.AppendInt(b, int64(vd.KnownBytes), 10)
+	b = append(b, " bytes of known fortune text in "...)
+	b = strconv.AppendInt(b, int64(vd.ScannedBytes), 10)
+	b = append(b, " payload bytes scanned ("...)
+	b = strconv.AppendInt(b, int64(vd.KnownFortunes), 10)
+	b = append(b, " fortune"...)
+	if vd.KnownFortunes != 1 {
+		b = append(b, 's')
 	}
-	return fmt.Sprintf("%d bytes of known fortune text in %d payload bytes scanned (%d fortune%s known)",
-		vd.KnownBytes, vd.ScannedBytes, vd.KnownFortunes, plural)
+	return string(append(b, " known)"...))
 }
 
 // textLines describes how readable each direction is.
@@ -332,11 +342,17 @@ func (c *classifier) textLines(v *flowView, dirName [2]string) []string {
 		if checked == 0 {
 			continue
 		}
-		line := fmt.Sprintf("%s: %d bytes, %d%% printable", dirName[d], n, 100*c.sides[d].printableN/checked)
+		b := make([]byte, 0, len(dirName[d])+48)
+		b = append(append(b, dirName[d]...), ": "...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, " bytes, "...)
+		b = strconv.AppendInt(b, int64(100*c.sides[d].printableN/checked), 10)
+		b = append(b, "% printable"...)
 		if checked < n {
-			line += fmt.Sprintf(" (of the first %d)", checked)
+			b = strconv.AppendInt(append(b, " (of the first "...), int64(checked), 10)
+			b = append(b, ')')
 		}
-		out = append(out, line)
+		out = append(out, string(b))
 	}
 	return out
 }
@@ -568,15 +584,20 @@ func printableRatio(b []byte) float64 {
 // excerpt returns up to 512 bytes of st from off, for display: text
 // kept, other bytes as '.'.
 func excerpt(st *stream, off int) string {
-	b := st.bytes(off, 512, nil)
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if !isText(c) || c == '\r' {
-			c = '.'
-		}
-		out[i] = c
+	if off >= st.Len() {
+		return ""
 	}
-	return string(out)
+	var out strings.Builder
+	out.Grow(min(512, st.Len()-off))
+	st.each(off, min(off+512, st.Len()), func(b []byte) {
+		for _, c := range b {
+			if !isText(c) || c == '\r' {
+				c = '.'
+			}
+			out.WriteByte(c)
+		}
+	})
+	return out.String()
 }
 
 // clip shortens s to n bytes with an ellipsis.
