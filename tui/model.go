@@ -20,6 +20,7 @@ import (
 
 	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/mesh"
+	"github.com/ztlab/zt-lab/presenter"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -43,6 +44,10 @@ type Options struct {
 	// what the Env's Consul cluster says of itself); it is asked about once
 	// a second, off the screen's goroutine.
 	Mesh func(ctx context.Context) (mesh.View, error)
+	// Publish, when set, is handed the presenter's state after every
+	// update, on the screen's goroutine (see presenter.Server.Publish): it
+	// must not block.
+	Publish func(presenter.State)
 }
 
 // Defaults.
@@ -174,6 +179,7 @@ type Model struct {
 
 	autoplay bool
 	quitting bool
+	feed     notesFeed // what Publish is told
 
 	// observe, when set, is called after every Update, on the program's
 	// goroutine: tests wait on the model's state with it.
@@ -286,6 +292,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = tea.Batch(cmd, m.refreshCmd())
 	}
 	m.ensureMarkdown()
+	m.publishNotes()
 	if m.observe != nil {
 		m.observe(m)
 	}

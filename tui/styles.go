@@ -81,6 +81,10 @@ type Styles struct {
 	// Messages.
 	Status, Error lipgloss.Style
 
+	// Overrun is the notes screen's countdown once a scene ran over its
+	// budget: reversed, so it shows without colours too.
+	Overrun lipgloss.Style
+
 	Help     help.Styles
 	Markdown ansi.StyleConfig
 }
@@ -149,6 +153,7 @@ func newStyles(theme Theme, noColor bool) *Styles {
 
 	s.Status = fg(p.info)
 	s.Error = fg(p.bad).Bold(true)
+	s.Overrun = fg(p.warn).Bold(true).Reverse(true)
 
 	s.Help = help.Styles{
 		ShortKey:       fg(p.accent).Bold(true),

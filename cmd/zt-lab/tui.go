@@ -72,6 +72,9 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 	if err := f.child.apply(ctx, e, &opts); err != nil {
 		return err
 	}
+	if f.child.progress == "" { // an attendee of zt-lab serve has no second screen
+		defer publishNotes(cmd, &opts)()
+	}
 	err = tui.Run(ctx, e, opts)
 	if errors.Is(err, scenes.ErrCheckFailed) {
 		return exitCode(1)
