@@ -93,7 +93,9 @@ type side struct {
 	notTLS     bool
 	textUpto   int
 	printableN int
-	hist       [256]uint16 // of at most textLimit bytes
+	// hist counts the values of the first textLimit bytes; nil until
+	// there is one, so that a direction without payload does not hold it.
+	hist       *[256]uint16
 	run        int
 	longestRun int
 }
@@ -115,7 +117,10 @@ var textBytes = func() (t [256]uint8) {
 
 func (s *side) advanceText(st *stream) {
 	st.each(s.textUpto, textLimit, func(b []byte) {
-		hist := &s.hist
+		if s.hist == nil {
+			s.hist = new([256]uint16)
+		}
+		hist := s.hist
 		printable, run, longest := s.printableN, s.run, s.longestRun
 		for _, c := range b {
 			hist[c]++
@@ -390,8 +395,10 @@ func (c *classifier) tlsVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 	var hist [256]uint32
 	n := 0
 	for d := range 2 {
-		for i, x := range c.sides[d].tls.appHist {
-			hist[i] += uint32(x)
+		if h := c.sides[d].tls.appHist; h != nil {
+			for i, x := range h {
+				hist[i] += uint32(x)
+			}
 		}
 		n += c.sides[d].tls.appLen
 	}
@@ -536,8 +543,10 @@ func (c *classifier) textVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 	n, printableN, longest := 0, 0, 0
 	for d := range 2 {
 		s := &c.sides[d]
-		for i, x := range s.hist {
-			hist[i] += uint32(x)
+		if s.hist != nil {
+			for i, x := range s.hist {
+				hist[i] += uint32(x)
+			}
 		}
 		n += s.textUpto
 		printableN += s.printableN
