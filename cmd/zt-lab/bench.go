@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,14 +19,18 @@ func newBenchCmd() *cobra.Command {
 	var f labFlags
 	var consul, jsonPath string
 	var runs int
+	var only []string
 	cmd := &cobra.Command{
-		Use:   "bench [--runs N] [--json FILE]",
+		Use:   "bench [--runs N] [--only GROUP,...] [--json FILE]",
 		Short: "Measure the lab on this machine: up/down, mesh, latency, sniffer, memory",
 		Long: `Run the lab and the whole walkthrough N times and print, for every figure,
 the median, min and max: lab up and down, mesh ready, the walkthrough, fetch
 latency plaintext vs through the mesh, the sniffer's live rate and drops,
-and the memory of zt-lab and of the whole lab with the mesh up.`,
-		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json",
+and the memory of zt-lab and of the whole lab with the mesh up.
+--only measures some groups of figures alone (lab, sniffer, latency,
+memory, walkthrough): --only memory walks through to the mesh, prints each
+process's memory and stops there.`,
+		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json\n  zt-lab bench --runs 3 --only memory",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := f.topology()
@@ -33,6 +39,11 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 			}
 			if runs < 1 || runs > 100 {
 				return usagef("--runs %d: use 1 to 100", runs)
+			}
+			for _, g := range only {
+				if !slices.Contains(bench.Groups, g) {
+					return usagef("--only %s: use one or more of %s, separated by commas", g, strings.Join(bench.Groups, ","))
+				}
 			}
 			if err := writable("--json", jsonPath); err != nil {
 				return err
@@ -52,7 +63,7 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "Measuring %d run(s); each builds the lab and walks through every scene ...\n", runs)
-			r, err := bench.Run(ctx, bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Progress: out})
+			r, err := bench.Run(ctx, bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Only: only, Progress: out})
 			if r != nil && len(r.Figures) > 0 {
 				fmt.Fprintln(out)
 				bench.WriteTable(out, r)
@@ -68,6 +79,7 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 	f.register(cmd)
 	cmd.Flags().StringVar(&consul, "consul", "", "consul binary (default: $ZTLAB_CONSUL, bin/consul, PATH)")
 	cmd.Flags().IntVar(&runs, "runs", 5, "how many times to measure each figure")
+	cmd.Flags().StringSliceVar(&only, "only", nil, "measure only these groups of figures: "+strings.Join(bench.Groups, ","))
 	cmd.Flags().StringVar(&jsonPath, "json", "", "also write the figures as JSON to this file")
 	return cmd
 }
