@@ -25,7 +25,7 @@ TEST_DEB_PKGS := openssh-server nftables sudo tshark tcpdump
 .PHONY: help go-version build cross dist consul consul-linux consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "%-14s%s\n", $$1, $$2}'
 
 # go-version says in one line which Go is needed, before a build fails on
 # the go line of go.mod with a message about toolchains.
