@@ -93,6 +93,9 @@ type Options struct {
 	Self     string // the zt-lab binary
 	Consul   string // the consul binary
 	Seed     int64
+	// Failures and Failovers, for Repeat, are how many instance failures
+	// and leader crashes to measure.
+	Failures, Failovers int
 	// Progress receives a line per measurement.
 	Progress io.Writer
 }

@@ -16,7 +16,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	var f labFlags
 	var consul, jsonPath string
-	var runs int
+	var runs, failures, failovers int
 	cmd := &cobra.Command{
 		Use:   "bench [--runs N] [--json FILE]",
 		Short: "Measure the lab on this machine: up/down, mesh, latency, sniffer, memory",
@@ -24,7 +24,7 @@ func newBenchCmd() *cobra.Command {
 the median, min and max: lab up and down, mesh ready, the walkthrough, fetch
 latency plaintext vs through the mesh, the sniffer's live rate and drops,
 and the memory of zt-lab and of the whole lab with the mesh up.`,
-		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json",
+		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json\n  zt-lab bench --failures 45 --failovers 20",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := f.topology()
@@ -33,6 +33,9 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 			}
 			if runs < 1 || runs > 100 {
 				return usagef("--runs %d: use 1 to 100", runs)
+			}
+			if failures < 0 || failures > 1000 || failovers < 0 || failovers > 1000 {
+				return usagef("--failures %d --failovers %d: use 0 to 1000", failures, failovers)
 			}
 			if err := writable("--json", jsonPath); err != nil {
 				return err
@@ -51,8 +54,15 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Measuring %d run(s); each builds the lab and walks through every scene ...\n", runs)
-			r, err := bench.Run(ctx, bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Progress: out})
+			o := bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Progress: out, Failures: failures, Failovers: failovers}
+			run := bench.Run
+			if failures > 0 || failovers > 0 {
+				fmt.Fprintf(out, "Measuring %d instance failures and %d leader crashes on one lab ...\n", failures, failovers)
+				run = bench.Repeat
+			} else {
+				fmt.Fprintf(out, "Measuring %d run(s); each builds the lab and walks through every scene ...\n", runs)
+			}
+			r, err := run(ctx, o)
 			if r != nil && len(r.Figures) > 0 {
 				fmt.Fprintln(out)
 				bench.WriteTable(out, r)
@@ -69,5 +79,7 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 	cmd.Flags().StringVar(&consul, "consul", "", "consul binary (default: $ZTLAB_CONSUL, bin/consul, PATH)")
 	cmd.Flags().IntVar(&runs, "runs", 5, "how many times to measure each figure")
 	cmd.Flags().StringVar(&jsonPath, "json", "", "also write the figures as JSON to this file")
+	cmd.Flags().IntVar(&failures, "failures", 0, "instead: on one lab, fail instances N times (crash, partition, freeze in turn) and report each failure")
+	cmd.Flags().IntVar(&failovers, "failovers", 0, "instead: on one lab, crash the raft leader N times and report each failover")
 	return cmd
 }
