@@ -71,6 +71,7 @@ func addFailures(r *Report, fs []scenes.Failure, say func(string, ...any)) {
 		mode := string(f.Mode)
 		r.add(mode+": out of the healthy set", "s", atMost(3).aiming(1), f.Detected.Seconds())
 		r.add(mode+": fetches failed per failure (10/s)", "fetches", atMost(scenes.FailedPerFailure).aiming(0), float64(f.Lost))
+		r.add(mode+": fetches that took a retry per failure", "fetches", nil, float64(f.Retried))
 		r.add(mode+": back in the healthy set after recover", "s", nil, f.Recovered.Seconds())
 		if !f.Serf.Failed.IsZero() {
 			r.add(mode+": serf's peer confirmations of the suspicion", "peers", nil, float64(f.Serf.Confirmations))
@@ -78,8 +79,8 @@ func addFailures(r *Report, fs []scenes.Failure, say func(string, ...any)) {
 				r.add(mode+": serf, failed probe -> declared failed", "s", nil, f.Serf.Failed.Sub(f.Serf.Suspected).Seconds())
 			}
 		}
-		say("failure %d: %s %s out after %s, %d fetches failed, back %s after recover; %s",
-			i+1, f.Host, f.Mode, f.Detected.Round(time.Millisecond), f.Lost, f.Recovered.Round(time.Millisecond), f.Serf)
+		say("failure %d: %s %s out after %s, %d fetches failed (%d retried), back %s after recover; %s",
+			i+1, f.Host, f.Mode, f.Detected.Round(time.Millisecond), f.Lost, f.Retried, f.Recovered.Round(time.Millisecond), f.Serf)
 	}
 }
 

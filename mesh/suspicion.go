@@ -116,20 +116,39 @@ func memberlistVerdict(line string) (time.Time, string, bool) {
 // And an agent that still holds host as failed would not probe it. A
 // failure of host is timed once every agent holds it alive.
 func (c *Cluster) WaitSettled(ctx context.Context, host string) error {
-	w := waitSpec{what: "every agent sees " + host + " alive", limit: 30 * time.Second}
+	return c.waitSeenAlive(ctx, []string{host}, func(*agent) bool { return true })
+}
+
+// WaitServersSettled waits until every server that is up sees every server
+// alive in serf: a leader crash is timed from a cluster whose servers all
+// know each other again (clients' views do not elect anyone).
+func (c *Cluster) WaitServersSettled(ctx context.Context) error {
+	var names []string
+	for _, a := range c.servers() {
+		names = append(names, a.host.Name())
+	}
+	return c.waitSeenAlive(ctx, names, func(a *agent) bool { return a.server })
+}
+
+// waitSeenAlive waits until every agent that is up and that observe keeps
+// sees each of hosts alive.
+func (c *Cluster) waitSeenAlive(ctx context.Context, hosts []string, observe func(*agent) bool) error {
+	w := waitSpec{what: "every agent sees " + strings.Join(hosts, ", ") + " alive", limit: 30 * time.Second}
 	return poll(ctx, w, 50*time.Millisecond, func(ctx context.Context) (bool, string, error) {
-		up := c.agentsWhere(func(a *agent) bool { return a.host.State() == infra.StateUp })
+		up := c.agentsWhere(func(a *agent) bool { return a.host.State() == infra.StateUp && observe(a) })
 		var names []string
 		for _, a := range up {
 			members, err := a.api.Agent().Members(false)
 			if err != nil {
 				return false, "", fmt.Errorf("members as %s sees them: %w", a.host.Name(), err)
 			}
-			if !slices.ContainsFunc(members, func(m *api.AgentMember) bool { return m.Name == host && m.Status == 1 }) { // serf: alive
-				return false, fmt.Sprintf("%s does not see %s alive", a.host.Name(), host), nil
+			for _, host := range hosts {
+				if !slices.ContainsFunc(members, func(m *api.AgentMember) bool { return m.Name == host && m.Status == 1 }) { // serf: alive
+					return false, fmt.Sprintf("%s does not see %s alive", a.host.Name(), host), nil
+				}
 			}
 			names = append(names, a.host.Name())
 		}
-		return true, fmt.Sprintf("%s alive to %s", host, strings.Join(names, ", ")), nil
+		return true, fmt.Sprintf("%s alive to %s", strings.Join(hosts, ", "), strings.Join(names, ", ")), nil
 	})
 }

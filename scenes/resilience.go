@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ztlab/zt-lab/check"
+	"github.com/ztlab/zt-lab/fortune"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/mesh"
 )
@@ -39,8 +40,8 @@ type Failure struct {
 	// Serf is how the agents' failure detector came to its verdict.
 	Serf mesh.Suspicion
 	// Lost is how many of the consumer's fetches failed from this fault
-	// to the next (RepeatFailures only).
-	Lost int
+	// to the next, and Retried how many took a retry (RepeatFailures only).
+	Lost, Retried int
 }
 
 // failover is the leader's loss, its successor, and what the consumer
@@ -162,10 +163,11 @@ func failInstances(ctx context.Context, env *Env) error {
 	}
 	load.tally.waitOK(ctx, 3, 5*time.Second) // and with every instance back
 	ok, failed := load.tally.counts()
+	retried := load.tally.retries()
 	env.keep(func(s *walkState) {
-		s.failures = &failureRun{failures: done, ok: ok, failed: failed, servedBy: byHost.String()}
+		s.failures = &failureRun{failures: done, ok: ok, failed: failed, retried: retried, servedBy: byHost.String()}
 	})
-	env.Logf("consumer through the failures: %d ok, %d failed; served by %s", ok, failed, byHost)
+	env.Logf("consumer through the failures: %d ok (%d after a retry), %d failed; served by %s", ok, retried, failed, byHost)
 	return nil
 }
 
@@ -173,6 +175,19 @@ func failInstances(ctx context.Context, env *Env) error {
 // follows the partition's heal on purpose, the moment most likely to
 // mislead a detector.
 var instancePlan = []Failure{{Host: ScaleHosts[0], Mode: infra.Crash}, {Host: ScaleHosts[1], Mode: infra.Partition}, {Host: ServiceHost, Mode: infra.Freeze}}
+
+// The resilience consumer's retries: a fetch that fails, or that has no
+// answer within LoadTryTimeout, is tried again at once on a new connection,
+// up to LoadRetries times. fcc's sidecar picks an instance at random for
+// each connection, and until a failed instance leaves the healthy set
+// (about a second) it still picks it; a retry most likely goes to another.
+// A fetch through the mesh takes a few milliseconds here, so 300 ms is
+// patient; a partitioned or frozen instance never answers, and without
+// the timeout a try would wait for the whole second.
+const (
+	LoadRetries    = 3
+	LoadTryTimeout = 300 * time.Millisecond
+)
 
 // consumerLoad is the consumer on fcc00 fetching through the mesh every
 // 100 ms, each attempt counted, with its time, as it is reported.
@@ -193,14 +208,15 @@ func (e *Env) startLoad(ctx context.Context, name string, onLine func(string)) (
 	l := &consumerLoad{}
 	l.proc, err = consumer.Start(ctx, infra.ProcSpec{
 		Name: name,
-		Argv: []string{e.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "30m", "--timeout", "1s"},
+		Argv: []string{e.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "30m", "--timeout", LoadTryTimeout.String(), "--retries", fmt.Sprint(LoadRetries)},
 		OnLine: func(line string) {
 			f := strings.Fields(line)
 			if len(f) < 2 || !strings.HasPrefix(f[0], "#") {
 				return
 			}
+			tries, _ := fortune.TriesOf(line)
 			l.mu.Lock()
-			l.seen = append(l.seen, attempt{at: time.Now(), ok: f[1] == "ok"})
+			l.seen = append(l.seen, attempt{at: time.Now(), ok: f[1] == "ok", retried: tries > 1})
 			l.mu.Unlock()
 			l.tally.add(line)
 			if onLine != nil {
@@ -230,6 +246,20 @@ func (l *consumerLoad) between(from, to time.Time) (ok, failed int) {
 		}
 	}
 	return ok, failed
+}
+
+// retriedBetween counts the attempts reported from from to to (zero: no
+// end) that took more than one try.
+func (l *consumerLoad) retriedBetween(from, to time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, a := range l.seen {
+		if a.retried && !a.at.Before(from) && (to.IsZero() || a.at.Before(to)) {
+			n++
+		}
+	}
+	return n
 }
 
 // failInstance fails f.Host in f.Mode, timed from a settled mesh in which
@@ -320,6 +350,7 @@ func (e *Env) RepeatFailures(ctx context.Context, n int) ([]Failure, error) {
 				next = done[i+1].At
 			}
 			_, done[i].Lost = load.between(done[i].At, next)
+			done[i].Retried = load.retriedBetween(done[i].At, next)
 		}
 	}
 	for i := range n {
@@ -360,7 +391,8 @@ func (c *servedCount) String() string {
 // attribute adds to a consumer's "#12 ok 1.3ms <first line>" which
 // instance served that fortune, and counts it.
 func (e *Env) attribute(line string, by *servedCount) string {
-	f := strings.Fields(line)
+	_, bare := fortune.TriesOf(line)
+	f := strings.Fields(bare)
 	if len(f) < 4 || f[1] != "ok" {
 		return line
 	}
@@ -391,6 +423,7 @@ func (e *Env) attribute(line string, by *servedCount) string {
 type attempts struct {
 	mu         sync.Mutex
 	ok, failed int
+	retried    int           // attempts that took more than one try
 	more       chan struct{} // closed (and dropped) when a line is counted
 }
 
@@ -402,6 +435,9 @@ func (a *attempts) add(line string) {
 	a.mu.Lock()
 	a.ok += ok
 	a.failed += failed
+	if n, _ := fortune.TriesOf(line); n > 1 {
+		a.retried++
+	}
 	if a.more != nil {
 		close(a.more)
 		a.more = nil
@@ -437,6 +473,13 @@ func (a *attempts) waitOK(ctx context.Context, n int, limit time.Duration) bool 
 	}
 }
 
+// retries is how many attempts took more than one try.
+func (a *attempts) retries() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.retried
+}
+
 func (a *attempts) counts() (ok, failed int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -464,8 +507,9 @@ func checkFailures(_ context.Context, env *Env) check.Check {
 	var fs []Failure
 	var load [2]int
 	var by string
+	var retried int
 	if run := env.state().failures; run != nil {
-		fs, load, by = run.failures, [2]int{run.ok, run.failed}, run.servedBy
+		fs, load, by, retried = run.failures, [2]int{run.ok, run.failed}, run.servedBy, run.retried
 	}
 	if len(fs) != 3 {
 		return check.Failf(name, "%d of 3 failures ran", len(fs))
@@ -491,6 +535,7 @@ func checkFailures(_ context.Context, env *Env) check.Check {
 	per := float64(load[1]) / float64(len(fs))
 	c.Evidence = append(c.Evidence,
 		fmt.Sprintf("consumer at 10/s: %d fetches, %d failed over %d failures: %.1f per failure", total, load[1], len(fs), per),
+		fmt.Sprintf("%d fetches took a retry on a new connection (up to %d, each try %s at most)", retried, LoadRetries, LoadTryTimeout),
 		fmt.Sprintf("= %.1f %% of a 30 s window at 10/s per failure (target ≤ %.0f %%, i.e. ≤ %d fetches)", 100*per/300, 100*FailedTarget, FailedPerFailure))
 	if per > FailedPerFailure {
 		c.Pass = false
@@ -606,12 +651,7 @@ func (e *Env) RepeatFailovers(ctx context.Context, n int) ([]Failover, error) {
 	var done []Failover
 	for i := range n {
 		wctx, cancel := context.WithTimeout(ctx, 25*time.Second)
-		var err error
-		for _, s := range []string{"consul00", "consul01", "consul02"} {
-			if err == nil {
-				err = c.WaitSettled(wctx, s)
-			}
-		}
+		err := c.WaitServersSettled(wctx)
 		cancel()
 		if err != nil {
 			return done, fmt.Errorf("before failover %d of %d: %w", i+1, n, err)
@@ -632,8 +672,9 @@ func (e *Env) RepeatFailovers(ctx context.Context, n int) ([]Failover, error) {
 }
 
 type attempt struct {
-	at time.Time
-	ok bool
+	at      time.Time
+	ok      bool
+	retried bool // it took more than one try
 }
 
 func checkFailover(_ context.Context, env *Env) check.Check {
