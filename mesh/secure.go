@@ -299,6 +299,12 @@ func (c *Cluster) Recovered(ctx context.Context, h infra.Host) error {
 	}); err != nil {
 		return err
 	}
+	// Only once the servers hold the agent alive does what it tells them
+	// (the checks below) reach the catalog at once: a change made before
+	// fails to sync and waits for anti-entropy's next full sync.
+	if err := c.waitSeenAlive(ctx, []string{h.Name()}, func(a *agent) bool { return a.server }); err != nil {
+		return err
+	}
 	for _, s := range cars {
 		token := c.ServiceTokenSecret(s.name)
 		if !c.listening(ctx, s, 2*time.Second) {
