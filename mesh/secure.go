@@ -211,15 +211,22 @@ func (c *Cluster) deploy(ctx context.Context, h infra.Host, reg *api.AgentServic
 	if err != nil {
 		return nil, err
 	}
-	// The registration keeps the sidecar's own checks (its TCP check,
-	// critical until it first runs, and the alias): the agent applies the
-	// registration again, whole, whenever the service's central
-	// configuration changes (agent/service_manager.go), and a check
-	// registered with it comes back in its first state each time. The
-	// starting check is registered beside it, so that it does not come
-	// back once handOver has removed it.
+	// The agent applies a registration again, whole, whenever the
+	// service's central configuration changes (agent/service_manager.go),
+	// and every check registered with it comes back as it was registered:
+	// a starting check registered with the sidecar came back critical
+	// after the walkthrough's leader crash, and took fcs00 out of the mesh
+	// for good. So the sidecar is registered with its alias check alone,
+	// and its starting check beside it; handOver then puts the TCP check
+	// in its place, and neither comes back.
+	only := *reg
+	connect := *reg.Connect
+	sc := *connect.SidecarService
+	sc.Checks = api.AgentServiceChecks{aliasCheck(reg.ID)}
+	connect.SidecarService = &sc
+	only.Connect = &connect
 	if err := withNewToken(ctx, "register "+reg.ID, func() error {
-		return a.api.Agent().ServiceRegisterOpts(reg, api.ServiceRegisterOpts{Token: token}.WithContext(ctx))
+		return a.api.Agent().ServiceRegisterOpts(&only, api.ServiceRegisterOpts{Token: token}.WithContext(ctx))
 	}); err != nil {
 		return nil, fmt.Errorf("register %s on %s: %w", reg.ID, h.Name(), err)
 	}
@@ -274,7 +281,7 @@ func (c *Cluster) startSidecar(ctx context.Context, s *sidecar, token string) er
 // before the agent answers gives up and exits; and the agent, started
 // again, holds its sidecar's TCP check critical until the check next runs
 // (every CheckInterval, 10 s). So once the agent answers, Recovered starts
-// any sidecar of the host that does not listen again within 2 s, and once
+// any sidecar of the host that does not listen again within 1 s, and once
 // it listens, marks its TCP check passing, as handOver did at first.
 func (c *Cluster) Recovered(ctx context.Context, h infra.Host) error {
 	a, ok := c.agent(h.Name())
@@ -307,7 +314,7 @@ func (c *Cluster) Recovered(ctx context.Context, h infra.Host) error {
 	}
 	for _, s := range cars {
 		token := c.ServiceTokenSecret(s.name)
-		if !c.listening(ctx, s, 2*time.Second) {
+		if !c.listening(ctx, s, time.Second) {
 			if err := c.startSidecar(ctx, s, token); err != nil {
 				return err
 			}
