@@ -22,7 +22,7 @@ DEB_PKGS := netcat-traditional iproute2 tmux procps
 # tshark and tcpdump themselves (and fail under CI without them).
 TEST_DEB_PKGS := openssh-server nftables sudo tshark tcpdump
 
-.PHONY: help go-version build cross consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
+.PHONY: help go-version build cross dist consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
@@ -108,6 +108,17 @@ cross: go-version ## build zt-lab for macOS and Windows (the output is thrown aw
 	@out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && for t in $(CROSS); do \
 		echo "go build ./cmd/zt-lab for $$t"; \
 		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o "$$out/zt-lab" ./cmd/zt-lab || exit 1; \
+	done
+
+# DIST are the builds make dist writes: the Linux ones a Mac's zt-lab
+# copies to SSH hosts (--remote-binary, or found beside it), and the Macs'.
+DIST := linux/amd64 linux/arm64 darwin/arm64 darwin/amd64
+
+dist: go-version ## build zt-lab for Linux and macOS into dist/zt-lab-OS-ARCH
+	@mkdir -p dist && for t in $(DIST); do \
+		echo "dist/zt-lab-$${t%/*}-$${t#*/}"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -trimpath -ldflags "-X main.commit=$(COMMIT)" \
+			-o "dist/zt-lab-$${t%/*}-$${t#*/}" ./cmd/zt-lab || exit 1; \
 	done
 
 test: build cross consul test-deps ## vet, cross-build, then every test for real (as root in CI), then bounded fuzzing

@@ -71,7 +71,7 @@ func TestRecordAShortProgram(t *testing.T) {
 	// One write with no newline: the terminal hands it over in one piece.
 	cmd := exec.Command("sh", "-c", `printf 'fcc00 got a fortune \342\234\223'`)
 	var buf bytes.Buffer
-	if err := Record(cmd, &buf, header, clock(header.Started, 500*time.Millisecond)); err != nil {
+	if err := Record(cmd, &buf, header, clock(header.Started, 500*time.Millisecond), nil); err != nil {
 		t.Fatal(err)
 	}
 	golden(t, "printf.cast", buf.Bytes())
@@ -80,7 +80,7 @@ func TestRecordAShortProgram(t *testing.T) {
 func TestRecordSaysHowTheProgramEnded(t *testing.T) {
 	cmd := exec.Command("sh", "-c", "exit 3")
 	var buf bytes.Buffer
-	err := Record(cmd, &buf, header, time.Now)
+	err := Record(cmd, &buf, header, time.Now, nil)
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
 		t.Fatalf("Record = %v, want exit status 3", err)

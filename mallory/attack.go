@@ -1,6 +1,7 @@
 package mallory
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -33,3 +34,18 @@ const (
 	interceptTable    = 8181
 	interceptPriority = 8181
 )
+
+// RulePriority is the priority of the policy rule mallory adds: `ip rule
+// show priority RulePriority` on its host is empty once it is gone.
+const RulePriority = interceptPriority
+
+// Undo is what takes mallory's interception out of its host's kernel when
+// mallory itself cannot (it was killed): the commands, as `ip` takes them,
+// that delete its policy rule and empty its table. Run on the attacker's
+// host, each is harmless when there is nothing to delete.
+func Undo() [][]string {
+	return [][]string{
+		{"ip", "-4", "rule", "del", "priority", fmt.Sprint(interceptPriority)},
+		{"ip", "-4", "route", "flush", "table", fmt.Sprint(interceptTable)},
+	}
+}

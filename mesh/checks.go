@@ -67,16 +67,21 @@ func (c *Cluster) CheckLeader(ctx context.Context) check.Check {
 		}
 		ch.Seen("raft peer %-9s %-18s %s", s.Node, s.Address, role)
 	}
+	// A follower learns of a new leader from its first append, so one that
+	// lags names nobody for a moment: each server gets leaderAgreeWithin to
+	// name the leader raft has, and the evidence says who needed it.
 	agree := true
 	for _, a := range servers {
-		l, err := a.api.Status().Leader()
+		l, waited, err := c.leaderNamedBy(ctx, a, leader)
 		switch {
 		case err != nil:
 			ch.Seen("%s: %v", a.host.Name(), err)
 			agree = false
 		case l != leader:
-			ch.Seen("%s names %q as leader", a.host.Name(), l)
+			ch.Seen("%s names %q as leader after %s", a.host.Name(), l, waited.Round(time.Millisecond))
 			agree = false
+		case waited > 0:
+			ch.Seen("%s named the leader %s after %s", a.host.Name(), c.nodeOf(leader), waited.Round(time.Millisecond))
 		}
 	}
 	if agree && leader != "" {
@@ -93,6 +98,32 @@ func (c *Cluster) CheckLeader(ctx context.Context) check.Check {
 	}
 	ch.Pass = leaders == 1 && voters == len(servers) && agree
 	return ch
+}
+
+// leaderAgreeWithin is how long a server may take to name the leader raft
+// reports, as a follower that has not yet heard from it does.
+const leaderAgreeWithin = 5 * time.Second
+
+// leaderNamedBy asks a who it names as leader until it names want, for at
+// most leaderAgreeWithin: the last answer, and how long it waited for it
+// (0 when the first answer was want).
+func (c *Cluster) leaderNamedBy(ctx context.Context, a *agent, want string) (string, time.Duration, error) {
+	start := time.Now()
+	for tries := 0; ; tries++ {
+		l, err := a.api.Status().Leader()
+		if err == nil && l == want && tries == 0 {
+			return l, 0, nil
+		}
+		waited := time.Since(start)
+		if (err == nil && l == want) || want == "" || waited >= leaderAgreeWithin {
+			return l, waited, err
+		}
+		select {
+		case <-ctx.Done():
+			return l, waited, err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // CheckMembers proves every agent the cluster started is alive in serf, as

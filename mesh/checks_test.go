@@ -87,6 +87,10 @@ func TestCheckLeader(t *testing.T) {
 			[]string{"consul02", "non-voter", "2 voters in raft for the 3 servers running"}},
 		{"a server names another leader", func(s *consulState) { s.leaders = map[string]string{"consul02": "198.18.0.10:8300"} }, false,
 			[]string{`consul02 names "198.18.0.10:8300" as leader`}},
+		{"a follower that has not yet heard from the leader, then has", func(s *consulState) {
+			s.leaders = map[string]string{"consul02": ""}
+			time.AfterFunc(300*time.Millisecond, func() { s.set(func(s *consulState) { s.leaders = nil }) })
+		}, true, []string{"consul02 named the leader consul01 (198.18.0.11:8300) after", "every server names the leader consul01"}},
 		{"raft does not answer", func(s *consulState) { s.broken = map[string]bool{"/v1/operator/raft/configuration": true} }, false,
 			[]string{"raft configuration from consul00:", "No cluster leader"}},
 	} {

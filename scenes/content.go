@@ -53,7 +53,14 @@ func LoadContent(ws []Scene, dir string) error {
 		if ws[i].Narrative, err = read(ws[i].ID + ".md"); err != nil {
 			return err
 		}
-		if ws[i].Notes, err = read(ws[i].ID + ".notes.md"); err != nil {
+		notes, err := read(ws[i].ID + ".notes.md")
+		if err != nil {
+			return err
+		}
+		if ws[i].Notes, ws[i].Budget, err = splitNotes(ws[i].ID+".notes.md", notes); err != nil {
+			if dir != "" {
+				return fmt.Errorf("--content %s: %w", dir, err)
+			}
 			return err
 		}
 	}

@@ -51,7 +51,10 @@ type Scene struct {
 	// Narrative and Notes are markdown: what the audience reads, and what
 	// the presenter says.
 	Narrative, Notes string
-	Panel            Panel
+	// Budget is how long the presenter means to spend on the scene, from
+	// the notes' front matter; zero when they say nothing.
+	Budget time.Duration
+	Panel  Panel
 	// Needs is the stage the lab must be at before the first step;
 	// Reaches is the stage it is at after the last.
 	Needs, Reaches Stage

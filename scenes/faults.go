@@ -113,6 +113,9 @@ type HostView struct {
 type LabView struct {
 	ID    string
 	Hosts []HostView
+	// Attack is the man in the middle, while it runs and after; nil
+	// when there is none.
+	Attack *AttackView
 }
 
 // ViewOf reads l's hosts as a screen shows them.
@@ -131,7 +134,9 @@ func (e *Env) LabView() (LabView, bool) {
 	if l == nil {
 		return LabView{}, false
 	}
-	return ViewOf(l), true
+	v := ViewOf(l)
+	v.Attack = e.attackView()
+	return v, true
 }
 
 // FaultLine says a FaultInjected or FaultRecovered event in one line, as

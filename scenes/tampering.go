@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ztlab/zt-lab/check"
@@ -72,14 +73,93 @@ type attackRun struct {
 	attacker infra.Host
 	proc     infra.Proc
 
+	// stopping is set before whoever started mallory stops it: an end
+	// that was asked for, which mallory un-poisons itself.
+	stopping atomic.Bool
+	// supervised is closed once superviseMallory has seen mallory end
+	// (and undone its attack if it died).
+	supervised chan struct{}
+
 	mu         sync.Mutex
-	poisonedAt time.Time      // its first poisoned frame
-	tampered   []tamperedSeen // every fortune it rewrote
-	lines      []string       // everything else it said, newest last
-	restored   int            // correct frames it sent on stop
-	fetched    int            // fortunes fcc00 fetched meanwhile
-	printed    []string       // what fcc00 printed, each fetch
-	clean      string         // the fetch after it stopped
+	poisonedAt time.Time         // its first poisoned frame
+	macs       map[string]string // the hosts' MACs on the wire, by name
+	entries    []NeighbourEntry  // the victims' caches, last read
+	relayed    int               // connections flipped or answered as the service
+	ended      bool              // mallory has ended and was seen to
+	diedAt     time.Time         // it ended unasked
+	restoredAt time.Time         // the lab then undid its attack
+	tampered   []tamperedSeen    // every fortune it rewrote
+	lines      []string          // everything else it said, newest last
+	restored   int               // correct frames it sent on stop
+	fetched    int               // fortunes fcc00 fetched meanwhile
+	printed    []string          // what fcc00 printed, each fetch
+	clean      string            // the fetch after it stopped
+	tap        *attackerTap      // the capture on the attacker, where the lab's own sees one host
+}
+
+// attackerTap is a capture on the attacker's own interface, where both
+// legs of what it relays pass.
+type attackerTap struct {
+	where    string
+	capture  *sniffer.Capture
+	analyzer *sniffer.Analyzer
+	done     chan struct{}
+}
+
+// wireAt is a lab whose hosts sit on a switched segment, each seeing its
+// own frames only: it can capture on any one host (infra/ssh).
+type wireAt interface {
+	WireAt(host string) (infra.WireTap, bool)
+}
+
+// tapAttacker captures on the attacker's interface when the lab's own tap
+// is one host's (a remote capture on fcs00 never sees the leg between
+// fcc00 and mallory); on a bridge that carries every frame, it does
+// nothing.
+func (e *Env) tapAttacker(a *attackRun) error {
+	l := e.Lab()
+	wa, ok := l.(wireAt)
+	if !ok || l.Wire().Open == nil || a.legTap() != nil {
+		return nil
+	}
+	w, ok := wa.WireAt(a.attacker.Name())
+	if !ok {
+		return nil
+	}
+	c, err := openWire(w)
+	if err != nil {
+		return fmt.Errorf("capture on %s: %w", a.attacker.Name(), err)
+	}
+	an := sniffer.NewAnalyzer(sniffer.Names(w.Names))
+	for _, f := range e.Served() {
+		an.AddKnown(f)
+	}
+	t := &attackerTap{where: c.Interface() + " (mallory's own interface: both legs pass it)", capture: c, analyzer: an, done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		for p := range c.Packets() {
+			an.Feed(p)
+		}
+	}()
+	a.mu.Lock()
+	a.tap = t
+	a.mu.Unlock()
+	e.Logf("capturing on %s too: on this lab's segment only mallory's port carries both legs", c.Interface())
+	return nil
+}
+
+func (a *attackRun) legTap() *attackerTap {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.tap
+}
+
+// closeTap ends the capture on the attacker, keeping what it analysed.
+func (a *attackRun) closeTap() {
+	if t := a.legTap(); t != nil {
+		_ = t.capture.Close()
+		<-t.done
+	}
 }
 
 // tamperedSeen is one "tampered" line of mallory's, and when it came.
@@ -97,6 +177,8 @@ func (a *attackRun) onLine(line string) {
 		a.poisonedAt = now
 	case strings.HasPrefix(line, "restored "):
 		a.restored++
+	case strings.HasPrefix(line, "flipped "), strings.HasPrefix(line, "impersonation "):
+		a.relayed++
 	}
 	if _, o, alt, ok := mallory.ParseTampered(line); ok {
 		a.tampered = append(a.tampered, tamperedSeen{o, alt, now})
@@ -162,12 +244,18 @@ func (e *Env) startMallory(ctx context.Context, mode string, port int) error {
 		}
 		e.LabChanged()
 	}
+	// A mallory before this one (the scene's previous step, or its last
+	// run) ends as asked: its supervisor leaves the caches to it.
+	if old := e.attack(); old != nil {
+		old.stopping.Store(true)
+	}
 	for _, p := range h.Procs() {
 		if p.Name() == "mallory" {
 			_ = p.Stop(ctx, 3*time.Second)
 		}
 	}
 	run.attacker = h
+	run.supervised = make(chan struct{})
 	victim, err1 := e.Host(ConsumerHost)
 	service, err2 := e.Host(ServiceHost)
 	if err1 != nil || err2 != nil {
@@ -184,6 +272,7 @@ func (e *Env) startMallory(ctx context.Context, mode string, port int) error {
 	}
 	run.proc = p
 	e.keep(func(s *walkState) { s.attack = run })
+	go e.superviseMallory(run, l)
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	err = waitUntil(wctx, 10*time.Millisecond, func() bool {
@@ -219,6 +308,9 @@ func (e *Env) fetchThroughMallory(ctx context.Context) error {
 	if err := e.StartSniffer(); err != nil {
 		return err
 	}
+	if err := e.tapAttacker(a); err != nil {
+		return err
+	}
 	for range tamperFetches {
 		got, err := e.Consume(ctx, ConsumerHost, fmt.Sprintf("%s:%d", ServiceHost, FortunePort))
 		if err != nil {
@@ -247,8 +339,15 @@ func (e *Env) stopMalloryThen(ctx context.Context, addr string) error {
 	if a.skip != "" {
 		return nil
 	}
+	a.stopping.Store(true)
+	a.closeTap()
 	if err := a.proc.Stop(ctx, 5*time.Second); err != nil {
 		return fmt.Errorf("stop mallory: %w", err)
+	}
+	select {
+	case <-a.supervised:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	got, err := e.Consume(ctx, ConsumerHost, addr)
 	if err != nil {
@@ -444,7 +543,10 @@ func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 	if stop != nil {
 		return *stop
 	}
-	an := e.Analyzer()
+	an, where := e.Analyzer(), "the lab's wire"
+	if t := a.legTap(); t != nil {
+		an, where = t.analyzer, t.where
+	}
 	if an == nil {
 		return check.Failf(name, "no capture ran")
 	}
@@ -481,6 +583,7 @@ func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 			if ok1 && ok2 {
 				names := an.Names()
 				c.Pass = true
+				c.Seen("captured on %s", where)
 				c.Seen("%s (fcs00 → mallory) carries what fcs00 served:", fs.Direction(names, 1))
 				c.Evidence = append(c.Evidence, indent(t.original)...)
 				c.Seen("%s (mallory, as fcs00 → fcc00) carries the tampered text:", fv.Direction(names, 1))
@@ -488,7 +591,7 @@ func (e *Env) checkTwoLegs(ctx context.Context) check.Check {
 				return true
 			}
 		}
-		c.Seen("of %d fortunes mallory rewrote, none was captured whole on both legs (%d flows to fcc00, %d from fcs00 to mallory)", len(tampered), len(toVictim), len(fromService))
+		c.Seen("of %d fortunes mallory rewrote, none was captured whole on both legs (%d flows to fcc00, %d from fcs00 to mallory), captured on %s", len(tampered), len(toVictim), len(fromService), where)
 		return false
 	})
 	return c
@@ -509,9 +612,20 @@ func (e *Env) checkCachesClean(ctx context.Context, name string) check.Check {
 	a.mu.Lock()
 	clean, fetched := a.clean, a.fetched
 	a.mu.Unlock()
-	c.Seen("mallory sent %d correcting ARP frames as it stopped", restored)
-	if restored == 0 {
+	a.mu.Lock()
+	died, undone := a.diedAt, a.restoredAt
+	a.mu.Unlock()
+	switch {
+	case !died.IsZero() && !undone.IsZero():
+		c.Seen("mallory died unasked; the lab undid its attack %d ms later (its rule gone, ip neigh replace with the real MACs)", undone.Sub(died).Milliseconds())
+	case !died.IsZero():
 		c.Pass = false
+		c.Seen("mallory died unasked, and the lab could not undo its attack")
+	default:
+		c.Seen("mallory sent %d correcting ARP frames as it stopped", restored)
+		if restored == 0 {
+			c.Pass = false
+		}
 	}
 	if clean == "" || !slices.Contains(e.Served(), clean) {
 		c.Pass = false

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +35,7 @@ type labSpec struct {
 	noShell       bool
 	cgroups       *Cgroups
 	group         string // the lab's cgroup name
+	subnet        netip.Prefix
 }
 
 // Lab is one attendee's lab: the guided zt-lab TUI as a child process on
@@ -100,7 +102,7 @@ func startLab(spec labSpec) (*Lab, error) {
 		return nil, fmt.Errorf("allocate a pty: %w", err)
 	}
 	_ = pty.Setsize(ptm, &pty.Winsize{Cols: uint16(spec.width), Rows: uint16(spec.height)})
-	args := []string{"--progress", fifo}
+	args := []string{"--progress", fifo, "--subnet", spec.subnet.String()}
 	if spec.noShell {
 		args = append(args, "--no-shell")
 	}
@@ -280,6 +282,9 @@ func (l *Lab) FirstScreen() time.Duration {
 
 // Done is closed when the lab and everything of it is gone.
 func (l *Lab) Done() <-chan struct{} { return l.done }
+
+// Subnet is the lab's address range.
+func (l *Lab) Subnet() netip.Prefix { return l.spec.subnet }
 
 // Pid is the lab's process.
 func (l *Lab) Pid() int { return l.cmd.Process.Pid }

@@ -75,7 +75,8 @@ type Limits struct {
 
 // Cgroups places labs in cgroups under the server's own: cgroup v2 where
 // it is delegated to the server, else v1's memory, pids and cpu
-// controllers as root, else none (Describe says so).
+// controllers as root (and cpuacct, which counts a lab's CPU time), else
+// none (Describe says so).
 type Cgroups struct {
 	v2    string            // the server's group's directory in the v2 tree
 	v1    map[string]string // controller → the server's group's directory
@@ -111,7 +112,9 @@ func NewCgroups(name string, limit Limits) (*Cgroups, error) {
 			}
 		}
 	}
-	for _, ctl := range []string{"memory", "pids", "cpu"} {
+	// cpuacct limits nothing: it is the lab's CPU use, counted, next to
+	// cpu's quota (v1 keeps the count in a controller of its own).
+	for _, ctl := range []string{"memory", "pids", "cpu", "cpuacct"} {
 		p, ok := own[ctl]
 		if !ok {
 			continue
@@ -192,6 +195,12 @@ func (c *Cgroups) Describe() string {
 		s += "; NOT limited (no cgroup the server may write): " + strings.Join(off, ", ")
 	}
 	return s
+}
+
+// notLimitedWithoutRoot is the line a server that is not root starts
+// with: what it cannot limit or keep apart, and why.
+func notLimitedWithoutRoot(uid int) string {
+	return fmt.Sprintf("per attendee: NOT limited (not root): processes, memory, cpu; and every lab runs as the server's own uid %d, not a uid of its own: run as root for both", uid)
 }
 
 // cgroupFile is one limit written into a group.

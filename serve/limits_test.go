@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,5 +32,23 @@ func TestTheRateLimiterAllowsABurstThenASteadyRate(t *testing.T) {
 		if got := l.Allow(s.addr, t0.Add(s.at)); got != s.want {
 			t.Errorf("step %d (%s at %v): got %v, want %v", i, s.addr, s.at, got, s.want)
 		}
+	}
+}
+
+// TestTheREADMESaysWhatANonRootServerSays: the README quotes the line a
+// server that is not root starts with, word for word.
+func TestTheREADMESaysWhatANonRootServerSays(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := notLimitedWithoutRoot(1000)
+	for _, want := range []string{"processes", "memory", "cpu", "uid 1000"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("the line does not name %q: %s", want, line)
+		}
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(b)), " "), line) {
+		t.Errorf("README.md does not quote the line a server without root prints:\n%s", line)
 	}
 }

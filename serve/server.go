@@ -12,10 +12,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"charm.land/log/v2"
@@ -85,6 +85,7 @@ type server struct {
 	queue    *Queue
 	cgroups  *Cgroups
 	limiter  *RateLimiter
+	subnets  Subnets
 	state    string
 	asRoot   bool
 	refusals sync.Map // remote address → why its login was refused
@@ -119,8 +120,11 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	if cfg.MaxLabs <= 0 {
-		cfg.MaxLabs = labsMemoryAllows()
+		cfg.MaxLabs = min(labsMemoryAllows(), MaxSubnets)
 		s.cfg.MaxLabs = cfg.MaxLabs
+	}
+	if cfg.MaxLabs > MaxSubnets {
+		return usagef("--max-labs %d: at most %d labs, one /24 of 198.18.0.0/15 each", cfg.MaxLabs, MaxSubnets)
 	}
 	signer, err := hostKey(cfg.HostKey)
 	if err != nil {
@@ -202,6 +206,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	srv.ChannelHandlers = map[string]ssh.ChannelHandler{}
+	for name, h := range ssh.DefaultChannelHandlers {
+		srv.ChannelHandlers[name] = h
+	}
+	srv.ChannelHandlers["session"] = s.session
 	srv.HandshakeTimeout = 30 * time.Second
 	srv.ConnCallback = s.connected
 	srv.ConnectionFailedCallback = s.failed
@@ -293,13 +302,13 @@ func (s *server) announce(addr net.Addr, pemKey []byte) {
 	if s.cfg.Policy.Open {
 		fmt.Fprintln(w, "WARNING: --open: anyone who can reach this port, with any key, gets a lab")
 	}
-	if !s.asRoot {
-		fmt.Fprintf(w, "WARNING: not root: every lab runs as uid %d, so attendees' shells can read each other's labs; run as root for a uid per attendee\n", os.Getuid())
-	}
-	if s.cgroups != nil {
+	switch {
+	case !s.asRoot:
+		fmt.Fprintln(w, notLimitedWithoutRoot(os.Getuid()))
+	case s.cgroups != nil:
 		fmt.Fprintln(w, s.cgroups.Describe())
-	} else {
-		fmt.Fprintln(w, "per attendee: nothing limited (not root)")
+	default:
+		fmt.Fprintf(w, "per attendee: processes %d (RLIMIT_NPROC); NOT limited (no cgroup the server may write): memory, cpu\n", s.cfg.Limits.Procs)
 	}
 	if s.cfg.NoShell {
 		fmt.Fprintln(w, "--no-shell: attendees get no shell on the lab hosts")
@@ -327,6 +336,7 @@ func (s *server) connected(ctx ssh.Context, c net.Conn) net.Conn {
 		s.log.Warn("refused", "addr", c.RemoteAddr(), "why", "too many new connections from this address")
 		return nil
 	}
+	ctx.SetValue(sessionChannelKey{}, &sessionChannel{})
 	return c
 }
 
@@ -344,20 +354,55 @@ func decisionOf(sess ssh.Session) Decision {
 	return d
 }
 
-// rawChannel is the session's channel itself: the session's own Write
-// rewrites \n as \r\n for an emulated pty, which would corrupt a real
-// pty's output (the lab's) that the server passes on byte for byte.
-func rawChannel(sess ssh.Session) io.Writer {
-	v := reflect.ValueOf(sess)
-	if v.Kind() == reflect.Pointer {
-		v = v.Elem()
+// sessionChannel is, in a connection's context, the channel of its one
+// session, as the SSH layer accepted it. An attendee's lab writes its
+// pty's bytes there as they are: the session's own Write treats them as
+// an emulated pty's, rewriting every \n as \r\n, which corrupts what a
+// real pty (the lab's) sends. charm.land/ssh offers no session of a real
+// pty but ssh.AllocatePty, which puts a pty of its own in between and
+// resizes it from the same window-change channel as Session.Pty gives the
+// handler, so one of the two misses each change; the channel itself,
+// kept as it is accepted, is what the server needs.
+type sessionChannel struct {
+	claimed atomic.Bool
+	ch      gossh.Channel
+}
+
+// sessionChannelKey holds a connection's *sessionChannel.
+type sessionChannelKey struct{}
+
+// session is the server's "session" channel handler: the SSH layer's
+// own, with the accepted channel kept in the connection's context. A
+// connection has one session: a second is refused, so the kept channel
+// is the session's without a doubt.
+func (s *server) session(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
+	slot, _ := ctx.Value(sessionChannelKey{}).(*sessionChannel)
+	if slot == nil || !slot.claimed.CompareAndSwap(false, true) {
+		s.log.Warn("refused", "addr", conn.RemoteAddr(), "why", "a second session on one connection")
+		_ = newChan.Reject(gossh.Prohibited, "zt-lab: one session per connection")
+		return
 	}
-	if v.Kind() == reflect.Struct {
-		if f := v.FieldByName("Channel"); f.IsValid() && f.CanInterface() {
-			if ch, ok := f.Interface().(gossh.Channel); ok && ch != nil {
-				return ch
-			}
-		}
+	ssh.DefaultSessionHandler(srv, conn, keptChannel{NewChannel: newChan, slot: slot}, ctx)
+}
+
+// keptChannel is a new session channel that, once accepted, is kept.
+type keptChannel struct {
+	gossh.NewChannel
+	slot *sessionChannel
+}
+
+func (k keptChannel) Accept() (gossh.Channel, <-chan *gossh.Request, error) {
+	ch, reqs, err := k.NewChannel.Accept()
+	if err == nil {
+		k.slot.ch = ch
+	}
+	return ch, reqs, err
+}
+
+// rawChannel is the session's channel itself (see sessionChannel).
+func rawChannel(sess ssh.Session) io.Writer {
+	if slot, _ := sess.Context().Value(sessionChannelKey{}).(*sessionChannel); slot != nil && slot.ch != nil {
+		return slot.ch
 	}
 	return sess
 }
@@ -527,7 +572,7 @@ func (s *server) labFor(sess ssh.Session, raw io.Writer, a *Attendee, width, hei
 		select {
 		case <-lab.First():
 			t.Started()
-			s.log.Info("lab up", "name", a.Name, "first screen", lab.FirstScreen().Round(time.Millisecond))
+			s.log.Info("lab up", "name", a.Name, "subnet", lab.Subnet(), "first screen", lab.FirstScreen().Round(time.Millisecond))
 		case <-lab.Done():
 		}
 	}()
@@ -609,11 +654,24 @@ func (s *server) start(a *Attendee, width, height int, term string) (*Lab, error
 	if width <= 0 || height <= 0 {
 		width, height = 80, 24
 	}
-	return startLab(labSpec{
+	subnet, err := s.subnets.Take()
+	if err != nil {
+		return nil, err
+	}
+	lab, err := startLab(labSpec{
 		self: s.cfg.Self, consul: s.cfg.Consul, dir: dir, uid: uid,
 		term: term, width: width, height: height, noShell: s.cfg.NoShell,
-		cgroups: s.cgroups, group: "a" + strconv.Itoa(a.Slot),
+		cgroups: s.cgroups, group: "a" + strconv.Itoa(a.Slot), subnet: subnet,
 	})
+	if err != nil {
+		s.subnets.Free(subnet)
+		return nil, err
+	}
+	go func() {
+		<-lab.Done()
+		s.subnets.Free(subnet)
+	}()
+	return lab, nil
 }
 
 // expire ends the lab of an attendee whose grace period ran out.

@@ -17,6 +17,7 @@ type keyMap struct {
 	PageUp, PageDn key.Binding // scroll the live panel
 	Help           key.Binding
 	Quit           key.Binding
+	Fallback       key.Binding // the recording instead of the live lab; enabled with Options.Fallback
 
 	// In the host picker.
 	Pick, Cancel key.Binding
@@ -42,14 +43,16 @@ func newKeyMap() keyMap {
 		PageDn: key.NewBinding(key.WithKeys("pgdown", "space"), key.WithHelp("pgdn/space", "panel down")),
 		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Pick:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
-		Cancel: key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "close")),
+		// fallbackModel answers F; the live screen only shows it in its help.
+		Fallback: key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "recording"), key.WithDisabled()),
+		Pick:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
+		Cancel:   key.NewBinding(key.WithKeys("esc", "q"), key.WithHelp("esc", "close")),
 	}
 }
 
 // ShortHelp is the key help bar, in the order it shows them.
 func (k keyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Next, k.Prev, k.Step, k.Scene, k.Reset, k.Notes, k.Shell, k.Pcap, k.Help, k.Quit}
+	return []key.Binding{k.Next, k.Prev, k.Step, k.Scene, k.Reset, k.Notes, k.Shell, k.Pcap, k.Fallback, k.Help, k.Quit}
 }
 
 // shortHelpFor is the key help bar that fits in w columns: the keys a
@@ -89,7 +92,7 @@ func (k keyMap) FullHelp() [][]key.Binding {
 		},
 		{
 			long(k.Up, "scroll the narration up"), long(k.Down, "scroll the narration down"), long(k.PageUp, "scroll the panel up"),
-			long(k.PageDn, "scroll the panel down"), long(k.Help, "this help"), long(k.Quit, "quit"),
+			long(k.PageDn, "scroll the panel down"), long(k.Fallback, "the recording of this scene"), long(k.Help, "this help"), long(k.Quit, "quit"),
 		},
 	}
 }
@@ -98,7 +101,11 @@ func (k keyMap) FullHelp() [][]key.Binding {
 func (k keyMap) fullHelpColumns(n int) [][]key.Binding {
 	var all []key.Binding
 	for _, g := range k.FullHelp() {
-		all = append(all, g...)
+		for _, b := range g {
+			if b.Enabled() {
+				all = append(all, b)
+			}
+		}
 	}
 	per := (len(all) + n - 1) / n
 	var out [][]key.Binding

@@ -18,8 +18,10 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/ztlab/zt-lab/cast"
 	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/mesh"
+	"github.com/ztlab/zt-lab/presenter"
 	"github.com/ztlab/zt-lab/scenes"
 )
 
@@ -43,6 +45,13 @@ type Options struct {
 	// what the Env's Consul cluster says of itself); it is asked about once
 	// a second, off the screen's goroutine.
 	Mesh func(ctx context.Context) (mesh.View, error)
+	// Fallback is a recording of the walkthrough (zt-lab record --cast)
+	// that F swaps in for the live lab, at the same scene.
+	Fallback *cast.Player
+	// Publish, when set, is handed the presenter's state after every
+	// update, on the screen's goroutine (see presenter.Server.Publish): it
+	// must not block.
+	Publish func(presenter.State)
 }
 
 // Defaults.
@@ -174,6 +183,7 @@ type Model struct {
 
 	autoplay bool
 	quitting bool
+	feed     notesFeed // what Publish is told
 
 	// observe, when set, is called after every Update, on the program's
 	// goroutine: tests wait on the model's state with it.
@@ -250,7 +260,11 @@ func Run(ctx context.Context, engine *scenes.Engine, opts Options) error {
 	m.cancel()
 	m.ctx, m.cancel = context.WithCancel(ctx)
 	defer m.cancel()
-	if _, err := tea.NewProgram(m, tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+	var screen tea.Model = m
+	if opts.Fallback != nil {
+		screen = newFallbackModel(m, opts.Fallback)
+	}
+	if _, err := tea.NewProgram(screen, tea.WithContext(ctx)).Run(); err != nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return err
 	}
 	if opts.Autoplay && m.Failed() {
@@ -286,6 +300,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = tea.Batch(cmd, m.refreshCmd())
 	}
 	m.ensureMarkdown()
+	m.publishNotes()
 	if m.observe != nil {
 		m.observe(m)
 	}

@@ -18,6 +18,8 @@ type snapshot struct {
 	lab    bool
 	hosts  []scenes.HostView
 	meshed bool
+	// attack is the man in the middle, when there is one.
+	attack *scenes.AttackView
 
 	capturing bool
 	stats     sniffer.Stats
@@ -71,7 +73,7 @@ func (r *refresher) read(w snapshotWant) *snapshot {
 	s := &snapshot{panel: w.panel, dataOnly: w.dataOnly}
 	lab, ok := r.src.Lab()
 	if ok {
-		s.lab, s.hosts = true, lab.Hosts
+		s.lab, s.hosts, s.attack = true, lab.Hosts, lab.Attack
 	}
 	s.meshed = r.src.Meshed()
 	s.stats, s.capturing = r.src.CaptureStats()

@@ -81,6 +81,12 @@ type Styles struct {
 	// Messages.
 	Status, Error lipgloss.Style
 
+	// Banner says the screen shows a recording, not the live lab.
+	Banner lipgloss.Style
+	// Overrun is the notes screen's countdown once a scene ran over its
+	// budget: reversed, so it shows without colours too.
+	Overrun lipgloss.Style
+
 	Help     help.Styles
 	Markdown ansi.StyleConfig
 }
@@ -149,6 +155,12 @@ func newStyles(theme Theme, noColor bool) *Styles {
 
 	s.Status = fg(p.info)
 	s.Error = fg(p.bad).Bold(true)
+	if noColor {
+		s.Banner = lipgloss.NewStyle().Reverse(true).Bold(true)
+	} else {
+		s.Banner = lipgloss.NewStyle().Foreground(p.highlightFg).Background(p.highlightBg).Bold(true)
+	}
+	s.Overrun = fg(p.warn).Bold(true).Reverse(true)
 
 	s.Help = help.Styles{
 		ShortKey:       fg(p.accent).Bold(true),

@@ -14,6 +14,7 @@ type topoData struct {
 	meshed    bool // the fortune goes through the sidecars: locks
 	leader    string
 	capturing bool
+	attack    *scenes.AttackView
 }
 
 // topologyPanel is the topology panel: the lab's hosts on their wire.
@@ -26,6 +27,7 @@ func (m *Model) topologyData() topoData {
 		meshed:    m.snap.meshed || m.mesh.Secured,
 		leader:    m.mesh.Leader,
 		capturing: m.snap.capturing,
+		attack:    m.snap.attack,
 	}
 	if !d.deployed {
 		d.hosts = defaultHosts()
@@ -120,11 +122,14 @@ func topology(st *Styles, d topoData, w, h int) []string {
 	gapW := rightStart - 1 - leftW
 	gap := block(nil, gapW, boxLines)
 	if withLabel && len(services) > 0 && len(rest) > 0 {
-		gap[2] = link(st, d.meshed, gapW)
+		gap[2] = pathLink(st, d, gapW)
 	}
 	row := beside("", indent(block(beside(strings.Repeat(" ", boxGap), left...), leftW, boxLines), 1),
 		gap, beside(strings.Repeat(" ", boxGap), right...))
 	lines = append(lines, row...)
+	// The attack's evidence before the legend: as many lines as fit.
+	arp := arpLines(st, d.attack)
+	lines = append(lines, arp[:min(len(arp), max(h-len(lines), 0))]...)
 	if len(lines) < h {
 		lines = append(lines, "", legend(st))
 	}
@@ -307,8 +312,11 @@ func compactTopology(st *Styles, d topoData, servers, services, rest []scenes.Ho
 	lines := []string{" " + join(servers), wireLine(st, d, w, nil, nil)}
 	l, r := join(services), join(rest)
 	mid := max(w-2-cols(l)-cols(r), 0)
-	lines = append(lines, " "+l+link(st, d.meshed, mid)+r)
-	if h > 3 {
+	lines = append(lines, " "+l+pathLink(st, d, mid)+r)
+	if a := d.attack; a != nil && h > 4 && len(a.Entries) > 0 {
+		lines = append(lines, arpSummary(st, a))
+	}
+	if h > len(lines) {
 		lines = append(lines, legend(st))
 	}
 	return block(lines, w, h)

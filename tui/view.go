@@ -74,10 +74,15 @@ func (m *Model) View() tea.View {
 	v := tea.NewView(m.render())
 	v.AltScreen = true
 	if len(m.engine.Scenes) > 0 {
-		v.WindowTitle = "zt-lab · " + m.engine.Scenes[m.cur].Title
+		v.WindowTitle = WindowTitle(m.engine.Scenes[m.cur].Title)
 	}
 	return v
 }
+
+// WindowTitle is the terminal's window title while the scene titled
+// scene shows. It is set in the write that draws the scene's first
+// frame, so a recorder marks each scene's start where it changes.
+func WindowTitle(scene string) string { return "zt-lab · " + scene }
 
 func (m *Model) render() string {
 	if m.quitting {

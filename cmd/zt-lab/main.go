@@ -97,7 +97,7 @@ With no command: the guided lab (n/p scenes, enter step, ? help, q quit).`,
 	})
 	root.AddCommand(newUpCmd(), newDownCmd(), newStatusCmd(), newShellCmd(), newExecCmd(),
 		newFailCmd(), newRecoverCmd(), newFortuneCmd(), newRunCmd(), newRecordCmd(), newSniffCmd(), newBenchCmd(), newAppArmorCmd(), newRemoteCmd(),
-		newMalloryCmd(), newServeCmd(), newVersionCmd())
+		newMalloryCmd(), newServeCmd(), newVersionCmd(), newNotesCmd())
 	strictArgs(root)
 	return root
 }

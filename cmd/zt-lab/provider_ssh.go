@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +32,7 @@ func sshProvider() provider {
 			case useWalk:
 				fl.StringVar(&f.inventory, "inventory", "", "with --provider ssh: YAML file of the hosts (name, role, address, user, key)")
 				fl.BoolVar(&f.trustNew, "trust-new-hosts", false, "with --provider ssh: trust and record host keys not yet in known_hosts, without asking")
+				fl.StringVar(&f.remoteBinary, "remote-binary", "", "with --provider ssh: the Linux zt-lab to copy to the hosts (default: this one on Linux, else zt-lab-linux-ARCH beside it; make dist builds them)")
 			case useDown:
 				fl.StringVar(&f.inventory, "inventory", "", "with --provider ssh: YAML file of the hosts")
 				fl.BoolVar(&f.trustNew, "trust-new-hosts", false, "with --provider ssh: trust host keys not yet in known_hosts")
@@ -39,6 +41,8 @@ func sshProvider() provider {
 		check: f.check,
 		refuse: func(chosen string) error {
 			switch {
+			case f.remoteBinary != "":
+				return usagef("--remote-binary needs --provider ssh")
 			case f.inventory == "":
 				return nil
 			case chosen == "equinix":
@@ -73,14 +77,21 @@ func sshProvider() provider {
 
 // sshFlags say which hosts, and how far to trust keys zt-lab has not seen.
 type sshFlags struct {
-	inventory string
-	trustNew  bool
+	inventory    string
+	trustNew     bool
+	remoteBinary string
 }
 
 // check says what is missing before anything starts.
 func (f *sshFlags) check() error {
 	if f.inventory == "" {
 		return usagef("--provider ssh needs --inventory FILE: a YAML list of the hosts (see README, \"Your own hosts\")")
+	}
+	if f.remoteBinary != "" {
+		// Which processor it is for is checked against each host's.
+		if _, err := sshlab.BinaryArch(f.remoteBinary); err != nil {
+			return usagef("--remote-binary: %v: give a Linux zt-lab (make dist builds dist/zt-lab-linux-amd64 and dist/zt-lab-linux-arm64)", err)
+		}
 	}
 	return nil
 }
@@ -108,6 +119,9 @@ func (f *sshFlags) provider(ctx context.Context, need infra.Topology, self, cons
 		return nil, usage(err)
 	}
 	p.Self = self
+	if self != "" {
+		p.ZtLab = sshlab.RemoteZtLab(f.remoteBinary, self, runtime.GOOS, runtime.GOARCH)
+	}
 	if consul != "" {
 		p.Files = map[string]string{"consul": consul}
 	}

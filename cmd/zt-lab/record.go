@@ -13,6 +13,7 @@ import (
 	"github.com/ztlab/zt-lab/cast"
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/mesh"
+	"github.com/ztlab/zt-lab/scenes"
 	"github.com/ztlab/zt-lab/tui"
 )
 
@@ -26,7 +27,9 @@ func newRecordCmd() *cobra.Command {
 		Long: `Run the guided walkthrough with --autoplay in a terminal of a fixed size
 and write everything it shows to FILE as an asciinema v2 cast:
   asciinema play FILE, or upload it. Fortunes are seeded, so a recording is
-repeatable. assets/demo.tape does the same for VHS.`,
+repeatable. Each scene's start is an asciinema marker (its ID and title),
+which zt-lab --fallback FILE moves between. assets/demo.tape does the
+same for VHS.`,
 		Example: "  zt-lab record --cast demo.cast --pace 3s",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,7 +70,7 @@ repeatable. assets/demo.tape does the same for VHS.`,
 				Cols: cols, Rows: rows,
 				Env:   map[string]string{"TERM": "xterm-256color", "SHELL": "/bin/sh"},
 				Title: "zt-lab: from plaintext to a zero-trust service mesh",
-			}, time.Now)
+			}, time.Now, sceneMarks(scenes.Walkthrough()))
 			if err != nil {
 				out.Close()
 				os.Remove(castPath)
@@ -87,4 +90,17 @@ repeatable. assets/demo.tape does the same for VHS.`,
 	cmd.Flags().DurationVar(&pace, "pace", 3*time.Second, "how long each scene stays on screen")
 	cmd.Flags().Int64Var(&seed, "seed", 1, "seed of the fortune sequence")
 	return cmd
+}
+
+// sceneMarks marks where the guided TUI starts each scene of ws: where it
+// sets its window title to the scene's.
+func sceneMarks(ws []scenes.Scene) cast.Marks {
+	labels := make(map[string]string, len(ws))
+	for _, s := range ws {
+		labels[tui.WindowTitle(s.Title)] = cast.MarkLabel(s.ID, s.Title)
+	}
+	return func(title string) (string, bool) {
+		l, ok := labels[title]
+		return l, ok
+	}
 }

@@ -23,6 +23,7 @@ type tuiFlags struct {
 	autoplay     bool
 	pace         time.Duration
 	highContrast bool
+	fallback     string
 	child        childFlags // set by zt-lab serve
 }
 
@@ -31,6 +32,7 @@ func (f *tuiFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.autoplay, "autoplay", false, "advance through every scene by itself, then quit (for recordings)")
 	cmd.Flags().DurationVar(&f.pace, "pace", tui.DefaultPace, "with --autoplay, how long each scene stays on screen")
 	cmd.Flags().BoolVar(&f.highContrast, "high-contrast", false, "a high-contrast theme for projectors")
+	cmd.Flags().StringVar(&f.fallback, "fallback", "", "a recording (zt-lab record --cast FILE) that F swaps in for the live lab, at the same scene")
 	f.child.register(cmd)
 }
 
@@ -42,6 +44,15 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 	remote, err := f.check()
 	if err != nil {
 		return err
+	}
+	// Read the recording before the lab starts, and again inside the
+	// sandbox: a bad one is said at once.
+	rec, err := loadFallback(f.fallback)
+	if err != nil {
+		return err
+	}
+	if rec != nil {
+		defer rec.Close()
 	}
 	if !local.Sandboxed() || remote {
 		if !term.IsTerminal(int(os.Stdin.Fd())) || !term.IsTerminal(int(os.Stdout.Fd())) {
@@ -62,7 +73,7 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 	if err != nil {
 		return err
 	}
-	opts := tui.Options{Autoplay: f.autoplay, Pace: f.pace}
+	opts := tui.Options{Autoplay: f.autoplay, Pace: f.pace, Fallback: rec}
 	if f.row.shell != nil {
 		opts.ShellFunc = f.row.shell(self, e.Env().Lab)
 	}
@@ -71,6 +82,9 @@ func runTUI(cmd *cobra.Command, f *tuiFlags) (rerr error) {
 	}
 	if err := f.child.apply(ctx, e, &opts); err != nil {
 		return err
+	}
+	if f.child.progress == "" { // an attendee of zt-lab serve has no second screen
+		defer publishNotes(cmd, &opts)()
 	}
 	err = tui.Run(ctx, e, opts)
 	if errors.Is(err, scenes.ErrCheckFailed) {

@@ -130,6 +130,14 @@ func (l *lockedBuffer) String() string {
 // attendees' keys authorized and the given flags.
 func startServer(t testing.TB, attendees []key, args ...string) *server {
 	t.Helper()
+	return startServerAs(t, -1, attendees, args...)
+}
+
+// startServerAs is startServer with the server running as uid (and gid
+// uid) rather than the test's own, when uid is not -1: its files are
+// then uid's.
+func startServerAs(t testing.TB, uid int, attendees []key, args ...string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	// The attendees' uids pass through to their directories in it.
 	for _, d := range []string{dir, filepath.Dir(dir)} {
@@ -159,6 +167,15 @@ func startServer(t testing.TB, attendees []key, args ...string) *server {
 		"--host-key", s.hostKey, "--state-dir", s.state, "--consul", consul,
 		"--uid-base", strconv.Itoa(uidBase)}, args...)
 	s.cmd = exec.Command(ztlab, argv...)
+	if uid >= 0 {
+		for _, p := range []string{dir, akPath, state} {
+			if err := os.Chown(p, uid, uid); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s.cmd.Env = append(os.Environ(), "HOME="+dir)
+		s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{}}}
+	}
 	out, err := s.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -415,4 +432,18 @@ func (m *terminal) run(line string, timeout time.Duration) string {
 	m.press("clear; " + line + "; echo " + strings.Replace(marker, "-", "''-", 1) + "\r")
 	m.waitFor("the command "+line, timeout, marker)
 	return m.text()
+}
+
+// labAddr is the lab address of the host the shell is on, from its own
+// interfaces (in 198.18.0.0/15, where the server puts every lab).
+func (m *terminal) labAddr() string {
+	m.t.Helper()
+	got := m.run("hostname -I | tr ' ' '\\n' | grep '^198\\.1[89]\\.' | sed 's/^/addr=/'", 10*time.Second)
+	for _, line := range strings.Split(got, "\n") {
+		if a, ok := strings.CutPrefix(strings.TrimSpace(line), "addr="); ok {
+			return a
+		}
+	}
+	m.t.Fatalf("%s: no address in 198.18.0.0/15 on the host:\n%s", m.name, got)
+	return ""
 }

@@ -55,18 +55,29 @@ func TestFourAttendeesEachWalkTheirOwnLab(t *testing.T) {
 			t.Errorf("%s: a check failed on screen:\n%s", m.name, s)
 		}
 	}
-	// Both labs use 198.18.0.0/24, yet they are separate network
-	// namespaces: a listener on alice's fcc00 (198.18.0.30) answers her,
-	// and bob's 198.18.0.30 has none.
+	// Every lab has a subnet of its own, read from its fcc00's own
+	// interfaces.
+	subnets := map[string]string{}
+	addrs := make([]string, len(terms))
+	for i, m := range terms {
+		m.shell(5, "fcc00")
+		addrs[i] = m.labAddr()
+		subnet := addrs[i][:strings.LastIndex(addrs[i], ".")] + ".0/24"
+		if other, dup := subnets[subnet]; dup {
+			t.Errorf("%s and %s share the subnet %s", m.name, other, subnet)
+		}
+		subnets[subnet] = m.name
+		t.Logf("%s: fcc00 is %s", m.name, addrs[i])
+	}
+	// And nothing of one lab is reachable from another: a listener on
+	// alice's fcc00 answers her, and bob cannot reach it at her address.
 	a, b := terms[0], terms[1]
-	a.shell(5, "fcc00")
-	b.shell(5, "fcc00")
 	a.run("(nc -l -p 7777 -c 'echo hello-from-alice' &) ; sleep 0.3; echo started", 10*time.Second)
-	got := b.run("nc -w 2 198.18.0.30 7777 </dev/null; echo bob-rc=$?", 10*time.Second)
+	got := b.run("nc -w 2 "+addrs[0]+" 7777 </dev/null; echo bob-rc=$?", 10*time.Second)
 	if strings.Contains(got, "hello-from-alice") || !strings.Contains(got, "bob-rc=1") {
 		t.Errorf("bob reached a listener in alice's lab:\n%s", got)
 	}
-	got = a.run("nc -w 2 198.18.0.30 7777 </dev/null; echo alice-rc=$?", 10*time.Second)
+	got = a.run("nc -w 2 "+addrs[0]+" 7777 </dev/null; echo alice-rc=$?", 10*time.Second)
 	if !strings.Contains(got, "hello-from-alice") {
 		t.Errorf("alice's own listener did not answer her (the check above proves nothing):\n%s", got)
 	}
@@ -104,6 +115,12 @@ func TestReconnectWithTheSameKeyLandsInTheSameLab(t *testing.T) {
 	again.shell(5, "fcc00")
 	if got := again.run("stty size", 10*time.Second); !strings.Contains(got, "32 100") {
 		t.Errorf("the lab's terminal is not 32 rows × 100 columns:\n%s", got)
+	}
+	// The lab's bytes reach the attendee as they are: a bare \n (output
+	// post-processing off) stays bare, not rewritten as an emulated pty's.
+	again.run("stty -opost; printf 'ZQ1\\nZQ2\\n'; stty opost", 10*time.Second)
+	if raw := again.all(); !strings.Contains(raw, "ZQ1\nZQ2") || strings.Contains(raw, "ZQ1\r\nZQ2") {
+		t.Errorf("the lab's bare \\n did not arrive as it was sent: %q", raw[max(0, strings.Index(raw, "ZQ1")-20):])
 	}
 	again.resize(110, 36)
 	// The window change travels to the shell's pty on its own time.
@@ -185,19 +202,31 @@ func TestTheDoorRefusesStrangers(t *testing.T) {
 	}
 }
 
-// TestTheQueueGivesTheNextAttendeeTheFreedLab: with --max-labs 1, the
-// second attendee waits in the waiting room, with their place, and gets a
-// lab when the first one's ends.
+// TestTheQueueGivesTheNextAttendeeTheFreedLab: with --max-labs 2, a third
+// attendee waits in the waiting room with their place shown (and a fourth
+// behind them with theirs), and the third gets a lab when the first
+// attendee leaves, while the second's lab goes on.
 func TestTheQueueGivesTheNextAttendeeTheFreedLab(t *testing.T) {
-	alice, bob := newKey(t, "alice"), newKey(t, "bob")
-	s := startServer(t, []key{alice, bob}, "--max-labs", "1")
+	alice, bob, carol, dave := newKey(t, "alice"), newKey(t, "bob"), newKey(t, "carol"), newKey(t, "dave")
+	s := startServer(t, []key{alice, bob, carol, dave}, "--max-labs", "2")
 	a := s.connect(alice)
 	a.waitFor("alice's first screen", 15*time.Second, header(1))
 	b := s.connect(bob)
-	b.waitFor("the waiting room", 10*time.Second, "waiting room", "number 1 in the queue")
+	b.waitFor("bob's first screen", 15*time.Second, header(1))
+	c := s.connect(carol)
+	c.waitFor("the waiting room", 10*time.Second, "waiting room", "All 2 labs are in use", "number 1 in the queue")
+	d := s.connect(dave)
+	d.waitFor("the waiting room", 10*time.Second, "waiting room", "number 2 in the queue")
+	if strings.Contains(c.text(), header(1)) || strings.Contains(d.text(), header(1)) {
+		t.Fatal("a third lab started with --max-labs 2")
+	}
 	a.press("q")
-	b.waitFor("bob's lab, once alice's ended", 30*time.Second, header(1), "Man in the middle")
+	c.waitFor("carol's lab, once alice's ended", 30*time.Second, header(1), "Man in the middle")
 	a.waitFor("alice told her lab ended", 10*time.Second, "your lab has ended")
+	d.waitFor("dave moved up", 10*time.Second, "waiting room", "number 1 in the queue")
+	// Bob's lab was never touched: it still walks.
+	b.press("a")
+	b.waitFor("bob's scene 1", 30*time.Second, "five hosts up on one wire", "✓")
 }
 
 // TestAnAttendeeShellSeesOnlyItsOwnLab: from an attendee's shell, the
@@ -236,6 +265,7 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 		{"writing to /usr", "touch /usr/zt-e2e"},
 		{"the server's port (the lab has no network beyond itself)", "nc -z -w 2 127.0.0.1 " + port},
 		{"filling the disk (her home is a 512 MB tmpfs)", "head -c 600M /dev/zero > ~/big"},
+		{"filling the disk through /tmp (a 64 MB tmpfs)", "head -c 100M /dev/zero > /tmp/big; s=$?; rm -f /tmp/big; exit $s"},
 		{"anything in /home", "ls -A /home | grep -q . && false"},
 	}
 	for _, p := range probes {
@@ -244,9 +274,23 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
 		}
 	}
-	// A control: her own home is hers.
+	// The machine's file systems are read-only in her lab: a write fails
+	// with EROFS before any permission is looked at.
+	for _, dir := range []string{"/", "/etc", "/usr", "/var", "/usr/local/bin"} {
+		f := filepath.Join(dir, "zt-e2e-ro")
+		got := a.run("touch "+f+"; mkdir "+f+".d", 10*time.Second)
+		if n := strings.Count(got, "Read-only file system"); n != 2 || strings.Contains(got, "Permission denied") {
+			t.Errorf("alice's writes to %s: want EROFS for a file and a directory, got:\n%s", dir, got)
+		}
+	}
+	// A control: her own home is hers, and so are her /run and /home.
 	if got := a.run("rm -f ~/big; echo mine > ~/f && cat ~/f", 10*time.Second); !strings.Contains(got, "mine") {
 		t.Errorf("alice cannot write her own home (the probes above prove nothing):\n%s", got)
+	}
+	for _, dir := range []string{"/run", "/home", "/var/tmp", "/dev/shm", "/root"} {
+		if got := a.run("echo ok-$((40+2)) > "+dir+"/f && cat "+dir+"/f", 10*time.Second); !strings.Contains(got, "ok-42") {
+			t.Errorf("alice cannot write her %s:\n%s", dir, got)
+		}
 	}
 	// Her /tmp is hers alone: what she writes there is not the machine's.
 	mark := "zt-e2e-alice-" + time.Now().Format("150405.000")
@@ -424,7 +468,7 @@ func TestWhatCrossesOneLabsWireIsNotOnAnothers(t *testing.T) {
 	// A row of the dump's ASCII column full of Q: nothing else looks so.
 	const row = "QQQQQQQQQQQQQQQQ"
 	a.shell(5, "fcc00")
-	a.run("(setsid sh -c 'for i in $(seq 60); do printf \"%0200d\" 0 | tr 0 Q | nc -w 1 198.18.0.20 8181; sleep 0.2; done' >/dev/null 2>&1 &)", 10*time.Second)
+	a.run("(setsid sh -c 'for i in $(seq 60); do printf \"%0200d\" 0 | tr 0 Q | nc -w 1 fcs00 8181; sleep 0.2; done' >/dev/null 2>&1 &)", 10*time.Second)
 	a.press("exit\r")
 	a.waitFor("back on the sniffer", 10*time.Second, "Man in the middle", "verdicts")
 	sawA := false
@@ -469,6 +513,12 @@ func TestConnectionsAndSessionsAreCapped(t *testing.T) {
 	second := s.connect(alice)
 	second.waitFor("the same lab on the newer session", 15*time.Second, header(1))
 	first.waitFor("the older session told", 10*time.Second, "your lab is now on your newer connection")
+	// A second session on one connection is refused: a connection is one
+	// attendee's one screen.
+	if extra, err := second.client.NewSession(); err == nil {
+		extra.Close()
+		t.Error("a second session on one connection was let in")
+	}
 	// The third connection from 127.0.0.1 within the burst is the last.
 	c, err := dial(s.addr, "alice", gossh.PublicKeys(alice.signer))
 	if err == nil {
@@ -504,5 +554,41 @@ func TestALabThatTakesTooMuchMemoryLosesItsOwnProcess(t *testing.T) {
 	}
 	if got := a.run("echo still-here", 10*time.Second); !strings.Contains(got, "still-here") {
 		t.Errorf("the lab's shell did not survive its memory hog:\n%s", got)
+	}
+}
+
+// TestAServerWithoutRootSaysWhatItCannotLimitAndKeepsTheView: a server
+// that is not root says in its starting line what it does not limit, and
+// its attendees' labs still see the machine read-only, with a /tmp of
+// their own.
+func TestAServerWithoutRootSaysWhatItCannotLimitAndKeepsTheView(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to start the server as another user")
+	}
+	const nobody = 65534
+	alice := newKey(t, "alice")
+	s := startServerAs(t, nobody, []key{alice})
+	want := "per attendee: NOT limited (not root): processes, memory, cpu; and every lab runs as the server's own uid 65534"
+	if !strings.Contains(s.logs.String(), want) {
+		t.Errorf("the server without root did not start with %q:\n%s", want, s.logs)
+	}
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, header(1))
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+	for _, dir := range []string{"/", "/etc", "/usr"} {
+		f := filepath.Join(dir, "zt-e2e-ro")
+		if got := a.run("touch "+f, 10*time.Second); !strings.Contains(got, "Read-only file system") {
+			t.Errorf("without root, alice's write to %s: want EROFS, got:\n%s", dir, got)
+		}
+	}
+	mark := "zt-e2e-nobody-" + time.Now().Format("150405.000")
+	if got := a.run("echo ok-$((40+2)) > /tmp/"+mark+" && cat /tmp/"+mark, 10*time.Second); !strings.Contains(got, "ok-42") {
+		t.Errorf("without root, alice cannot write her /tmp:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join("/tmp", mark)); !os.IsNotExist(err) {
+		os.Remove(filepath.Join("/tmp", mark))
+		t.Errorf("without root, what alice wrote in her /tmp is in the machine's: %v", err)
 	}
 }

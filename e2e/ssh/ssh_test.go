@@ -83,8 +83,8 @@ var machineNames = []infra.HostSpec{
 // newMachines builds the machines, each with sshd on port 22 and its own
 // host key, a client key they accept, and an inventory naming them. With
 // knownHosts, known_hosts already holds their keys, as a careful admin's
-// would.
-func newMachines(t testing.TB, knownHosts bool) *machines {
+// would. Extra machines join them (an attacker, say), in the inventory too.
+func newMachines(t testing.TB, knownHosts bool, extra ...infra.HostSpec) *machines {
 	t.Helper()
 	if _, err := os.Stat("/usr/sbin/sshd"); err != nil {
 		t.Fatal("no /usr/sbin/sshd: `make deps` installs openssh-server")
@@ -96,7 +96,7 @@ func newMachines(t testing.TB, knownHosts bool) *machines {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	lab, err := local.New().Up(ctx, infra.Topology{Subnet: infra.DefaultSubnet, Hosts: machineNames}, nil)
+	lab, err := local.New().Up(ctx, infra.Topology{Subnet: infra.DefaultSubnet, Hosts: slices.Concat(machineNames, extra)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,14 @@ import (
 // sandbox, hides the machine's writable and private places from
 // everything in the lab: /tmp, /var/tmp, /dev/shm, /run, /home and /root
 // become empty tmpfs of the sandbox's own, and $HOME a size-bounded tmpfs,
-// so what a lab writes lives in memory and ends with it. Its value is a
-// list of absolute paths, separated by colons, that stay visible where
-// they are (the workshop server's directory for this attendee, which
-// holds $HOME and the progress pipe; the zt-lab and consul binaries the
-// lab's hosts run). `zt-lab serve` sets it for every attendee's lab.
+// so what a lab writes lives in memory and ends with it; every other mount
+// of the machine (/, /etc, /usr, /var, /dev, /sys ...) is read-only in the
+// sandbox, so a write there fails with EROFS whatever its permissions say.
+// Its value is a list of absolute paths, separated by colons, that stay
+// visible where they are: a directory stays writable (the workshop
+// server's directory for this attendee, which holds $HOME and the progress
+// pipe), a file stays read-only (the zt-lab and consul binaries the lab's
+// hosts run). `zt-lab serve` sets it for every attendee's lab.
 const EnvPrivateView = "ZTLAB_PRIVATE_VIEW"
 
 // maskedDirs are the directories a private view replaces with an empty
@@ -80,7 +83,14 @@ func privateView(list string) error {
 	for _, k := range keep {
 		var now unix.Stat_t
 		if err := unix.Stat(k.path, &now); err == nil && now.Dev == k.st.Dev && now.Ino == k.st.Ino {
-			continue // no mask hid it
+			// No mask hid it. A directory becomes a mount of its own, so
+			// that it alone can be writable in a read-only root.
+			if k.st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				if err := unix.Mount(k.path, k.path, "", unix.MS_BIND, ""); err != nil {
+					return fmt.Errorf("keep %s: %w", k.path, err)
+				}
+			}
+			continue
 		}
 		// A mask hid it: bind it, still open, back on its path.
 		if err := os.MkdirAll(filepath.Dir(k.path), 0o755); err != nil {
@@ -106,6 +116,39 @@ func privateView(list string) error {
 	}
 	if err := unix.Mount("tmpfs", home, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+homeSize+",mode=0700"); err != nil {
 		return fmt.Errorf("home %s: %w", home, err)
+	}
+	writable := []string{home}
+	for _, d := range maskedDirs {
+		if st, err := os.Lstat(d); err == nil && st.IsDir() {
+			writable = append(writable, d)
+		}
+	}
+	for _, k := range keep {
+		if k.st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			writable = append(writable, k.path)
+		}
+	}
+	return readOnlyRoot(writable)
+}
+
+// readOnlyRoot makes every mount of the sandbox read-only, then writable
+// again each of writable, which must be a mount point (a mask, $HOME, a
+// kept directory): that mount alone, not the mounts below it, so a kept
+// file under a mask stays read-only. The machine's mounts are copies in
+// the sandbox's mount namespace: the machine's own stay as they are.
+func readOnlyRoot(writable []string) error {
+	ro := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(-1, "/", unix.AT_RECURSIVE, &ro); err != nil {
+		if errors.Is(err, unix.ENOSYS) {
+			return errors.New("a read-only root needs mount_setattr (Linux 5.12 or later): upgrade the server's kernel")
+		}
+		return fmt.Errorf("make / read-only: %w", err)
+	}
+	rw := unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}
+	for _, p := range writable {
+		if err := unix.MountSetattr(-1, p, 0, &rw); err != nil {
+			return fmt.Errorf("make %s writable: %w", p, err)
+		}
 	}
 	return nil
 }

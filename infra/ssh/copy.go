@@ -23,6 +23,28 @@ type binary struct {
 	once sync.Once
 	sum  string
 	err  error
+
+	archOnce sync.Once
+	arch     string
+	archErr  error
+}
+
+// runsOn says whether b is a Linux program for processor arch, and what
+// to do when it is not.
+func (b *binary) runsOn(arch string) error {
+	b.archOnce.Do(func() { b.arch, b.archErr = BinaryArch(b.local) })
+	err := b.archErr
+	if err == nil && b.arch != arch {
+		err = fmt.Errorf("%s is built for linux/%s, the host is linux/%s", b.local, b.arch, arch)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case b.name == "zt-lab":
+		return fmt.Errorf("%s cannot run there: %w; pass --remote-binary FILE, a linux/%s zt-lab (make dist builds dist/zt-lab-linux-%s)", b.name, err, arch, arch)
+	default:
+		return fmt.Errorf("%s cannot run there: %w; the hosts need a linux/%s %s", b.name, err, arch, b.name)
+	}
 }
 
 // digest is the file's SHA-256, computed once for all hosts.

@@ -39,6 +39,10 @@ type Provider struct {
 	// on hosts, by the name they have there ("consul").
 	Self  string
 	Files map[string]string
+	// ZtLab chooses the zt-lab copied to a host whose processor is arch
+	// (Go's name: amd64, arm64), for a controller whose own binary does
+	// not run there: a Mac's does not (see RemoteZtLab). nil: Self.
+	ZtLab func(arch string) (string, error)
 	// HostKeys verifies each host's key (HostKeyCallback).
 	HostKeys ssh.HostKeyCallback
 	// WaitSSH is how long a host may take to accept a login (0: one try):
@@ -51,11 +55,15 @@ type Provider struct {
 	once sync.Once
 	bins []*binary
 	err  error
+
+	mu     sync.Mutex
+	ztlabs map[string]*binary // by local path
 }
 
 var _ infra.Provider = (*Provider)(nil)
 
-// binaries lists what goes to every host, zt-lab first.
+// binaries lists what goes to every host besides zt-lab (see ztlab):
+// Files, and Self when ZtLab is nil, first.
 func (p *Provider) binaries() ([]*binary, error) {
 	p.once.Do(func() {
 		add := func(name, local string) {
@@ -66,7 +74,9 @@ func (p *Provider) binaries() ([]*binary, error) {
 			}
 			p.bins = append(p.bins, &binary{name: name, local: local, size: fi.Size()})
 		}
-		add("zt-lab", p.Self)
+		if p.ZtLab == nil {
+			add("zt-lab", p.Self)
+		}
 		names := make([]string, 0, len(p.Files))
 		for n := range p.Files {
 			names = append(names, n)
@@ -77,6 +87,30 @@ func (p *Provider) binaries() ([]*binary, error) {
 		}
 	})
 	return p.bins, p.err
+}
+
+// ztlab is the zt-lab ZtLab chooses for hosts of processor arch, read
+// once for every host that shares it.
+func (p *Provider) ztlab(arch string) (*binary, error) {
+	local, err := p.ZtLab(arch)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if b, ok := p.ztlabs[local]; ok {
+		return b, nil
+	}
+	fi, err := os.Stat(local)
+	if err != nil {
+		return nil, fmt.Errorf("zt-lab for linux/%s: %w", arch, err)
+	}
+	if p.ztlabs == nil {
+		p.ztlabs = map[string]*binary{}
+	}
+	b := &binary{name: "zt-lab", local: local, size: fi.Size()}
+	p.ztlabs[local] = b
+	return b, nil
 }
 
 // Up connects to the hosts of t, as the inventory names them, copies the
@@ -238,6 +272,22 @@ func (l *Lab) login(ctx context.Context, t Target, step func(string)) (*ssh.Clie
 		return nil, nil, err
 	}
 	bins, _ := l.p.binaries()
+	arch, err := hostArch(ctx, c, t)
+	if err == nil && l.p.ZtLab != nil {
+		var zt *binary
+		if zt, err = l.p.ztlab(arch); err == nil {
+			bins = append([]*binary{zt}, bins...)
+		}
+	}
+	for _, b := range bins {
+		if err == nil {
+			err = b.runsOn(arch)
+		}
+	}
+	if err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("%s: %w", t.Name, err)
+	}
 	binDir := path.Join(l.root, "bin")
 	for _, b := range bins {
 		step(fmt.Sprintf("copy %s (%d MB)", b.name, b.size>>20))
@@ -385,7 +435,32 @@ func (l *Lab) knownNet() netip.Prefix {
 // capture starts `zt-lab remote capture` on the capture host. Closing the
 // stream ends it there.
 func (l *Lab) capture(ctx context.Context) (string, io.ReadCloser, error) {
-	h := l.captureHost()
+	return l.captureOn(ctx, l.captureHost())
+}
+
+// WireAt is the wire as host name sees it: on a switched segment a host's
+// interface carries its own frames only, and the attacker's, in the
+// middle, carries both legs of what it relays. False for a host the lab
+// does not hold.
+func (l *Lab) WireAt(name string) (infra.WireTap, bool) {
+	l.mu.Lock()
+	var h *Host
+	for _, c := range l.hosts {
+		if c.target.Name == name {
+			h = c
+		}
+	}
+	l.mu.Unlock()
+	if h == nil {
+		return infra.WireTap{}, false
+	}
+	w := l.Wire()
+	w.Open = func(ctx context.Context) (string, io.ReadCloser, error) { return l.captureOn(ctx, h) }
+	return w, true
+}
+
+// captureOn captures on h's lab interface, streaming the frames back.
+func (l *Lab) captureOn(ctx context.Context, h *Host) (string, io.ReadCloser, error) {
 	if h == nil {
 		return "", nil, errors.New("the lab has no hosts to capture on")
 	}
