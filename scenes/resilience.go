@@ -277,14 +277,17 @@ func (e *Env) failInstance(ctx context.Context, load *consumerLoad, f Failure) (
 	// be "detected" at once; and from a settled cluster only: one that a
 	// healed partition's stale news has every agent suspecting would be
 	// declared failed a moment after the fault, whatever the fault.
-	wctx, cancel := context.WithTimeout(ctx, 25*time.Second)
-	defer cancel()
-	if _, _, err := c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) }); err != nil {
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer pcancel()
+	if _, _, err := c.WaitHealthy(pctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) }); err != nil {
 		return f, fmt.Errorf("%s is not healthy before its %s: %w", f.Host, f.Mode, err)
 	}
-	if err := c.WaitSettled(wctx, f.Host); err != nil {
+	if err := c.WaitSettled(pctx, f.Host); err != nil {
 		return f, fmt.Errorf("before %s's %s: %w", f.Host, f.Mode, err)
 	}
+	// The detection's own deadline: the waits above may take long.
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	f.At = time.Now()
 	if err := e.Fail(ctx, f.Host, f.Mode); err != nil {
 		return f, err
