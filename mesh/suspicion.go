@@ -122,12 +122,38 @@ func (c *Cluster) WaitSettled(ctx context.Context, host string) error {
 // WaitServersSettled waits until every server that is up sees every server
 // alive in serf: a leader crash is timed from a cluster whose servers all
 // know each other again (clients' views do not elect anyone).
+//
+// And until every server votes in raft again: a server back from a crash
+// rejoins as a non-voter, promoted by autopilot only once it has been
+// stable for a while (server_stabilization_time, 10 s); a leader crashed
+// before then leaves one voter of two, and no leader is elected at all
+// (seen here: no leader 15 s after the crash).
 func (c *Cluster) WaitServersSettled(ctx context.Context) error {
 	var names []string
 	for _, a := range c.servers() {
 		names = append(names, a.host.Name())
 	}
-	return c.waitSeenAlive(ctx, names, func(a *agent) bool { return a.server })
+	if err := c.waitSeenAlive(ctx, names, func(a *agent) bool { return a.server }); err != nil {
+		return err
+	}
+	w := waitSpec{what: "every server a raft voter", limit: 30 * time.Second}
+	return poll(ctx, w, 100*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		a, err := c.liveAgent()
+		if err != nil {
+			return false, "", err
+		}
+		cfg, err := a.api.Operator().RaftGetConfiguration((&api.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			return false, "", err
+		}
+		voters := 0
+		for _, s := range cfg.Servers {
+			if s.Voter {
+				voters++
+			}
+		}
+		return voters == len(names), fmt.Sprintf("%d of %d servers vote", voters, len(names)), nil
+	})
 }
 
 // waitSeenAlive waits until every agent that is up and that observe keeps
