@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -96,8 +97,27 @@ type Options struct {
 	// Failures and Failovers, for Repeat, are how many instance failures
 	// and leader crashes to measure.
 	Failures, Failovers int
+	// Only, when not empty, names the groups of figures to measure (see
+	// Groups); the walkthrough then stops as soon as the last of them is
+	// measured.
+	Only []string
 	// Progress receives a line per measurement.
 	Progress io.Writer
+}
+
+// Groups are the figures that can be measured alone (--only): the lab's
+// hosts up and down; the sniffer live and in memory; fetch latency in the
+// clear and through the mesh; the lab's memory with the mesh up, process by
+// process; the whole walkthrough with its failures, the scaled-out lab's
+// memory and zt-lab's own RSS at its end.
+var Groups = []string{"lab", "sniffer", "latency", "memory", "walkthrough"}
+
+// wants says whether the figures of group g are to be measured.
+func (o Options) wants(g string) bool { return len(o.Only) == 0 || slices.Contains(o.Only, g) }
+
+// walksThrough says whether any figure needs the walkthrough at all.
+func (o Options) walksThrough() bool {
+	return o.wants("sniffer") || o.wants("latency") || o.wants("memory") || o.wants("walkthrough")
 }
 
 // Run measures every figure Runs times, inside the sandbox.
@@ -112,10 +132,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	for i := range o.Runs {
-		if err := upDown(ctx, o, r, i == 0); err != nil {
-			return r, err
+		if o.wants("lab") {
+			if err := upDown(ctx, o, r, i == 0); err != nil {
+				return r, err
+			}
+			say("run %d/%d: lab up and down", i+1, o.Runs)
 		}
-		say("run %d/%d: lab up and down", i+1, o.Runs)
+		if !o.walksThrough() {
+			continue
+		}
+		// Each run's figures are a lab's, as a fresh zt-lab would drive
+		// it: the heap the last run left behind is given back first.
+		freeHeap()
 		if err := walkthrough(ctx, o, r, say); err != nil {
 			return r, fmt.Errorf("run %d: %w", i+1, err)
 		}
@@ -183,28 +211,40 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	}
 	var plain fortune.Summary
 	err := measure(func() (err error) {
-		plain, err = latency(ctx, env, fmt.Sprintf("%s:%d", scenes.ServiceHost, scenes.FortunePort))
-		if err != nil {
-			return err
+		if o.wants("latency") {
+			plain, err = latency(ctx, env, fmt.Sprintf("%s:%d", scenes.ServiceHost, scenes.FortunePort))
+			if err != nil {
+				return err
+			}
 		}
-		return sniffRate(ctx, env, r)
+		if o.wants("sniffer") {
+			return sniffRate(ctx, env, r)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	r.add("fetch p50, plaintext (new connection)", "ms", nil, ms(plain.P50))
-	r.add("fetch p99, plaintext (new connection)", "ms", nil, ms(plain.P99))
+	if o.wants("latency") {
+		r.add("fetch p50, plaintext (new connection)", "ms", nil, ms(plain.P50))
+		r.add("fetch p99, plaintext (new connection)", "ms", nil, ms(plain.P99))
+	}
+	if !o.wants("latency") && !o.wants("memory") && !o.wants("walkthrough") {
+		return failedCheck(e)
+	}
 	if err := run(mitm, sidecars); err != nil {
 		return err
 	}
 	var meshed fortune.Summary
-	if err := measure(func() (err error) { meshed, err = latency(ctx, env, scenes.MeshAddr); return err }); err != nil {
-		return err
-	}
-	r.add("fetch p50, through the mesh (new connection)", "ms", nil, ms(meshed.P50))
-	r.add("fetch p99, through the mesh (new connection)", "ms", nil, ms(meshed.P99))
-	if plain.P50 > 0 {
-		r.add("mesh / plaintext fetch p50", "×", nil, float64(meshed.P50)/float64(plain.P50))
+	if o.wants("latency") {
+		if err := measure(func() (err error) { meshed, err = latency(ctx, env, scenes.MeshAddr); return err }); err != nil {
+			return err
+		}
+		r.add("fetch p50, through the mesh (new connection)", "ms", nil, ms(meshed.P50))
+		r.add("fetch p99, through the mesh (new connection)", "ms", nil, ms(meshed.P99))
+		if plain.P50 > 0 {
+			r.add("mesh / plaintext fetch p50", "×", nil, float64(meshed.P50)/float64(plain.P50))
+		}
 	}
 	// Mesh ready: the servers' step (started, leader elected), the
 	// clients' step (joined) and the sidecars' step (healthy), as the
@@ -221,9 +261,17 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 		r.add("leader elected after servers start", "s", nil, c.Timings().Leader.Seconds())
 	}
 	// Memory with the mesh up: five agents and both sidecars.
-	if m, err := local.LabMemory(); err == nil {
+	if m, err := local.LabMemory(); err == nil && o.wants("memory") {
 		r.add("whole lab with the mesh up, PSS", "MB", atMost(235).aiming(180), float64(m.PSS>>20))
-		r.add("whole lab with the mesh up, RSS", "MB", atMost(600), float64(m.RSS>>20))
+		// RSS beside it, with no target: it counts the consul binary's
+		// shared pages once per process, so it says how many processes
+		// run more than how much memory the lab takes (the hand-made
+		// anchor's RSS is about 700 MB for its 220-235 MB of PSS).
+		r.add("whole lab with the mesh up, RSS", "MB", nil, float64(m.RSS>>20))
+		sayEach(say, "with the mesh up", m)
+	}
+	if !o.wants("walkthrough") {
+		return failedCheck(e)
 	}
 	if err := run(sidecars, len(ws)); err != nil {
 		return err
@@ -245,16 +293,40 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	r.add("crash at 10 fetches/s over 30 s: fetches failed", "%", atMost(5).aiming(0), 100*float64(failed)/float64(max(total, 1)))
 	if m, err := local.LabMemory(); err == nil {
 		r.add("whole lab scaled out (8 hosts, 5 sidecars), PSS", "MB", nil, float64(m.PSS>>20))
+		sayEach(say, "scaled out, at the walkthrough's end", m)
 	}
 	if rss, ok := selfRSS(); ok {
 		r.add("zt-lab RSS, driving the walkthrough (sniffer buffers full)", "MB", nil, float64(rss>>20))
 	}
-	if e.Failed() {
-		return errors.New("a check failed during the walkthrough: run zt-lab run to see which")
+	if err := failedCheck(e); err != nil {
+		return err
 	}
 	say("  plaintext p50 %s, mesh p50 %s", plain.P50, meshed.P50)
 	return nil
 }
+
+// failedCheck is an error when any check of the scenes run so far failed:
+// a figure measured on a lab that does not do what it claims is no figure.
+func failedCheck(e *scenes.Engine) error {
+	if e.Failed() {
+		return errors.New("a check failed during the walkthrough: run zt-lab run to see which")
+	}
+	return nil
+}
+
+// sayEach prints every process's memory and CPU time so far.
+func sayEach(say func(string, ...any), when string, m local.Memory) {
+	say("  memory %s, process by process:", when)
+	for _, p := range m.Each {
+		say("    PSS %6.1f MB  RSS %6.1f MB  CPU %5.2f s  %s", mb(p.PSS), mb(p.RSS), p.CPU.Seconds(), p.Cmd)
+	}
+}
+
+// freeHeap collects and returns every free page of this process's heap
+// to the system.
+func freeHeap() { debug.FreeOSMemory() }
+
+func mb(b uint64) float64 { return float64(b) / (1 << 20) }
 
 // latency fetches a fortune every 10 ms for 2 s on the consumer host,
 // each on a new connection, and returns the consumer's own summary.
@@ -301,6 +373,9 @@ func sniffRate(ctx context.Context, env *scenes.Env, r *Report) error {
 	if err != nil {
 		return err
 	}
+	// The replay's analyzers are the bench's own work, garbage now: give
+	// their heap back before the lab's memory is measured.
+	freeHeap()
 	r.add("sniffer, in memory: decode + reassemble + classify", "frames/s", atLeast(1_000_000), rate)
 	return nil
 }

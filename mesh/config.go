@@ -32,13 +32,22 @@ const (
 // RuntimeEnv is the Go runtime's settings for every consul process the
 // lab starts, agents and built-in proxies alike. Each holds a live heap of
 // a few MB, which Go's default (GOGC=100) lets grow to twice its size
-// before it collects; GOGC=50 collects at 1.5 times. Measured here on the
-// whole lab scaled out (8 agents, 4 proxies, PSS): 416 MB at Go's
-// defaults, 384 MB at GOGC=50. A soft limit (GOMEMLIMIT) saves more and
-// costs too much: at GOGC=25 and 24 MiB, 356 MB, but the first fetch
-// through the mesh failed in two runs of three; at 20 MiB the agents
-// spent ten times the CPU collecting.
-var RuntimeEnv = []string{"GOGC=50"}
+// before it collects; GOGC=10 collects at 1.1 times. One P each
+// (GOMAXPROCS=1) keeps one set of per-P caches instead of one per core,
+// and the lab's agents, which answer a handful of requests a second, never
+// need two cores at once. Measured here on the five agents and two proxies
+// with the mesh up (PSS, median of 3): 201.3 MB at GOGC=50, 196.8 with
+// GOMAXPROCS=1, 190.1 with GOGC=25 as well, 184.9 at GOGC=10; after the
+// bench's fetches through the mesh, 198.1 at GOGC=25 and 189.3 at GOGC=10.
+// The price is CPU: the agents and proxies of a whole walkthrough used
+// 10.5 s of it at GOGC=10 against 7.9 s at GOGC=25, on a run that lasts
+// about 50 s. On the whole lab scaled out (8 agents, 4 or 5 proxies): 416
+// MB at Go's defaults, 384 MB at GOGC=50, 389 at GOGC=25 with one P, 360
+// at GOGC=10. A soft limit (GOMEMLIMIT) saves more and costs too much: at
+// GOGC=25 and 24 MiB, 356 MB, but the first fetch through the mesh failed
+// in two runs of three; at 20 MiB the agents spent ten times the CPU
+// collecting.
+var RuntimeEnv = []string{"GOGC=10", "GOMAXPROCS=1"}
 
 // AgentSpec is what makes one agent's configuration.
 type AgentSpec struct {

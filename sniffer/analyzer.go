@@ -35,8 +35,12 @@ func (k FlowKey) direction(names Names, d int) string {
 	if d == 1 {
 		from, to = to, from
 	}
-	return names.host(from.Addr()) + "." + strconv.Itoa(int(from.Port())) + " > " +
-		names.host(to.Addr()) + "." + strconv.Itoa(int(to.Port()))
+	var buf [96]byte // two names and ports fit: one allocation, the string's
+	b := names.appendHost(buf[:0], from.Addr())
+	b = strconv.AppendInt(append(b, '.'), int64(from.Port()), 10)
+	b = names.appendHost(append(b, " > "...), to.Addr())
+	b = strconv.AppendInt(append(b, '.'), int64(to.Port()), 10)
+	return string(b)
 }
 
 // flowID is a flow's map key: the two ends in a fixed order, so that both

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/ztlab/zt-lab/assets"
 )
 
 // benchSource replays mixed TCP traffic from memory: benchFlows
@@ -342,4 +344,39 @@ func (r *repeatReader) Read(p []byte) (int, error) {
 		r.n--
 	}
 	return k, nil
+}
+
+// BenchmarkReplayFetches is what `zt-lab bench` measures in memory: the
+// lab's own traffic while the consumer fetches fortunes as fast as it can
+// (each fetch a new connection: handshake, the fortune, its ack, both
+// FINs), the fortunes those the service serves, fed to a fresh analyzer
+// that knows them all, the
+// verdicts asked for at the end, pass after pass.
+func BenchmarkReplayFetches(b *testing.B) {
+	fortunes := assets.Fortunes()
+	var frames []Packet
+	for i := range 1000 {
+		client := netip.AddrPortFrom(labFCC, uint16(32768+i))
+		server := netip.AddrPortFrom(labFCS, 8181)
+		c := newConv(b, client, server)
+		c.send(1, []byte(fortunes[i%len(fortunes)]+"\n"), 1448)
+		c.close()
+		frames = append(frames, c.pkts...)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		a := NewAnalyzer(labNames)
+		for _, f := range fortunes {
+			a.AddKnown(f)
+		}
+		b.StartTimer()
+		a.FeedAll(frames)
+		a.Flows()
+		n += len(frames)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "pkts/s")
+	b.ReportMetric(0, "ns/op")
 }

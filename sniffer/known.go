@@ -21,11 +21,15 @@ type Known struct {
 	seen   map[string]bool
 	grams  map[uint64]struct{} // every gramLen-byte run of every fortune
 	starts map[uint64][]int32  // fortunes by their first gram
-	short  []int32             // fortunes too short for the grams
-	bloom  []uint64            // prefilter for grams, 32 bits a gram
-	shift  uint                // 64 - log2(bits in bloom)
-	binary bool                // some gram holds a byte >= 0x80
-	gen    int                 // len(texts) when last changed
+	// inner[i] says that some fortune's first gram is a gram of texts[i]
+	// past its start: a scan that finds texts[i] whole must still look at
+	// every offset inside it, or miss that fortune's start.
+	inner  []bool
+	short  []int32  // fortunes too short for the grams
+	bloom  []uint64 // prefilter for grams, 32 bits a gram
+	shift  uint     // 64 - log2(bits in bloom)
+	binary bool     // some gram holds a byte >= 0x80
+	gen    int      // len(texts) when last changed
 }
 
 // NewKnown returns an empty set of known fortunes.
@@ -71,6 +75,7 @@ func (k *Known) Add(text string) {
 	k.seen[text] = true
 	i := int32(len(k.texts))
 	k.texts = append(k.texts, text)
+	k.inner = append(k.inner, false)
 	k.gen = len(k.texts)
 	if len(text) < gramLen+scanStride-1 {
 		// Too short to be sure to hold a looked-up gram.
@@ -92,6 +97,16 @@ func (k *Known) Add(text string) {
 	k.growBloom()
 	first := binary.LittleEndian.Uint64([]byte(text[:gramLen]))
 	k.starts[first] = append(k.starts[first], i)
+	// The new fortune's start inside the others, and the others' starts
+	// inside the new one.
+	for j, t := range k.texts {
+		if !k.inner[j] && len(t) >= gramLen && strings.Contains(t[1:], text[:gramLen]) {
+			k.inner[j] = true
+		}
+	}
+	for j := 1; j+gramLen <= len(text) && !k.inner[i]; j++ {
+		_, k.inner[i] = k.starts[binary.LittleEndian.Uint64([]byte(text[j:j+gramLen]))]
+	}
 }
 
 // Len is how many fortunes are known.
@@ -243,8 +258,8 @@ func (s *scan) advance(k *Known, st *stream) {
 		return binary.LittleEndian.Uint64(st.bytes(q, gramLen, g8[:0]))
 	}
 	// The rest of the last hit's window, now that more bytes are here.
-	for ; s.tested < s.pendingTo && s.tested+gramLen <= n; s.tested++ {
-		s.test(k, gramAt(s.tested), s.tested)
+	for s.tested < s.pendingTo && s.tested+gramLen <= n {
+		s.tested = s.test(k, st, gramAt(s.tested), s.tested)
 	}
 	if len(k.bloom) > 0 {
 		base := 0
@@ -262,13 +277,12 @@ func (s *scan) advance(k *Known, st *stream) {
 					continue
 				}
 				s.pendingTo = p + scanStride
-				for q := max(s.tested, p-scanStride+1); q < s.pendingTo && q+gramLen <= n; q++ {
+				for q := max(s.tested, p-scanStride+1); q < s.pendingTo && q+gramLen <= n; q = s.tested {
 					if q >= base && q+gramLen <= end {
-						s.test(k, binary.LittleEndian.Uint64(c[q-base:]), q)
+						s.tested = s.test(k, st, binary.LittleEndian.Uint64(c[q-base:]), q)
 					} else {
-						s.test(k, gramAt(q), q)
+						s.tested = s.test(k, st, gramAt(q), q)
 					}
-					s.tested = q + 1
 				}
 			}
 			base = end
@@ -306,15 +320,36 @@ func (s *scan) advanceShort(k *Known, st *stream) {
 	s.shortNext = n
 }
 
-// test looks up the gram g at stream offset q. k.mu is held.
-func (s *scan) test(k *Known, g uint64, q int) {
+// skipWholeFortunes lets a scan step over a fortune found whole (see
+// test); its tests turn it off to compare with the offset-by-offset walk.
+var skipWholeFortunes = true
+
+// test looks up the gram g at stream offset q of st and returns the next
+// offset to look up. That is q+1, unless a known fortune starts at q,
+// whole, with no fortune's start inside it: then every gram of it is
+// known and no other fortune starts within it, so looking up each of its
+// offsets would find what covering it at once does, and the scan goes on
+// past it (its last stride point's window still to be looked up, as when
+// stepping through it). k.mu is held.
+func (s *scan) test(k *Known, st *stream, g uint64, q int) int {
 	if !k.has(g) {
-		return
+		return q + 1
 	}
 	s.cover(q, gramLen)
+	whole := 0
 	for _, f := range k.starts[g] {
 		s.addCand(f, q)
+		if t := k.texts[f]; !k.inner[f] && len(t) > whole && st.equalAt(q, t) {
+			whole = len(t)
+		}
 	}
+	if whole == 0 || !skipWholeFortunes {
+		return q + 1
+	}
+	s.cover(q, whole)
+	last := q + whole - gramLen // the fortune's last gram
+	s.pendingTo = max(s.pendingTo, last/scanStride*scanStride+scanStride)
+	return last + 1
 }
 
 // cover counts the n bytes at q as known text.

@@ -124,3 +124,37 @@ func TestRingKeepsTheNewest(t *testing.T) {
 		t.Fatalf("ring holds %v", got)
 	}
 }
+
+func TestRingGrowsToItsBoundKeepingOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		frames, maxBytes int
+		add              int
+		wantFirst, wantN uint64
+		wantSlotsAtMost  int
+	}{
+		{"a few frames hold a few slots", 100000, 1 << 20, 10, 1, 10, 64},
+		{"past the first growth, in order", 100000, 1 << 20, 1000, 1, 1000, 1024},
+		{"the count bound wraps", 100, 1 << 20, 1000, 901, 100, 100},
+		{"the byte bound drops the oldest while growing", 1000, 300 * 10, 500, 201, 300, 512},
+	} {
+		r := newRing(tc.frames, tc.maxBytes)
+		for i := 1; i <= tc.add; i++ {
+			r.add(Packet{Seq: uint64(i), Data: make([]byte, 10)})
+		}
+		got := r.snapshot(nil)
+		if uint64(len(got)) != tc.wantN || got[0].Seq != tc.wantFirst {
+			t.Errorf("%s: %d frames from %d, want %d from %d", tc.name, len(got), got[0].Seq, tc.wantN, tc.wantFirst)
+			continue
+		}
+		for i := range got {
+			if got[i].Seq != tc.wantFirst+uint64(i) {
+				t.Errorf("%s: frame %d is %d, want %d", tc.name, i, got[i].Seq, tc.wantFirst+uint64(i))
+				break
+			}
+		}
+		if len(r.frames) > tc.wantSlotsAtMost {
+			t.Errorf("%s: %d slots for %d frames, want at most %d", tc.name, len(r.frames), len(got), tc.wantSlotsAtMost)
+		}
+	}
+}

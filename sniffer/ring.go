@@ -3,32 +3,49 @@ package sniffer
 import "sync"
 
 // ring keeps the most recent frames, bounded by count and bytes, for
-// writing a pcap of what was captured.
+// writing a pcap of what was captured. Its slots grow as frames come, up
+// to the bound: a short capture does not hold a hundred thousand empty
+// slots (6 MB), which would also let the heap grow that much more before
+// the collector runs.
 type ring struct {
-	mu       sync.Mutex
-	frames   []Packet
-	head     int // index of the oldest frame
-	n        int
-	bytes    int
-	maxBytes int
+	mu        sync.Mutex
+	frames    []Packet // slots, used circularly once grown to maxFrames
+	head      int      // index of the oldest frame
+	n         int
+	bytes     int
+	maxFrames int
+	maxBytes  int
 }
 
 func newRing(frames, bytes int) *ring {
-	return &ring{frames: make([]Packet, frames), maxBytes: bytes}
+	return &ring{maxFrames: max(frames, 0), maxBytes: bytes}
 }
 
 func (r *ring) add(p Packet) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(p.Data) > r.maxBytes || len(r.frames) == 0 {
+	if len(p.Data) > r.maxBytes || r.maxFrames == 0 {
 		return
 	}
-	for r.n > 0 && (r.n == len(r.frames) || r.bytes+len(p.Data) > r.maxBytes) {
+	for r.n > 0 && (r.n == r.maxFrames || r.bytes+len(p.Data) > r.maxBytes) {
 		r.dropOldest()
+	}
+	if r.n == len(r.frames) {
+		r.grow()
 	}
 	r.frames[(r.head+r.n)%len(r.frames)] = p
 	r.n++
 	r.bytes += len(p.Data)
+}
+
+// grow doubles the slots, up to maxFrames, keeping the frames in order
+// from the first slot. r.mu is held, and every slot is in use.
+func (r *ring) grow() {
+	frames := make([]Packet, min(max(2*len(r.frames), 64), r.maxFrames))
+	for i := range r.n {
+		frames[i] = r.frames[(r.head+i)%len(r.frames)]
+	}
+	r.frames, r.head = frames, 0
 }
 
 func (r *ring) dropOldest() {

@@ -9,7 +9,8 @@ type stream struct {
 }
 
 const (
-	firstChunk = 1 << 10 // most fortunes fit: small flows stay small
+	minChunk   = 128     // a flow's first chunk fits its first bytes, from this
+	firstChunk = 1 << 10 // to this; chunks then double up to chunkSize
 	chunkSize  = 16 << 10
 )
 
@@ -26,9 +27,17 @@ func (s *stream) write(p []byte, alloc func(size int) []byte) {
 	for len(p) > 0 {
 		last := len(s.chunks) - 1
 		if last < 0 || len(s.chunks[last]) == cap(s.chunks[last]) {
-			size := chunkSize
+			// A fortune is one segment of a few hundred bytes: its flow
+			// holds a chunk its size, not 1 KiB, and a flow that goes on
+			// grows by doubling.
+			var size int
 			if last < 0 {
-				size = firstChunk
+				size = minChunk
+				for size < len(p) && size < firstChunk {
+					size *= 2
+				}
+			} else {
+				size = min(2*cap(s.chunks[last]), chunkSize)
 			}
 			s.chunks = append(s.chunks, alloc(size)[:0])
 			last++

@@ -2,8 +2,11 @@ package sniffer
 
 import (
 	"bytes"
+	mrand "math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/ztlab/zt-lab/assets"
 )
 
 func TestStreamAcrossChunks(t *testing.T) {
@@ -104,4 +107,63 @@ func streamOf(b []byte, size int) *stream {
 	s := &stream{}
 	s.write(b, func(int) []byte { return make([]byte, 0, max(1, size)) })
 	return s
+}
+
+// TestScanSteppingOverWholeFortunesFindsWhatEveryOffsetDoes compares the
+// scan that steps over a fortune found whole with the walk that looks up
+// every offset, on streams of the lab's fortunes, pieces of them, noise
+// and fortunes that start inside others, fed in pieces of every size.
+func TestScanSteppingOverWholeFortunesFindsWhatEveryOffsetDoes(t *testing.T) {
+	fortunes := assets.Fortunes()
+	k := NewKnown()
+	for _, f := range fortunes {
+		k.Add(f)
+	}
+	// A fortune holding another's start, and one starting inside it.
+	k.Add("Outer text that holds " + strings.TrimSpace(fortunes[3])[:20] + " and goes on for a while.")
+	k.Add("tart of a fortune that starts inside another one, and is long")
+	k.Add("The start of a fortune that starts inside another one, and is longer")
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	k.rlock()
+	defer k.runlock()
+	for i := range 300 {
+		var data []byte
+		for len(data) < 2000 {
+			f := []byte(strings.TrimSpace(k.texts[rng.IntN(len(k.texts))]))
+			switch rng.IntN(4) {
+			case 0:
+				data = append(data, f...)
+			case 1:
+				a := rng.IntN(len(f))
+				data = append(data, f[a:a+rng.IntN(len(f)-a)+1]...)
+			case 2:
+				for range rng.IntN(40) {
+					data = append(data, byte(rng.UintN(256)))
+				}
+			default:
+				data = append(data, "\n"...)
+			}
+		}
+		step, size := 1+rng.IntN(600), 1+rng.IntN(2000)
+		var got, want scan
+		for _, c := range []struct {
+			sc   *scan
+			skip bool
+		}{{&got, true}, {&want, false}} {
+			skipWholeFortunes = c.skip
+			st := &stream{}
+			for off := 0; off < len(data); off += step {
+				st.write(data[off:min(off+step, len(data))], func(int) []byte { return make([]byte, 0, size) })
+				c.sc.advance(k, st)
+			}
+			c.sc.advanceShort(k, st)
+			f, _ := c.sc.found(k, st)
+			c.sc.scratch = []byte(f) // compared below
+		}
+		skipWholeFortunes = true
+		if got.known != want.known || got.firstRun != want.firstRun || string(got.scratch) != string(want.scratch) || len(got.cands) != len(want.cands) {
+			t.Fatalf("stream %d (steps of %d, chunks of %d): stepping over finds %d known bytes from %d, %q, %d candidates; every offset %d from %d, %q, %d",
+				i, step, size, got.known, got.firstRun, got.scratch, len(got.cands), want.known, want.firstRun, want.scratch, len(want.cands))
+		}
+	}
 }

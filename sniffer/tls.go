@@ -92,8 +92,9 @@ type tlsStream struct {
 	ccs     bool // change_cipher_spec seen: later handshakes are encrypted
 	hello   bool // this direction's hello was read
 	// appHist counts the bytes of the first appLimit bytes of
-	// application data, for its entropy.
-	appHist [256]uint16 // of at most appLimit bytes
+	// application data, for its entropy; nil until there are some (a
+	// plaintext flow's direction never has any).
+	appHist *[256]uint16 // of at most appLimit bytes
 	appLen  int
 	scratch []byte
 }
@@ -154,6 +155,9 @@ func (s *tlsStream) advance(st *stream, info *TLSInfo) {
 			s.records.ApplicationData++
 			if room := appLimit - s.appLen; room > 0 {
 				st.each(body, body+min(n, room), func(b []byte) {
+					if s.appHist == nil {
+						s.appHist = new([256]uint16)
+					}
 					for _, c := range b {
 						s.appHist[c]++
 					}

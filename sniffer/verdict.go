@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -92,7 +93,9 @@ type side struct {
 	notTLS     bool
 	textUpto   int
 	printableN int
-	hist       [256]uint16 // of at most textLimit bytes
+	// hist counts the values of the first textLimit bytes; nil until
+	// there is one, so that a direction without payload does not hold it.
+	hist       *[256]uint16
 	run        int
 	longestRun int
 }
@@ -114,7 +117,10 @@ var textBytes = func() (t [256]uint8) {
 
 func (s *side) advanceText(st *stream) {
 	st.each(s.textUpto, textLimit, func(b []byte) {
-		hist := &s.hist
+		if s.hist == nil {
+			s.hist = new([256]uint16)
+		}
+		hist := s.hist
 		printable, run, longest := s.printableN, s.run, s.longestRun
 		for _, c := range b {
 			hist[c]++
@@ -204,9 +210,12 @@ func (c *classifier) verdict(v *flowView, k *Known, names Names) Verdict {
 		if f, ok := c.sides[d].scan.found(k, v.data[d]); ok {
 			vd.Kind, vd.Fortune, vd.Protocol = Plaintext, f, "text"
 			vd.Excerpt = excerpt(v.data[d], 0)
-			vd.Evidence = append(vd.Evidence,
-				fmt.Sprintf("known fortune found whole on the wire, %s, %d bytes:\n%s", dirName[d], len(f), f),
-				c.knownLine(&vd))
+			found := make([]byte, 0, 64+len(dirName[d])+len(f))
+			found = append(append(found, "known fortune found whole on the wire, "...), dirName[d]...)
+			found = strconv.AppendInt(append(found, ", "...), int64(len(f)), 10)
+			found = append(append(found, " bytes:\n"...), f...)
+			vd.Evidence = append(make([]string, 0, len(vd.Evidence)+4), vd.Evidence...)
+			vd.Evidence = append(vd.Evidence, string(found), c.knownLine(&vd))
 			vd.Evidence = append(vd.Evidence, c.textLines(v, dirName)...)
 			return vd
 		}
@@ -316,12 +325,18 @@ func (c *classifier) knownLine(vd *Verdict) string {
 	if vd.KnownFortunes == 0 {
 		return fmt.Sprintf("no served fortunes known to look for; %d payload bytes scanned", vd.ScannedBytes)
 	}
-	plural := "s"
-	if vd.KnownFortunes == 1 {
-		plural = ""
+	// Built by hand: a verdict is judged per flow, thousands a second.
+	b := make([]byte, 0, 96)
+	b = strconv.AppendInt(b, int64(vd.KnownBytes), 10)
+	b = append(b, " bytes of known fortune text in "...)
+	b = strconv.AppendInt(b, int64(vd.ScannedBytes), 10)
+	b = append(b, " payload bytes scanned ("...)
+	b = strconv.AppendInt(b, int64(vd.KnownFortunes), 10)
+	b = append(b, " fortune"...)
+	if vd.KnownFortunes != 1 {
+		b = append(b, 's')
 	}
-	return fmt.Sprintf("%d bytes of known fortune text in %d payload bytes scanned (%d fortune%s known)",
-		vd.KnownBytes, vd.ScannedBytes, vd.KnownFortunes, plural)
+	return string(append(b, " known)"...))
 }
 
 // textLines describes how readable each direction is.
@@ -332,11 +347,17 @@ func (c *classifier) textLines(v *flowView, dirName [2]string) []string {
 		if checked == 0 {
 			continue
 		}
-		line := fmt.Sprintf("%s: %d bytes, %d%% printable", dirName[d], n, 100*c.sides[d].printableN/checked)
+		b := make([]byte, 0, len(dirName[d])+48)
+		b = append(append(b, dirName[d]...), ": "...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, " bytes, "...)
+		b = strconv.AppendInt(b, int64(100*c.sides[d].printableN/checked), 10)
+		b = append(b, "% printable"...)
 		if checked < n {
-			line += fmt.Sprintf(" (of the first %d)", checked)
+			b = strconv.AppendInt(append(b, " (of the first "...), int64(checked), 10)
+			b = append(b, ')')
 		}
-		out = append(out, line)
+		out = append(out, string(b))
 	}
 	return out
 }
@@ -374,8 +395,10 @@ func (c *classifier) tlsVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 	var hist [256]uint32
 	n := 0
 	for d := range 2 {
-		for i, x := range c.sides[d].tls.appHist {
-			hist[i] += uint32(x)
+		if h := c.sides[d].tls.appHist; h != nil {
+			for i, x := range h {
+				hist[i] += uint32(x)
+			}
 		}
 		n += c.sides[d].tls.appLen
 	}
@@ -520,8 +543,10 @@ func (c *classifier) textVerdict(vd *Verdict, v *flowView, dirName [2]string) {
 	n, printableN, longest := 0, 0, 0
 	for d := range 2 {
 		s := &c.sides[d]
-		for i, x := range s.hist {
-			hist[i] += uint32(x)
+		if s.hist != nil {
+			for i, x := range s.hist {
+				hist[i] += uint32(x)
+			}
 		}
 		n += s.textUpto
 		printableN += s.printableN
@@ -568,15 +593,20 @@ func printableRatio(b []byte) float64 {
 // excerpt returns up to 512 bytes of st from off, for display: text
 // kept, other bytes as '.'.
 func excerpt(st *stream, off int) string {
-	b := st.bytes(off, 512, nil)
-	out := make([]byte, len(b))
-	for i, c := range b {
-		if !isText(c) || c == '\r' {
-			c = '.'
-		}
-		out[i] = c
+	if off >= st.Len() {
+		return ""
 	}
-	return string(out)
+	var out strings.Builder
+	out.Grow(min(512, st.Len()-off))
+	st.each(off, min(off+512, st.Len()), func(b []byte) {
+		for _, c := range b {
+			if !isText(c) || c == '\r' {
+				c = '.'
+			}
+			out.WriteByte(c)
+		}
+	})
+	return out.String()
 }
 
 // clip shortens s to n bytes with an ellipsis.

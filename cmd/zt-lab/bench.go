@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,14 +19,19 @@ func newBenchCmd() *cobra.Command {
 	var f labFlags
 	var consul, jsonPath string
 	var runs, failures, failovers int
+	var only []string
 	cmd := &cobra.Command{
-		Use:   "bench [--runs N] [--json FILE]",
+		Use:   "bench [--runs N] [--only GROUP,...] [--json FILE]",
 		Short: "Measure the lab on this machine: up/down, mesh, latency, sniffer, memory",
 		Long: `Run the lab and the whole walkthrough N times and print, for every figure,
 the median, min and max: lab up and down, mesh ready, the walkthrough, fetch
 latency plaintext vs through the mesh, the sniffer's live rate and drops,
-and the memory of zt-lab and of the whole lab with the mesh up.`,
-		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json\n  zt-lab bench --failures 45 --failovers 20",
+and the memory of zt-lab and of the whole lab with the mesh up.
+--only measures some groups of figures alone (lab, sniffer, latency,
+memory, walkthrough): --only memory walks through to the mesh, prints each
+process's memory and stops there. --failures and --failovers instead
+repeat the resilience figures on one lab, one value per failure.`,
+		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json\n  zt-lab bench --runs 3 --only memory\n  zt-lab bench --failures 45 --failovers 20",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := f.topology()
@@ -36,6 +43,14 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 			}
 			if failures < 0 || failures > 1000 || failovers < 0 || failovers > 1000 {
 				return usagef("--failures %d --failovers %d: use 0 to 1000", failures, failovers)
+			}
+			if len(only) > 0 && (failures > 0 || failovers > 0) {
+				return usagef("--only cannot go with --failures or --failovers: run them apart")
+			}
+			for _, g := range only {
+				if !slices.Contains(bench.Groups, g) {
+					return usagef("--only %s: use one or more of %s, separated by commas", g, strings.Join(bench.Groups, ","))
+				}
 			}
 			if err := writable("--json", jsonPath); err != nil {
 				return err
@@ -54,7 +69,7 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			o := bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Progress: out, Failures: failures, Failovers: failovers}
+			o := bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Only: only, Progress: out, Failures: failures, Failovers: failovers}
 			run := bench.Run
 			if failures > 0 || failovers > 0 {
 				fmt.Fprintf(out, "Measuring %d instance failures and %d leader crashes on one lab ...\n", failures, failovers)
@@ -78,6 +93,7 @@ and the memory of zt-lab and of the whole lab with the mesh up.`,
 	f.register(cmd)
 	cmd.Flags().StringVar(&consul, "consul", "", "consul binary (default: $ZTLAB_CONSUL, bin/consul, PATH)")
 	cmd.Flags().IntVar(&runs, "runs", 5, "how many times to measure each figure")
+	cmd.Flags().StringSliceVar(&only, "only", nil, "measure only these groups of figures: "+strings.Join(bench.Groups, ","))
 	cmd.Flags().StringVar(&jsonPath, "json", "", "also write the figures as JSON to this file")
 	cmd.Flags().IntVar(&failures, "failures", 0, "instead: on one lab, fail instances N times (crash, partition, freeze in turn) and report each failure")
 	cmd.Flags().IntVar(&failovers, "failovers", 0, "instead: on one lab, crash the raft leader N times and report each failover")

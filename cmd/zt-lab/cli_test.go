@@ -37,6 +37,7 @@ func TestArgumentMistakesExitTwoWithOneLine(t *testing.T) {
 		{[]string{"recover", "a", "b"}, "recover needs one host, e.g. zt-lab recover fcs00"},
 		{[]string{"down", "--bogus"}, "unknown flag: --bogus: see zt-lab down --help"},
 		{[]string{"--bogus"}, "unknown flag: --bogus: see zt-lab --help"},
+		{[]string{"bench", "--only", "memory,memroy"}, "--only memroy: use one or more of lab,sniffer,latency,memory,walkthrough, separated by commas"},
 	} {
 		code, stdout, stderr := zt(tc.args...)
 		if code != 2 || stderr != "zt-lab: "+tc.want+"\n" || stdout != "" {

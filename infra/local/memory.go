@@ -6,8 +6,10 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // LabMemory sums the memory of every process in the sandbox, zt-lab
@@ -20,7 +22,8 @@ func LabMemory() (Memory, error) {
 		return m, err
 	}
 	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
 		rss, pss, ok := smapsRollup(filepath.Join("/proc", e.Name(), "smaps_rollup"))
@@ -30,8 +33,19 @@ func LabMemory() (Memory, error) {
 		m.Procs++
 		m.RSS += rss
 		m.PSS += pss
+		m.Each = append(m.Each, ProcMemory{PID: pid, Cmd: cmdline(pid), RSS: rss, PSS: pss, CPU: cpuTime(pid)})
 	}
+	slices.SortFunc(m.Each, func(a, b ProcMemory) int { return a.PID - b.PID })
 	return m, nil
+}
+
+// cmdline is a process's argv joined by spaces, or "" once it has gone.
+func cmdline(pid int) string {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
 }
 
 func smapsRollup(path string) (rss, pss uint64, ok bool) {
@@ -59,4 +73,39 @@ func smapsRollup(path string) (rss, pss uint64, ok bool) {
 		}
 	}
 	return rss, pss, ok
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
+// Linux architecture the lab runs on.
+const clockTicks = 100
+
+// cpuTime is the user and system time a process has used, from
+// /proc/PID/stat, or 0 once it has gone.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return 0
+	}
+	d, _ := statCPU(string(b))
+	return d
+}
+
+// statCPU reads utime and stime, fields 14 and 15, from a /proc/PID/stat
+// line. The command name before them, in parentheses, may hold spaces and
+// parentheses: the fields are counted after its last closing one.
+func statCPU(stat string) (time.Duration, bool) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, true
 }

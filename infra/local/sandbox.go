@@ -21,6 +21,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -219,6 +220,10 @@ func runInit() int {
 		fmt.Fprintln(os.Stderr, "zt-lab init: start lab:", err)
 		return 1
 	}
+	// PID 1 waits for the whole lab's life: give the heap its package
+	// initialisers left behind (a few MB, most of it garbage) back now,
+	// rather than when the scavenger gets to it.
+	debug.FreeOSMemory()
 	go func() {
 		// fd 3 is the lifeline from zt-lab outside (see Enter).
 		_, _ = io.Copy(io.Discard, os.NewFile(3, "lifeline"))

@@ -75,6 +75,18 @@ type SniffRequest struct {
 type Memory struct {
 	Procs    int
 	RSS, PSS uint64
+	// Each is every process counted, in PID order.
+	Each []ProcMemory
+}
+
+// ProcMemory is one process's share of Memory: its command line (argv
+// joined by spaces), its RSS and PSS in bytes, and the CPU time it has
+// used so far (user and system), which shows what a leaner heap costs.
+type ProcMemory struct {
+	PID      int
+	Cmd      string
+	RSS, PSS uint64
+	CPU      time.Duration
 }
 
 // ErrLabRunning means a lab is already running for this user.
