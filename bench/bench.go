@@ -94,6 +94,9 @@ type Options struct {
 	Self     string // the zt-lab binary
 	Consul   string // the consul binary
 	Seed     int64
+	// Failures and Failovers, for Repeat, are how many instance failures
+	// and leader crashes to measure.
+	Failures, Failovers int
 	// Only, when not empty, names the groups of figures to measure (see
 	// Groups); the walkthrough then stops as soon as the last of them is
 	// measured.
