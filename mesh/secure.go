@@ -278,11 +278,19 @@ func (c *Cluster) startSidecar(ctx context.Context, s *sidecar, token string) er
 // Recovered puts a host's sidecars back in the mesh after the host came
 // back from a crash. The lab starts again, all at once, every process the
 // crash killed, and a sidecar that asks its agent for its registration
-// before the agent answers gives up and exits; and the agent, started
-// again, holds its sidecar's TCP check critical until the check next runs
-// (every CheckInterval, 10 s). So once the agent answers, Recovered starts
-// any sidecar of the host that does not listen again within 1 s, and once
-// it listens, marks its TCP check passing, as handOver did at first.
+// before the agent answers gives up and exits. The agent, started again,
+// restores its sidecar's TCP check from its data dir as critical, and
+// registering that check again keeps the restored status whatever the
+// registration says (consul keeps an existing check's status, against
+// flapping): the check stayed critical until its first run, at a random
+// point of its 10 s interval, and the instance came back 1.6-9.9 s after
+// Recover. So once the agent answers, Recovered starts any sidecar of the
+// host that does not listen again within 1 s, and once it listens,
+// deregisters the restored check and registers it anew, passing, as
+// handOver did at first, and waits until the servers' catalog holds that
+// registration: the catalog may still hold the check from before the
+// crash, passing, and a consumer that reads it sees an instance whose
+// sidecar may not listen yet.
 func (c *Cluster) Recovered(ctx context.Context, h infra.Host) error {
 	a, ok := c.agent(h.Name())
 	if !ok {
@@ -324,10 +332,21 @@ func (c *Cluster) Recovered(ctx context.Context, h infra.Host) error {
 			}
 		}
 		chk := listeningCheck(s.service, s.listener, c.opts.CheckInterval, api.HealthPassing)
-		reg := &api.AgentCheckRegistration{ID: chk.CheckID, Name: chk.Name, ServiceID: sidecarID(s.service), AgentServiceCheck: *chk}
+		chk.Notes = fmt.Sprintf("passing since zt-lab saw the listener accept at %s, after %s came back from a crash; consul's TCP check runs from then on", time.Now().UTC().Format("15:04:05.000"), h.Name())
+		reg := &api.AgentCheckRegistration{ID: chk.CheckID, Name: chk.Name, Notes: chk.Notes, ServiceID: sidecarID(s.service), AgentServiceCheck: *chk}
 		reg.CheckID = ""
-		if err := a.api.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{Token: token}).WithContext(ctx)); err != nil {
+		// The agent restored this check from its data dir as critical, and
+		// registering a check that exists keeps its status, whatever the
+		// registration says; only a check registered anew starts passing.
+		q := (&api.QueryOptions{Token: token}).WithContext(ctx)
+		if err := a.api.Agent().CheckDeregisterOpts(chk.CheckID, q); err != nil {
+			return fmt.Errorf("deregister the restored TCP check of %s on %s: %w", sidecarID(s.service), h.Name(), err)
+		}
+		if err := a.api.Agent().CheckRegisterOpts(reg, q); err != nil {
 			return fmt.Errorf("register the TCP check of %s on %s: %w", sidecarID(s.service), h.Name(), err)
+		}
+		if err := c.waitCatalogCheck(ctx, h.Name(), chk); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -347,6 +366,28 @@ func (c *Cluster) listening(ctx context.Context, s *sidecar, limit time.Duration
 		conn.Close()
 		return true, "", nil
 	}) == nil
+}
+
+// waitCatalogCheck waits until the servers' catalog holds chk on node as
+// its agent registered it just now (its Notes tell this registration from
+// the one before the crash, which the catalog may still hold) and passing.
+func (c *Cluster) waitCatalogCheck(ctx context.Context, node string, chk *api.AgentServiceCheck) error {
+	srv, err := c.liveAgent()
+	if err != nil {
+		return err
+	}
+	w := waitSpec{what: "the servers' catalog holding " + chk.CheckID + " of " + node + " passing", limit: 10 * time.Second}
+	_, err = await(ctx, w, func(q *api.QueryOptions) (api.HealthChecks, *api.QueryMeta, error) {
+		return srv.api.Health().Node(node, q)
+	}, func(hc api.HealthChecks) (bool, string) {
+		for _, ch := range hc {
+			if ch.CheckID == chk.CheckID {
+				return ch.Notes == chk.Notes && ch.Status == api.HealthPassing, "it holds " + ch.Status + ": " + ch.Notes
+			}
+		}
+		return false, "it holds no " + chk.CheckID
+	})
+	return err
 }
 
 // waitHealthy hands every sidecar's check over once it listens (every

@@ -301,6 +301,7 @@ func (e *Env) failInstance(ctx context.Context, load *consumerLoad, f Failure) (
 	f.Serf = c.SuspicionOf(f.Host, f.At.Add(-time.Second))
 	e.Logf("%s %s: out of the healthy set after %s (%s)", f.Host, f.Mode, f.Detected.Round(time.Millisecond), f.Serf)
 	load.tally.waitOK(ctx, 5, 10*time.Second) // the consumer carries on without it
+	recoverAt := time.Now()
 	if err := e.Recover(ctx, f.Host); err != nil {
 		return f, err
 	}
@@ -312,7 +313,10 @@ func (e *Env) failInstance(ctx context.Context, load *consumerLoad, f Failure) (
 	}
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer rcancel()
-	_, took, err := c.WaitHealthy(rctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) })
+	_, _, err = c.WaitHealthy(rctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) })
+	// From the recover itself: after a crash, Recover waits for the mesh
+	// to take the instance back, and that is part of the way back.
+	took := time.Since(recoverAt)
 	f.Recovered = took
 	if err != nil {
 		return f, fmt.Errorf("%s: did not come back after recover: %w", f.Host, err)
