@@ -284,8 +284,9 @@ func (c *Cluster) startSidecar(ctx context.Context, s *sidecar, token string) er
 // registration says (consul keeps an existing check's status, against
 // flapping): the check stayed critical until its first run, at a random
 // point of its 10 s interval, and the instance came back 1.6-9.9 s after
-// Recover. So once the agent answers, Recovered starts any sidecar of the
-// host that does not listen again within 1 s, and once it listens,
+// Recover. So once the agent answers, Recovered waits for the sidecar the
+// lab started again to listen, starts another at once if that one has
+// exited (not after a fixed 1 s, as it did), and once one listens,
 // deregisters the restored check and registers it anew, passing, as
 // handOver did at first, and waits until the servers' catalog holds that
 // registration: the catalog may still hold the check from before the
@@ -322,7 +323,11 @@ func (c *Cluster) Recovered(ctx context.Context, h infra.Host) error {
 	}
 	for _, s := range cars {
 		token := c.ServiceTokenSecret(s.name)
-		if !c.listening(ctx, s, time.Second) {
+		if p, ok := c.relaunched(ctx, h, s); ok {
+			c.mu.Lock()
+			s.proc = p
+			c.mu.Unlock()
+		} else {
 			if err := c.startSidecar(ctx, s, token); err != nil {
 				return err
 			}
@@ -350,6 +355,35 @@ func (c *Cluster) Recovered(ctx context.Context, h infra.Host) error {
 		}
 	}
 	return nil
+}
+
+// relaunched waits for the sidecar the lab started again with s's host
+// after a crash: it returns that process once its listener accepts, or
+// false once it has exited (or none runs). One that asked its agent before
+// the agent answered exits within about a second.
+func (c *Cluster) relaunched(ctx context.Context, h infra.Host, s *sidecar) (infra.Proc, bool) {
+	var p infra.Proc
+	for _, q := range h.Procs() {
+		if q.Name() == s.service+"-sidecar" && q != s.proc {
+			p = q
+		}
+	}
+	if p == nil {
+		return nil, false
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-p.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if !c.listening(ctx, s, 15*time.Second) {
+		return nil, false
+	}
+	return p, true
 }
 
 // listening says whether s's public listener accepts a connection from
