@@ -22,10 +22,10 @@ DEB_PKGS := netcat-traditional iproute2 tmux procps
 # tshark and tcpdump themselves (and fail under CI without them).
 TEST_DEB_PKGS := openssh-server nftables sudo tshark tcpdump
 
-.PHONY: help go-version build cross dist consul consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
+.PHONY: help go-version build cross dist consul consul-linux consul-or-found deps test-deps demo up test test-unit fuzz bench lint clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | awk -F'\t' '{printf "%-14s%s\n", $$1, $$2}'
 
 # go-version says in one line which Go is needed, before a build fails on
 # the go line of go.mod with a message about toolchains.
@@ -72,6 +72,22 @@ $(CONSUL): tools/consul/go.mod tools/consul/go.sum tools/consul/main.go tools/co
 	$(GO) build -trimpath -modfile $$ov/go.mod \
 		-ldflags "-s -w -X github.com/hashicorp/consul/version.VersionMetadata=ztlab.fast" \
 		-o ../../$(CONSUL) . ; st=$$?; rm -rf $$ov; exit $$st
+
+# consul-linux cross-builds the same patched consul for Linux hosts of
+# processor GOARCH (default amd64) into bin/consul-linux-GOARCH: what a
+# Mac's zt-lab copies to SSH hosts and Metal devices, since a Mac's `make
+# consul` builds a Mac consul. zt-lab finds it in bin/ or beside itself
+# (or --remote-consul FILE). As slow as make consul.
+CONSUL_GOARCH := $(or $(GOARCH),amd64)
+
+consul-linux: go-version $(BIN)/consul-linux-$(CONSUL_GOARCH) ## build bin/consul-linux-ARCH for Linux hosts, as a Mac controller needs (GOARCH=arm64: for arm hosts; ~5 min)
+
+$(BIN)/consul-linux-%: tools/consul/go.mod tools/consul/go.sum tools/consul/main.go tools/consul/fastraft.sh
+	@echo "Building consul for linux/$* from HashiCorp's Go packages (about 5 minutes) ..."
+	cd tools/consul && ov=$$(mktemp -d) && GO=$(GO) ./fastraft.sh $$ov && \
+	GOOS=linux GOARCH=$* $(GO) build -trimpath -modfile $$ov/go.mod \
+		-ldflags "-s -w -X github.com/hashicorp/consul/version.VersionMetadata=ztlab.fast" \
+		-o ../../$@ . ; st=$$?; rm -rf $$ov; exit $$st
 
 deps: ## install the Debian packages the lab and tests use (asks sudo if needed)
 	@missing=""; for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

@@ -94,6 +94,9 @@ type Options struct {
 	Self     string // the zt-lab binary
 	Consul   string // the consul binary
 	Seed     int64
+	// Failures and Failovers, for Repeat, are how many instance failures
+	// and leader crashes to measure.
+	Failures, Failovers int
 	// Only, when not empty, names the groups of figures to measure (see
 	// Groups); the walkthrough then stops as soon as the last of them is
 	// measured.
@@ -260,7 +263,11 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	// Memory with the mesh up: five agents and both sidecars.
 	if m, err := local.LabMemory(); err == nil && o.wants("memory") {
 		r.add("whole lab with the mesh up, PSS", "MB", atMost(235).aiming(180), float64(m.PSS>>20))
-		r.add("whole lab with the mesh up, RSS", "MB", atMost(600), float64(m.RSS>>20))
+		// RSS beside it, with no target: it counts the consul binary's
+		// shared pages once per process, so it says how many processes
+		// run more than how much memory the lab takes (the hand-made
+		// anchor's RSS is about 700 MB for its 220-235 MB of PSS).
+		r.add("whole lab with the mesh up, RSS", "MB", nil, float64(m.RSS>>20))
 		sayEach(say, "with the mesh up", m)
 	}
 	if !o.wants("walkthrough") {

@@ -20,8 +20,12 @@ type LoopOptions struct {
 	Addr    string        // HOST:PORT of the service
 	Every   time.Duration // from the start of one attempt to the next; zero: DefaultEvery
 	For     time.Duration // how long to keep going; zero: until ctx ends
-	Timeout time.Duration // bound on each attempt; zero: DefaultTimeout
+	Timeout time.Duration // bound on each try; zero: DefaultTimeout
 	Count   int           // stop after this many attempts; zero: no limit
+	// Retries is how many more times a failed attempt tries at once, each
+	// time on a new connection: through a mesh, a new connection may be
+	// sent to another instance than the one that just failed.
+	Retries int
 }
 
 // Attempt is one fetch made by Loop.
@@ -31,6 +35,7 @@ type Attempt struct {
 	Latency time.Duration
 	Fortune string // what was read, when Err is nil
 	Err     error
+	Tries   int // connections it took, retries included; 0 or 1: one
 }
 
 // String formats the attempt as one line, with the first line of the
@@ -39,15 +44,33 @@ type Attempt struct {
 //	#12  ok     1.30ms  You love peace.
 //	#13  FAIL   0.21ms  connect: connection refused
 func (a Attempt) String() string {
+	var tries string
+	if a.Tries > 1 {
+		tries = fmt.Sprintf("  [%d tries]", a.Tries)
+	}
 	if a.Err != nil {
-		return fmt.Sprintf("#%-4d FAIL %8s  %v", a.N, formatLatency(a.Latency), a.Err)
+		return fmt.Sprintf("#%-4d FAIL %8s  %v%s", a.N, formatLatency(a.Latency), a.Err, tries)
 	}
 	first, rest, _ := strings.Cut(a.Fortune, "\n")
 	first = printable(first)
 	if strings.TrimSpace(rest) != "" {
 		first += " ..."
 	}
-	return fmt.Sprintf("#%-4d ok   %8s  %s", a.N, formatLatency(a.Latency), first)
+	return fmt.Sprintf("#%-4d ok   %8s  %s%s", a.N, formatLatency(a.Latency), first, tries)
+}
+
+// TriesOf reads how many tries an attempt's line says it took (1 when it
+// says none) and the line without that note.
+func TriesOf(line string) (int, string) {
+	i := strings.LastIndex(line, "  [")
+	if i < 0 || !strings.HasSuffix(line, " tries]") {
+		return 1, line
+	}
+	var n int
+	if _, err := fmt.Sscanf(line[i+3:], "%d tries]", &n); err != nil || n < 2 {
+		return 1, line
+	}
+	return n, line[:i]
 }
 
 // printable keeps a fortune's bytes from steering the terminal: a server
@@ -104,7 +127,11 @@ func Loop(ctx context.Context, o LoopOptions, onAttempt func(Attempt)) Summary {
 	for n := 1; waitCtx.Err() == nil && (o.Count == 0 || n <= o.Count); n++ {
 		at := time.Now()
 		fortune, err := Get(ctx, o.Addr, timeout)
-		a := Attempt{N: n, At: at, Latency: time.Since(at), Fortune: fortune, Err: err}
+		tries := 1
+		for ; err != nil && tries <= o.Retries && !ended(ctx); tries++ {
+			fortune, err = Get(ctx, o.Addr, timeout)
+		}
+		a := Attempt{N: n, At: at, Latency: time.Since(at), Fortune: fortune, Err: err, Tries: tries}
 		if err != nil && ended(ctx) {
 			break
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -187,5 +188,66 @@ func TestLoopStopsAfterCount(t *testing.T) {
 	sum := Loop(context.Background(), LoopOptions{Addr: addr, Every: time.Microsecond, Count: 25}, nil)
 	if sum.OK+sum.Failed != 25 || sum.OK != 25 {
 		t.Errorf("Loop with Count 25: %s", sum)
+	}
+}
+
+func TestAttemptTries(t *testing.T) {
+	for _, tt := range []struct {
+		a     Attempt
+		line  string
+		tries int
+	}{
+		{Attempt{N: 3, Latency: 1300 * time.Microsecond, Fortune: "You love peace.", Tries: 2}, "#3    ok     1.30ms  You love peace.  [2 tries]", 2},
+		{Attempt{N: 4, Latency: 900 * time.Millisecond, Err: errors.New("empty reply"), Tries: 3}, "#4    FAIL  900.0ms  empty reply  [3 tries]", 3},
+		{Attempt{N: 5, Latency: 1300 * time.Microsecond, Fortune: "One try.", Tries: 1}, "#5    ok     1.30ms  One try.", 1},
+	} {
+		got := tt.a.String()
+		if got != tt.line {
+			t.Errorf("Attempt.String() = %q, want %q", got, tt.line)
+		}
+		n, rest := TriesOf(got)
+		if n != tt.tries || strings.Contains(rest, "tries]") {
+			t.Errorf("TriesOf(%q) = %d, %q; want %d tries and the line without them", got, n, rest, tt.tries)
+		}
+	}
+	if n, rest := TriesOf("#6    ok     1.30ms  A fortune about [7 tries]"); n != 1 || rest == "" {
+		t.Errorf("a fortune's own words read as %d tries (%q)", n, rest)
+	}
+}
+
+func TestLoopRetriesOnANewConnection(t *testing.T) {
+	// The first connection of each attempt is closed without a byte, the
+	// second served: every attempt succeeds on its second try.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for i := 0; ; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if i%2 == 1 {
+				c.Write([]byte("second time lucky\n"))
+			}
+			c.Close()
+		}
+	}()
+	var lines []Attempt
+	sum := Loop(context.Background(), LoopOptions{Addr: ln.Addr().String(), Every: time.Millisecond, Count: 3, Retries: 1}, func(a Attempt) { lines = append(lines, a) })
+	if sum.OK != 3 || sum.Failed != 0 {
+		t.Errorf("summary %s, want 3 ok after a retry each", sum)
+	}
+	for _, a := range lines {
+		if a.Tries != 2 || a.Err != nil {
+			t.Errorf("attempt %d: %d tries, %v", a.N, a.Tries, a.Err)
+		}
+	}
+	lines = nil
+	sum = Loop(context.Background(), LoopOptions{Addr: ln.Addr().String(), Every: time.Millisecond, Count: 2}, func(a Attempt) { lines = append(lines, a) })
+	if sum.Failed == 0 {
+		t.Errorf("without retries every other attempt fails: %s", sum)
 	}
 }

@@ -46,15 +46,26 @@ func (c *Cluster) liveAgent(prefer ...string) (*agent, error) {
 }
 
 // Healthy lists the hosts with a passing instance of service as consumer
-// sees them (its own agent answers), sorted. With index > 0 it is a
-// blocking query that returns when the answer changes or wait passes.
+// sees them, sorted: what the consumer's own sidecar would pick from (its
+// agent's cached, streaming view of the instances whose sidecars and nodes
+// pass, read with the consumer service's token), or, on a host with no
+// consumer, its agent's view of the service's instances. With index > 0 it
+// is a blocking query that returns when the answer changes or wait passes.
 func (c *Cluster) Healthy(ctx context.Context, consumer, service string, index uint64, wait time.Duration) ([]string, uint64, error) {
 	a, err := c.liveAgent(consumer)
 	if err != nil {
 		return nil, 0, err
 	}
 	q := (&api.QueryOptions{WaitIndex: index, WaitTime: wait}).WithContext(ctx)
-	entries, meta, err := a.api.Health().Service(service, "", true, q)
+	lookup := a.api.Health().Service
+	for _, k := range c.Consumers() {
+		if k.Host.Name() == a.host.Name() {
+			q.UseCache, q.AllowStale, q.Token = true, true, c.ServiceTokenSecret(k.Name)
+			lookup = a.api.Health().Connect
+			break
+		}
+	}
+	entries, meta, err := lookup(service, "", true, q)
 	if err != nil {
 		return nil, 0, fmt.Errorf("healthy instances of %s: %w", service, err)
 	}
@@ -73,10 +84,14 @@ func (c *Cluster) WaitHealthy(ctx context.Context, consumer, service string, ok 
 	start := time.Now()
 	var index uint64
 	var last error
+	var nodes []string // the last answer, for the error
 	for {
-		nodes, next, err := c.Healthy(ctx, consumer, service, index, 2*time.Second)
-		if err == nil && ok(nodes) {
-			return nodes, time.Since(start), nil
+		seen, next, err := c.Healthy(ctx, consumer, service, index, 2*time.Second)
+		if err == nil {
+			nodes = seen
+			if ok(nodes) {
+				return nodes, time.Since(start), nil
+			}
 		}
 		if err != nil && ctx.Err() == nil {
 			last = err

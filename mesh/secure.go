@@ -211,16 +211,30 @@ func (c *Cluster) deploy(ctx context.Context, h infra.Host, reg *api.AgentServic
 	if err != nil {
 		return nil, err
 	}
-	starting := *reg
+	// The agent applies a registration again, whole, whenever the
+	// service's central configuration changes (agent/service_manager.go),
+	// and every check registered with it comes back as it was registered:
+	// a starting check registered with the sidecar came back critical
+	// after the walkthrough's leader crash, and took fcs00 out of the mesh
+	// for good. So the sidecar is registered with its alias check alone,
+	// and its starting check beside it; handOver then puts the TCP check
+	// in its place, and neither comes back.
+	only := *reg
 	connect := *reg.Connect
 	sc := *connect.SidecarService
-	sc.Checks = api.AgentServiceChecks{startingCheck(reg.ID), aliasCheck(reg.ID)}
+	sc.Checks = api.AgentServiceChecks{aliasCheck(reg.ID)}
 	connect.SidecarService = &sc
-	starting.Connect = &connect
+	only.Connect = &connect
 	if err := withNewToken(ctx, "register "+reg.ID, func() error {
-		return a.api.Agent().ServiceRegisterOpts(&starting, api.ServiceRegisterOpts{Token: token}.WithContext(ctx))
+		return a.api.Agent().ServiceRegisterOpts(&only, api.ServiceRegisterOpts{Token: token}.WithContext(ctx))
 	}); err != nil {
 		return nil, fmt.Errorf("register %s on %s: %w", reg.ID, h.Name(), err)
+	}
+	st := startingCheck(reg.ID)
+	streg := &api.AgentCheckRegistration{ID: st.CheckID, Name: st.Name, Notes: st.Notes, ServiceID: sidecarID(reg.ID), AgentServiceCheck: *st}
+	streg.CheckID = ""
+	if err := a.api.Agent().CheckRegisterOpts(streg, (&api.QueryOptions{Token: token}).WithContext(ctx)); err != nil {
+		return nil, fmt.Errorf("register the starting check of %s on %s: %w", sidecarID(reg.ID), h.Name(), err)
 	}
 	s := &sidecar{host: h, service: reg.ID, name: reg.Name, listener: listener}
 	c.mu.Lock()
@@ -234,21 +248,105 @@ func (c *Cluster) deploy(ctx context.Context, h infra.Host, reg *api.AgentServic
 		}
 	}
 	if s.proc == nil {
-		proc, err := h.Start(ctx, infra.ProcSpec{
-			Name: reg.ID + "-sidecar",
-			Argv: SidecarArgv(c.bin.Path, reg.ID),
-			Env:  sidecarEnv(token),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("start the sidecar of %s on %s: %w", reg.ID, h.Name(), err)
+		if err := c.startSidecar(ctx, s, token); err != nil {
+			return nil, err
 		}
-		s.proc = proc
-		c.say("registered %s on %s; started its sidecar: %s (pid %d)", reg.ID, h.Name(), strings.Join(SidecarArgv("consul", reg.ID), " "), proc.PID())
+		c.say("registered %s on %s; started its sidecar: %s (pid %d)", reg.ID, h.Name(), strings.Join(SidecarArgv("consul", reg.ID), " "), s.proc.PID())
 	}
 	c.mu.Lock()
 	c.sidecars[s.key()] = s
 	c.mu.Unlock()
 	return s, nil
+}
+
+// startSidecar starts s's proxy on its host, with its service's token.
+func (c *Cluster) startSidecar(ctx context.Context, s *sidecar, token string) error {
+	proc, err := s.host.Start(ctx, infra.ProcSpec{
+		Name: s.service + "-sidecar",
+		Argv: SidecarArgv(c.bin.Path, s.service),
+		Env:  sidecarEnv(token),
+	})
+	if err != nil {
+		return fmt.Errorf("start the sidecar of %s on %s: %w", s.service, s.host.Name(), err)
+	}
+	c.mu.Lock()
+	s.proc = proc
+	c.mu.Unlock()
+	return nil
+}
+
+// Recovered puts a host's sidecars back in the mesh after the host came
+// back from a crash. The lab starts again, all at once, every process the
+// crash killed, and a sidecar that asks its agent for its registration
+// before the agent answers gives up and exits; and the agent, started
+// again, holds its sidecar's TCP check critical until the check next runs
+// (every CheckInterval, 10 s). So once the agent answers, Recovered starts
+// any sidecar of the host that does not listen again within 1 s, and once
+// it listens, marks its TCP check passing, as handOver did at first.
+func (c *Cluster) Recovered(ctx context.Context, h infra.Host) error {
+	a, ok := c.agent(h.Name())
+	if !ok {
+		return nil
+	}
+	c.mu.Lock()
+	var cars []*sidecar
+	for _, s := range c.sidecars {
+		if s.host.Name() == h.Name() {
+			cars = append(cars, s)
+		}
+	}
+	c.mu.Unlock()
+	if len(cars) == 0 {
+		return nil
+	}
+	w := waitSpec{what: h.Name() + "'s agent answering again", limit: 15 * time.Second}
+	if err := poll(ctx, w, 25*time.Millisecond, func(context.Context) (bool, string, error) {
+		_, err := a.api.Agent().Self()
+		return err == nil, "", err
+	}); err != nil {
+		return err
+	}
+	// Only once the servers hold the agent alive does what it tells them
+	// (the checks below) reach the catalog at once: a change made before
+	// fails to sync and waits for anti-entropy's next full sync.
+	if err := c.waitSeenAlive(ctx, []string{h.Name()}, func(a *agent) bool { return a.server }); err != nil {
+		return err
+	}
+	for _, s := range cars {
+		token := c.ServiceTokenSecret(s.name)
+		if !c.listening(ctx, s, time.Second) {
+			if err := c.startSidecar(ctx, s, token); err != nil {
+				return err
+			}
+			c.say("started the sidecar of %s on %s again (pid %d): the one started with the agent had exited", s.service, h.Name(), s.proc.PID())
+			if !c.listening(ctx, s, 15*time.Second) {
+				return fmt.Errorf("%s on %s: not listening on %s after a restart%s", sidecarID(s.service), h.Name(), s.listener, tails([]procRef{{h.Name(), s.proc}}))
+			}
+		}
+		chk := listeningCheck(s.service, s.listener, c.opts.CheckInterval, api.HealthPassing)
+		reg := &api.AgentCheckRegistration{ID: chk.CheckID, Name: chk.Name, ServiceID: sidecarID(s.service), AgentServiceCheck: *chk}
+		reg.CheckID = ""
+		if err := a.api.Agent().CheckRegisterOpts(reg, (&api.QueryOptions{Token: token}).WithContext(ctx)); err != nil {
+			return fmt.Errorf("register the TCP check of %s on %s: %w", sidecarID(s.service), h.Name(), err)
+		}
+	}
+	return nil
+}
+
+// listening says whether s's public listener accepts a connection from
+// the wire within limit.
+func (c *Cluster) listening(ctx context.Context, s *sidecar, limit time.Duration) bool {
+	w := waitSpec{what: sidecarID(s.service) + " listening", limit: limit}
+	return poll(ctx, w, 25*time.Millisecond, func(ctx context.Context) (bool, string, error) {
+		dctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		defer cancel()
+		conn, err := c.dial(dctx, "tcp", s.listener.String())
+		if err != nil {
+			return false, "", err
+		}
+		conn.Close()
+		return true, "", nil
+	}) == nil
 }
 
 // waitHealthy hands every sidecar's check over once it listens (every

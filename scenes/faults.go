@@ -65,6 +65,11 @@ func (e *Env) fault(ctx context.Context, scene, step int, f Fault) error {
 		} else {
 			f.Mode = failedMode(h.State())
 			err = h.Recover(ctx)
+			// A host back from a crash has its processes started again
+			// all at once; the mesh puts its sidecars back in service.
+			if c := e.Cluster(); err == nil && f.Mode == infra.Crash && c != nil {
+				err = c.Recovered(ctx, h)
+			}
 		}
 	}
 	if e.world != nil && e.emit != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ztlab/zt-lab/check"
+	"github.com/ztlab/zt-lab/fortune"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/mesh"
 )
@@ -33,8 +34,14 @@ var ScaleHosts = []string{"fcs01", "fcs02"}
 type Failure struct {
 	Host      string
 	Mode      infra.FailMode
+	At        time.Time     // when the fault began
 	Detected  time.Duration // failure -> out of the consumer's healthy set
 	Recovered time.Duration // recover -> back in it
+	// Serf is how the agents' failure detector came to its verdict.
+	Serf mesh.Suspicion
+	// Lost is how many of the consumer's fetches failed from this fault
+	// to the next, and Retried how many took a retry (RepeatFailures only).
+	Lost, Retried int
 }
 
 // failover is the leader's loss, its successor, and what the consumer
@@ -135,85 +142,231 @@ func allHealthy(want, nodes []string) bool {
 // while the consumer fetches every 100 ms through the mesh, and times how
 // soon each leaves the healthy set and comes back.
 func failInstances(ctx context.Context, env *Env) error {
-	c := env.Cluster()
-	consumer, err := env.Host(ConsumerHost)
+	byHost := &servedCount{n: map[string]int{}}
+	load, err := env.startLoad(ctx, "consumer", func(line string) {
+		line = env.attribute(line, byHost)
+		env.ConsumerLine(line)
+		env.Logf("%s", line)
+	})
 	if err != nil {
 		return err
 	}
-	byHost := &servedCount{n: map[string]int{}}
-	// Counted as they come: a process keeps only its last lines.
-	var tally attempts
-	load, err := consumer.Start(ctx, infra.ProcSpec{
-		Name: "consumer",
-		Argv: []string{env.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "5m", "--timeout", "1s"},
+	defer load.proc.Stop(context.Background(), time.Second)
+	load.tally.waitOK(ctx, 10, 10*time.Second) // a baseline with every instance up
+	var done []Failure
+	for _, f := range instancePlan {
+		f, err := env.failInstance(ctx, load, f)
+		if err != nil {
+			return err
+		}
+		done = append(done, f)
+	}
+	load.tally.waitOK(ctx, 3, 5*time.Second) // and with every instance back
+	ok, failed := load.tally.counts()
+	retried := load.tally.retries()
+	env.keep(func(s *walkState) {
+		s.failures = &failureRun{failures: done, ok: ok, failed: failed, retried: retried, servedBy: byHost.String()}
+	})
+	env.Logf("consumer through the failures: %d ok (%d after a retry), %d failed; served by %s", ok, retried, failed, byHost)
+	return nil
+}
+
+// instancePlan is the resilience scene's failures, in order: the freeze
+// follows the partition's heal on purpose, the moment most likely to
+// mislead a detector.
+var instancePlan = []Failure{{Host: ScaleHosts[0], Mode: infra.Crash}, {Host: ScaleHosts[1], Mode: infra.Partition}, {Host: ServiceHost, Mode: infra.Freeze}}
+
+// The resilience consumer's retries: a fetch that fails, or that has no
+// answer within LoadTryTimeout, is tried again at once on a new connection,
+// up to LoadRetries times. fcc's sidecar picks an instance at random for
+// each connection, and until a failed instance leaves the healthy set
+// (about a second) it still picks it; a retry most likely goes to another.
+// A fetch through the mesh takes a few milliseconds here, so 300 ms is
+// patient; a partitioned or frozen instance never answers, and without
+// the timeout a try would wait for the whole second.
+const (
+	LoadRetries    = 3
+	LoadTryTimeout = 300 * time.Millisecond
+)
+
+// consumerLoad is the consumer on fcc00 fetching through the mesh every
+// 100 ms, each attempt counted, with its time, as it is reported.
+type consumerLoad struct {
+	proc  infra.Proc
+	tally attempts
+	mu    sync.Mutex
+	seen  []attempt
+}
+
+// startLoad starts the consumer; onLine, if not nil, also gets each of its
+// attempt lines.
+func (e *Env) startLoad(ctx context.Context, name string, onLine func(string)) (*consumerLoad, error) {
+	consumer, err := e.Host(ConsumerHost)
+	if err != nil {
+		return nil, err
+	}
+	l := &consumerLoad{}
+	l.proc, err = consumer.Start(ctx, infra.ProcSpec{
+		Name: name,
+		Argv: []string{e.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "30m", "--timeout", LoadTryTimeout.String(), "--retries", fmt.Sprint(LoadRetries)},
 		OnLine: func(line string) {
-			if strings.HasPrefix(line, "#") {
-				tally.add(line)
-				line = env.attribute(line, byHost)
-				env.ConsumerLine(line)
-				env.Logf("%s", line)
+			f := strings.Fields(line)
+			if len(f) < 2 || !strings.HasPrefix(f[0], "#") {
+				return
+			}
+			tries, _ := fortune.TriesOf(line)
+			l.mu.Lock()
+			l.seen = append(l.seen, attempt{at: time.Now(), ok: f[1] == "ok", retried: tries > 1})
+			l.mu.Unlock()
+			l.tally.add(line)
+			if onLine != nil {
+				onLine(line)
 			}
 		},
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer load.Stop(context.Background(), time.Second)
-	tally.waitOK(ctx, 10, 10*time.Second) // a baseline with every instance up
-	plan := []Failure{{Host: ScaleHosts[0], Mode: infra.Crash}, {Host: ScaleHosts[1], Mode: infra.Partition}, {Host: ServiceHost, Mode: infra.Freeze}}
+	return l, nil
+}
+
+// between counts the attempts reported from from (inclusive) to to
+// (exclusive; zero: no end).
+func (l *consumerLoad) between(from, to time.Time) (ok, failed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, a := range l.seen {
+		if a.at.Before(from) || (!to.IsZero() && !a.at.Before(to)) {
+			continue
+		}
+		if a.ok {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return ok, failed
+}
+
+// retriedBetween counts the attempts reported from from to to (zero: no
+// end) that took more than one try.
+func (l *consumerLoad) retriedBetween(from, to time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, a := range l.seen {
+		if a.retried && !a.at.Before(from) && (to.IsZero() || a.at.Before(to)) {
+			n++
+		}
+	}
+	return n
+}
+
+// failInstance fails f.Host in f.Mode, timed from a settled mesh in which
+// it is healthy, until the consumer's agent sees it leave the healthy set
+// (a blocking query: the answer comes when the catalog changes, not at a
+// poll's next turn); lets the consumer carry on without it; then recovers
+// it and times its return.
+func (e *Env) failInstance(ctx context.Context, load *consumerLoad, f Failure) (Failure, error) {
+	c := e.Cluster()
+	h, err := e.Host(f.Host)
+	if err != nil {
+		return f, err
+	}
+	// Time from a healthy instance only: one already out of the set would
+	// be "detected" at once; and from a settled cluster only: one that a
+	// healed partition's stale news has every agent suspecting would be
+	// declared failed a moment after the fault, whatever the fault.
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer pcancel()
+	if _, _, err := c.WaitHealthy(pctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) }); err != nil {
+		return f, fmt.Errorf("%s is not healthy before its %s: %w", f.Host, f.Mode, err)
+	}
+	if err := c.WaitSettled(pctx, f.Host); err != nil {
+		return f, fmt.Errorf("before %s's %s: %w", f.Host, f.Mode, err)
+	}
+	// The detection's own deadline: the waits above may take long.
+	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	f.At = time.Now()
+	if err := e.Fail(ctx, f.Host, f.Mode); err != nil {
+		return f, err
+	}
+	e.LabChanged()
+	_, _, err = c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return !slices.Contains(n, f.Host) })
+	f.Detected = time.Since(f.At)
+	if err != nil {
+		return f, fmt.Errorf("%s %s: never left the healthy set: %w", f.Host, f.Mode, err)
+	}
+	f.Serf = c.SuspicionOf(f.Host, f.At.Add(-time.Second))
+	e.Logf("%s %s: out of the healthy set after %s (%s)", f.Host, f.Mode, f.Detected.Round(time.Millisecond), f.Serf)
+	load.tally.waitOK(ctx, 5, 10*time.Second) // the consumer carries on without it
+	if err := e.Recover(ctx, f.Host); err != nil {
+		return f, err
+	}
+	e.LabChanged()
+	if f.Mode != infra.Crash { // a crashed agent starts again and joins by itself
+		if err := c.Rejoin(ctx, h); err != nil {
+			e.Logf("%v", err)
+		}
+	}
+	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer rcancel()
+	_, took, err := c.WaitHealthy(rctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) })
+	f.Recovered = took
+	if err != nil {
+		return f, fmt.Errorf("%s: did not come back after recover: %w", f.Host, err)
+	}
+	e.Logf("%s recovered: healthy again after %s", f.Host, took.Round(time.Millisecond))
+	return f, nil
+}
+
+// RepeatFailures fails instances n times on a scaled-out mesh, in the
+// resilience scene's order (crash fcs01, partition fcs02, freeze fcs00,
+// again), while the consumer fetches every 100 ms, and returns each
+// failure with the fetches that failed from its fault to the next one's:
+// the figures' own repeat, for the bench.
+func (e *Env) RepeatFailures(ctx context.Context, n int) ([]Failure, error) {
+	if e.Cluster() == nil {
+		return nil, errors.New("no mesh to fail instances in")
+	}
+	for _, h := range ScaleHosts {
+		if _, err := e.Host(h); err != nil {
+			return nil, fmt.Errorf("scale out first: %w", err)
+		}
+	}
+	load, err := e.startLoad(ctx, "consumer-repeat", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer load.proc.Stop(context.Background(), time.Second)
+	if !load.tally.waitOK(ctx, 10, 10*time.Second) {
+		return nil, errors.New("the consumer got no fortunes through the mesh before the failures")
+	}
 	var done []Failure
-	for _, f := range plan {
-		h, err := env.Host(f.Host)
-		if err != nil {
-			return err
-		}
-		// Time from a healthy instance only: one already out of the set
-		// would be "detected" at once.
-		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		if _, _, err := c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) }); err != nil {
-			cancel()
-			return fmt.Errorf("%s is not healthy before its %s: %w", f.Host, f.Mode, err)
-		}
-		start := time.Now()
-		if err := env.Fail(ctx, f.Host, f.Mode); err != nil {
-			cancel()
-			return err
-		}
-		env.LabChanged()
-		_, _, err = c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return !slices.Contains(n, f.Host) })
-		cancel()
-		f.Detected = time.Since(start)
-		if err != nil {
-			return fmt.Errorf("%s %s: never left the healthy set: %w", f.Host, f.Mode, err)
-		}
-		env.Logf("%s %s: out of the healthy set after %s", f.Host, f.Mode, f.Detected.Round(time.Millisecond))
-		tally.waitOK(ctx, 5, 10*time.Second) // the consumer carries on without it
-		if err := env.Recover(ctx, f.Host); err != nil {
-			return err
-		}
-		env.LabChanged()
-		if f.Mode != infra.Crash { // a crashed agent starts again and joins by itself
-			if err := c.Rejoin(ctx, h); err != nil {
-				env.Logf("%v", err)
+	// Each failure's lost fetches are those that failed from its fault
+	// to the next one's: the baseline before the first loses none.
+	count := func() {
+		for i := range done {
+			var next time.Time
+			if i+1 < len(done) {
+				next = done[i+1].At
 			}
+			_, done[i].Lost = load.between(done[i].At, next)
+			done[i].Retried = load.retriedBetween(done[i].At, next)
 		}
-		wctx, cancel = context.WithTimeout(ctx, 30*time.Second)
-		_, took, err := c.WaitHealthy(wctx, ConsumerHost, mesh.FortuneService, func(n []string) bool { return slices.Contains(n, f.Host) })
-		cancel()
-		f.Recovered = took
+	}
+	for i := range n {
+		f, err := e.failInstance(ctx, load, instancePlan[i%len(instancePlan)])
 		if err != nil {
-			return fmt.Errorf("%s: did not come back after recover: %w", f.Host, err)
+			count()
+			return done, fmt.Errorf("failure %d of %d: %w", i+1, n, err)
 		}
-		env.Logf("%s recovered: healthy again after %s", f.Host, took.Round(time.Millisecond))
 		done = append(done, f)
 	}
-	tally.waitOK(ctx, 3, 5*time.Second) // and with every instance back
-	ok, failed := tally.counts()
-	env.keep(func(s *walkState) {
-		s.failures = &failureRun{failures: done, ok: ok, failed: failed, servedBy: byHost.String()}
-	})
-	env.Logf("consumer through the failures: %d ok, %d failed; served by %s", ok, failed, byHost)
-	return nil
+	load.tally.waitOK(ctx, 10, 5*time.Second) // the last fetches through the last failure
+	count()
+	return done, nil
 }
 
 // servedCount counts the fetches each instance served.
@@ -241,7 +394,8 @@ func (c *servedCount) String() string {
 // attribute adds to a consumer's "#12 ok 1.3ms <first line>" which
 // instance served that fortune, and counts it.
 func (e *Env) attribute(line string, by *servedCount) string {
-	f := strings.Fields(line)
+	_, bare := fortune.TriesOf(line)
+	f := strings.Fields(bare)
 	if len(f) < 4 || f[1] != "ok" {
 		return line
 	}
@@ -272,6 +426,7 @@ func (e *Env) attribute(line string, by *servedCount) string {
 type attempts struct {
 	mu         sync.Mutex
 	ok, failed int
+	retried    int           // attempts that took more than one try
 	more       chan struct{} // closed (and dropped) when a line is counted
 }
 
@@ -283,6 +438,9 @@ func (a *attempts) add(line string) {
 	a.mu.Lock()
 	a.ok += ok
 	a.failed += failed
+	if n, _ := fortune.TriesOf(line); n > 1 {
+		a.retried++
+	}
 	if a.more != nil {
 		close(a.more)
 		a.more = nil
@@ -318,6 +476,13 @@ func (a *attempts) waitOK(ctx context.Context, n int, limit time.Duration) bool 
 	}
 }
 
+// retries is how many attempts took more than one try.
+func (a *attempts) retries() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.retried
+}
+
 func (a *attempts) counts() (ok, failed int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -345,8 +510,9 @@ func checkFailures(_ context.Context, env *Env) check.Check {
 	var fs []Failure
 	var load [2]int
 	var by string
+	var retried int
 	if run := env.state().failures; run != nil {
-		fs, load, by = run.failures, [2]int{run.ok, run.failed}, run.servedBy
+		fs, load, by, retried = run.failures, [2]int{run.ok, run.failed}, run.servedBy, run.retried
 	}
 	if len(fs) != 3 {
 		return check.Failf(name, "%d of 3 failures ran", len(fs))
@@ -372,6 +538,7 @@ func checkFailures(_ context.Context, env *Env) check.Check {
 	per := float64(load[1]) / float64(len(fs))
 	c.Evidence = append(c.Evidence,
 		fmt.Sprintf("consumer at 10/s: %d fetches, %d failed over %d failures: %.1f per failure", total, load[1], len(fs), per),
+		fmt.Sprintf("%d fetches took a retry on a new connection (up to %d, each try %s at most)", retried, LoadRetries, LoadTryTimeout),
 		fmt.Sprintf("= %.1f %% of a 30 s window at 10/s per failure (target ≤ %.0f %%, i.e. ≤ %d fetches)", 100*per/300, 100*FailedTarget, FailedPerFailure))
 	if per > FailedPerFailure {
 		c.Pass = false
@@ -382,52 +549,56 @@ func checkFailures(_ context.Context, env *Env) check.Check {
 // killLeader crashes the raft leader's host while the consumer fetches
 // through the mesh, waits for a new leader, and brings the old one back.
 func killLeader(ctx context.Context, env *Env) error {
-	c := env.Cluster()
+	load, err := env.startLoad(ctx, "consumer", nil)
+	if err != nil {
+		return err
+	}
+	defer load.proc.Stop(context.Background(), time.Second)
+	if !load.tally.waitOK(ctx, 5, 10*time.Second) {
+		return errors.New("the consumer got no fortunes through the mesh before the leader's crash")
+	}
+	fo, err := env.crashLeader(ctx, load)
+	if err != nil {
+		return err
+	}
+	env.keep(func(s *walkState) { s.failover = &fo })
+	return nil
+}
+
+// crashLeader crashes the raft leader's host while load fetches, times
+// its successor's election, lets the mesh serve under it, brings the old
+// leader back and counts what the consumer saw before and after the
+// election.
+func (e *Env) crashLeader(ctx context.Context, load *consumerLoad) (failover, error) {
+	c := e.Cluster()
+	// From three voting servers only: one that serf called failed a moment
+	// ago (a healed partition's stale news does that) is a non-voter for a
+	// while, and the leader's crash would leave no quorum to elect another.
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	err := c.WaitServersSettled(sctx)
+	scancel()
+	if err != nil {
+		return failover{}, fmt.Errorf("before the leader's crash: %w", err)
+	}
 	old, err := c.Leader(ctx)
 	if err != nil {
-		return err
+		return failover{}, err
 	}
-	if _, err := env.Host(old); err != nil {
-		return err
+	if _, err := e.Host(old); err != nil {
+		return failover{}, err
 	}
-	consumer, err := env.Host(ConsumerHost)
-	if err != nil {
-		return err
-	}
-	var mu sync.Mutex
-	var seen []attempt
-	var tally attempts
-	load, err := consumer.Start(ctx, infra.ProcSpec{
-		Name: "consumer",
-		Argv: []string{env.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "5m", "--timeout", "1s"},
-		OnLine: func(line string) {
-			if f := strings.Fields(line); len(f) >= 2 && strings.HasPrefix(f[0], "#") {
-				mu.Lock()
-				seen = append(seen, attempt{at: time.Now(), ok: f[1] == "ok"})
-				mu.Unlock()
-				tally.add(line)
-			}
-		},
-	})
-	if err != nil {
-		return err
-	}
-	defer load.Stop(context.Background(), time.Second)
 	fo := failover{Old: old}
 	if hb, el, err := c.RaftTimeouts(ctx); err == nil {
 		fo.Raft = fmt.Sprintf("raft on the servers: heartbeat timeout %s, election timeout %s", hb, el)
 	} else {
 		fo.Raft = fmt.Sprintf("raft's timeouts unknown: %v", err)
 	}
-	if !tally.waitOK(ctx, 5, 10*time.Second) {
-		return errors.New("the consumer got no fortunes through the mesh before the leader's crash")
-	}
 	start := time.Now()
-	if err := env.Fail(ctx, old, infra.Crash); err != nil {
-		return err
+	if err := e.Fail(ctx, old, infra.Crash); err != nil {
+		return fo, err
 	}
-	env.LabChanged()
-	env.Logf("crashed %s, the leader", old)
+	e.LabChanged()
+	e.Logf("crashed %s, the leader", old)
 	wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	// No API watches for a leader change: ask every 10 ms (two local HTTP
@@ -441,46 +612,75 @@ func killLeader(ctx context.Context, env *Env) error {
 		return false
 	})
 	if err != nil {
-		return fmt.Errorf("no new leader after %s crashed: %w", old, err)
+		return fo, fmt.Errorf("no new leader after %s crashed: %w", old, err)
 	}
 	elected := time.Now()
-	env.Logf("%s leads, %s after %s crashed", fo.New, fo.Took.Round(time.Millisecond), old)
-	tally.waitOK(ctx, 10, 10*time.Second) // the mesh serves under the new leader
-	if err := env.Recover(ctx, old); err != nil {
-		return err
+	e.Logf("%s leads, %s after %s crashed", fo.New, fo.Took.Round(time.Millisecond), old)
+	load.tally.waitOK(ctx, 10, 10*time.Second) // the mesh serves under the new leader
+	if err := e.Recover(ctx, old); err != nil {
+		return fo, err
 	}
-	env.LabChanged()
+	e.LabChanged()
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer rcancel()
 	if err := c.WaitRejoined(rctx, old); err != nil {
-		env.Logf("%v", err)
+		e.Logf("%v", err)
 	} else {
 		fo.Back = true
 	}
-	env.Logf("%s back in the cluster: %v", old, fo.Back)
-	mu.Lock()
-	for _, a := range seen {
-		switch {
-		case a.at.Before(start):
-		case a.at.Before(elected) && a.ok:
-			fo.OKDuring++
-		case a.at.Before(elected):
-			fo.FailedDuring++
-		case a.ok:
-			fo.OKAfter++
-		default:
-			fo.FailedAfter++
-		}
+	e.Logf("%s back in the cluster: %v", old, fo.Back)
+	fo.OKDuring, fo.FailedDuring = load.between(start, elected)
+	fo.OKAfter, fo.FailedAfter = load.between(elected, time.Time{})
+	e.Logf("consumer: %d ok and %d failed while leaderless, %d ok and %d failed after", fo.OKDuring, fo.FailedDuring, fo.OKAfter, fo.FailedAfter)
+	return fo, nil
+}
+
+// Failover is one crash of the raft leader: how soon another was elected,
+// and how many of the consumer's fetches failed from the crash until the
+// next one.
+type Failover struct {
+	Old, New string
+	Took     time.Duration
+	Lost     int
+}
+
+// RepeatFailovers crashes the raft leader n times, each from a settled
+// cluster in which the last one has rejoined, while the consumer fetches
+// every 100 ms: the failover figure's own repeat, for the bench.
+func (e *Env) RepeatFailovers(ctx context.Context, n int) ([]Failover, error) {
+	c := e.Cluster()
+	if c == nil {
+		return nil, errors.New("no mesh to crash the leader of")
 	}
-	mu.Unlock()
-	env.Logf("consumer: %d ok and %d failed while leaderless, %d ok and %d failed after", fo.OKDuring, fo.FailedDuring, fo.OKAfter, fo.FailedAfter)
-	env.keep(func(s *walkState) { s.failover = &fo })
-	return nil
+	load, err := e.startLoad(ctx, "consumer-failovers", nil)
+	if err != nil {
+		return nil, err
+	}
+	defer load.proc.Stop(context.Background(), time.Second)
+	if !load.tally.waitOK(ctx, 10, 10*time.Second) {
+		return nil, errors.New("the consumer got no fortunes through the mesh before the leader's crash")
+	}
+	var done []Failover
+	for i := range n {
+		_, before := load.between(time.Time{}, time.Time{})
+		fo, err := e.crashLeader(ctx, load)
+		if err != nil {
+			return done, fmt.Errorf("failover %d of %d: %w", i+1, n, err)
+		}
+		if !fo.Back {
+			return done, fmt.Errorf("failover %d of %d: %s did not rejoin", i+1, n, fo.Old)
+		}
+		load.tally.waitOK(ctx, 5, 5*time.Second)
+		_, after := load.between(time.Time{}, time.Time{})
+		done = append(done, Failover{Old: fo.Old, New: fo.New, Took: fo.Took, Lost: after - before})
+	}
+	return done, nil
 }
 
 type attempt struct {
-	at time.Time
-	ok bool
+	at      time.Time
+	ok      bool
+	retried bool // it took more than one try
 }
 
 func checkFailover(_ context.Context, env *Env) check.Check {

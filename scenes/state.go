@@ -39,6 +39,7 @@ type rotationRun struct {
 type failureRun struct {
 	failures   []Failure
 	ok, failed int
+	retried    int    // fetches that took more than one try
 	servedBy   string // fetches per instance, "fcs00 12, fcs01 9, ..."
 }
 

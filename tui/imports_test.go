@@ -52,7 +52,7 @@ var callRules = []callRule{
 	{pkg: infraPkg, names: []string{"Start", "Run", "WriteFile", "Fail", "Recover", "AddHost", "Close", "Stop", "Up", "Down"}, why: whyHost},
 	{pkg: meshPkg, allow: []string{"View"}, why: whyMesh},
 	{pkg: scenesPkg, recv: "Env", names: []string{"Lab", "Host", "Fail", "Recover", "Reset", "Close", "StartSniffer", "StopSniffer",
-		"StartFortune", "Consume", "OnServed", "ConsumerLine", "Logf", "LabChanged", "CrashUnderLoad"}, why: whyEnv},
+		"StartFortune", "Consume", "OnServed", "ConsumerLine", "Logf", "LabChanged", "CrashUnderLoad", "RepeatFailures", "RepeatFailovers"}, why: whyEnv},
 	{pkg: modPath + "/sniffer", recv: "Capture", names: []string{"Close"}, why: whyEnv},
 }
 

@@ -18,7 +18,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	var f labFlags
 	var consul, jsonPath string
-	var runs int
+	var runs, failures, failovers int
 	var only []string
 	cmd := &cobra.Command{
 		Use:   "bench [--runs N] [--only GROUP,...] [--json FILE]",
@@ -29,8 +29,9 @@ latency plaintext vs through the mesh, the sniffer's live rate and drops,
 and the memory of zt-lab and of the whole lab with the mesh up.
 --only measures some groups of figures alone (lab, sniffer, latency,
 memory, walkthrough): --only memory walks through to the mesh, prints each
-process's memory and stops there.`,
-		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json\n  zt-lab bench --runs 3 --only memory",
+process's memory and stops there. --failures and --failovers instead
+repeat the resilience figures on one lab, one value per failure.`,
+		Example: "  zt-lab bench\n  zt-lab bench --runs 1 --json bench.json\n  zt-lab bench --runs 3 --only memory\n  zt-lab bench --failures 45 --failovers 20",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			t, err := f.topology()
@@ -39,6 +40,12 @@ process's memory and stops there.`,
 			}
 			if runs < 1 || runs > 100 {
 				return usagef("--runs %d: use 1 to 100", runs)
+			}
+			if failures < 0 || failures > 1000 || failovers < 0 || failovers > 1000 {
+				return usagef("--failures %d --failovers %d: use 0 to 1000", failures, failovers)
+			}
+			if len(only) > 0 && (failures > 0 || failovers > 0) {
+				return usagef("--only cannot go with --failures or --failovers: run them apart")
 			}
 			for _, g := range only {
 				if !slices.Contains(bench.Groups, g) {
@@ -62,8 +69,15 @@ process's memory and stops there.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "Measuring %d run(s); each builds the lab and walks through every scene ...\n", runs)
-			r, err := bench.Run(ctx, bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Only: only, Progress: out})
+			o := bench.Options{Runs: runs, Topology: t, Self: self, Consul: bin.Path, Seed: f.seed, Only: only, Progress: out, Failures: failures, Failovers: failovers}
+			run := bench.Run
+			if failures > 0 || failovers > 0 {
+				fmt.Fprintf(out, "Measuring %d instance failures and %d leader crashes on one lab ...\n", failures, failovers)
+				run = bench.Repeat
+			} else {
+				fmt.Fprintf(out, "Measuring %d run(s); each builds the lab and walks through every scene ...\n", runs)
+			}
+			r, err := run(ctx, o)
 			if r != nil && len(r.Figures) > 0 {
 				fmt.Fprintln(out)
 				bench.WriteTable(out, r)
@@ -81,5 +95,7 @@ process's memory and stops there.`,
 	cmd.Flags().IntVar(&runs, "runs", 5, "how many times to measure each figure")
 	cmd.Flags().StringSliceVar(&only, "only", nil, "measure only these groups of figures: "+strings.Join(bench.Groups, ","))
 	cmd.Flags().StringVar(&jsonPath, "json", "", "also write the figures as JSON to this file")
+	cmd.Flags().IntVar(&failures, "failures", 0, "instead: on one lab, fail instances N times (crash, partition, freeze in turn) and report each failure")
+	cmd.Flags().IntVar(&failovers, "failovers", 0, "instead: on one lab, crash the raft leader N times and report each failover")
 	return cmd
 }

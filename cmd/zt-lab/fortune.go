@@ -126,7 +126,7 @@ func newFortuneServeCmd() *cobra.Command {
 
 func newFortuneGetCmd() *cobra.Command {
 	var every, duration, timeout time.Duration
-	var count int
+	var count, retries int
 	cmd := &cobra.Command{
 		Use:   "get ADDR",
 		Short: "Fetch a fortune and print it, like nc",
@@ -163,6 +163,10 @@ func newFortuneGetCmd() *cobra.Command {
 				return usagef("--count needs --every: for example --every 1ms --count 1000")
 			case duration > 0 && every == 0:
 				return usagef("--for needs --every: for example --every 200ms --for 30s")
+			case retries < 0 || retries > 10:
+				return usagef("--retries %d: use 0 to 10, for example --retries 2", retries)
+			case retries > 0 && every == 0:
+				return usagef("--retries needs --every: for example --every 100ms --retries 2")
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -183,7 +187,7 @@ func newFortuneGetCmd() *cobra.Command {
 				return err
 			}
 
-			opts := fortune.LoopOptions{Addr: addr, Every: every, For: duration, Timeout: timeout, Count: count}
+			opts := fortune.LoopOptions{Addr: addr, Every: every, For: duration, Timeout: timeout, Count: count, Retries: retries}
 			sum := fortune.Loop(ctx, opts, func(a fortune.Attempt) { fmt.Fprintln(out, a) })
 			fmt.Fprintln(out, sum)
 			if sum.Failed > 0 {
@@ -197,6 +201,7 @@ func newFortuneGetCmd() *cobra.Command {
 	f.IntVar(&count, "count", 0, "with --every, stop after `N` attempts")
 	f.DurationVar(&duration, "for", 0, "with --every, stop after `DURATION`, e.g. 30s (default: until Ctrl-C)")
 	f.DurationVar(&timeout, "timeout", fortune.DefaultTimeout, "give up on one fetch after `DURATION`")
+	f.IntVar(&retries, "retries", 0, "with --every, try a failed fetch again at once up to `N` times, each on a new connection")
 	return cmd
 }
 

@@ -40,7 +40,11 @@ func equinixProvider() provider {
 			f.registerProject(cmd)
 		},
 		build: func(_ context.Context, w walkLab) (func(context.Context) (infra.Lab, error), error) {
-			return f.metalBuild(w.self, w.consul, w.logf)
+			c, err := thisController(w.self, w.consul)
+			if err != nil {
+				return nil, err
+			}
+			return f.metalBuild(equinix.SSHOptions{Controller: c, Builds: w.builds}, w.logf)
 		},
 		shell: func(_ string, lab func() infra.Lab) func(host string) *exec.Cmd { return sshlab.ShellFunc(lab) },
 		up:    func(cmd *cobra.Command, _ *labFlags) error { return metalUp(cmd, f) },
@@ -263,12 +267,11 @@ func metalUp(cmd *cobra.Command, f *equinixFlags) error {
 
 // metalBuild is the lab builder of --provider equinix: devices, then the
 // SSH provider on them.
-func (f *equinixFlags) metalBuild(self, consul string, log func(format string, args ...any)) (func(context.Context) (infra.Lab, error), error) {
+func (f *equinixFlags) metalBuild(o equinix.SSHOptions, log func(format string, args ...any)) (func(context.Context) (infra.Lab, error), error) {
 	p, err := newEquinixProvider(f.cmd, f)
 	if err != nil {
 		return nil, err
 	}
-	o := equinix.SSHOptions{Self: self, Files: map[string]string{"consul": consul}}
 	return func(ctx context.Context) (infra.Lab, error) {
 		log("creating %d Equinix Metal devices (%s in %s) ...", len(p.Config().Topology().Hosts), p.Config().Plan, p.Config().Metro)
 		l, err := p.UpOverSSH(ctx, p.Config().Topology(), o, metalProgress(log))

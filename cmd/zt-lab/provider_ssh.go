@@ -32,7 +32,6 @@ func sshProvider() provider {
 			case useWalk:
 				fl.StringVar(&f.inventory, "inventory", "", "with --provider ssh: YAML file of the hosts (name, role, address, user, key)")
 				fl.BoolVar(&f.trustNew, "trust-new-hosts", false, "with --provider ssh: trust and record host keys not yet in known_hosts, without asking")
-				fl.StringVar(&f.remoteBinary, "remote-binary", "", "with --provider ssh: the Linux zt-lab to copy to the hosts (default: this one on Linux, else zt-lab-linux-ARCH beside it; make dist builds them)")
 			case useDown:
 				fl.StringVar(&f.inventory, "inventory", "", "with --provider ssh: YAML file of the hosts")
 				fl.BoolVar(&f.trustNew, "trust-new-hosts", false, "with --provider ssh: trust host keys not yet in known_hosts")
@@ -41,8 +40,6 @@ func sshProvider() provider {
 		check: f.check,
 		refuse: func(chosen string) error {
 			switch {
-			case f.remoteBinary != "":
-				return usagef("--remote-binary needs --provider ssh")
 			case f.inventory == "":
 				return nil
 			case chosen == "equinix":
@@ -52,10 +49,15 @@ func sshProvider() provider {
 			}
 		},
 		build: func(ctx context.Context, w walkLab) (func(context.Context) (infra.Lab, error), error) {
-			p, err := f.provider(ctx, w.topology, w.self, w.consul, os.Stderr)
+			p, err := f.provider(ctx, w.topology, os.Stderr)
 			if err != nil {
 				return nil, err
 			}
+			c, err := thisController(w.self, w.consul)
+			if err != nil {
+				return nil, err
+			}
+			w.builds.Set(p, c)
 			return func(ctx context.Context) (infra.Lab, error) {
 				l, err := p.Up(ctx, w.topology, sshProgress(w.logf))
 				if err == nil {
@@ -77,21 +79,14 @@ func sshProvider() provider {
 
 // sshFlags say which hosts, and how far to trust keys zt-lab has not seen.
 type sshFlags struct {
-	inventory    string
-	trustNew     bool
-	remoteBinary string
+	inventory string
+	trustNew  bool
 }
 
 // check says what is missing before anything starts.
 func (f *sshFlags) check() error {
 	if f.inventory == "" {
 		return usagef("--provider ssh needs --inventory FILE: a YAML list of the hosts (see README, \"Your own hosts\")")
-	}
-	if f.remoteBinary != "" {
-		// Which processor it is for is checked against each host's.
-		if _, err := sshlab.BinaryArch(f.remoteBinary); err != nil {
-			return usagef("--remote-binary: %v: give a Linux zt-lab (make dist builds dist/zt-lab-linux-amd64 and dist/zt-lab-linux-arm64)", err)
-		}
 	}
 	return nil
 }
@@ -100,7 +95,7 @@ func (f *sshFlags) check() error {
 // need (when it names any) and verifying every host's key up front, asking
 // about keys not yet known (on a terminal) before any screen starts, so
 // that building the lab later never has to ask.
-func (f *sshFlags) provider(ctx context.Context, need infra.Topology, self, consul string, out io.Writer) (*sshlab.Provider, error) {
+func (f *sshFlags) provider(ctx context.Context, need infra.Topology, out io.Writer) (*sshlab.Provider, error) {
 	var trust sshlab.Trust
 	// Logging in to every host takes seconds; a person answering about new
 	// host keys may take minutes.
@@ -118,14 +113,17 @@ func (f *sshFlags) provider(ctx context.Context, need infra.Topology, self, cons
 	if err != nil {
 		return nil, usage(err)
 	}
-	p.Self = self
-	if self != "" {
-		p.ZtLab = sshlab.RemoteZtLab(f.remoteBinary, self, runtime.GOOS, runtime.GOARCH)
-	}
-	if consul != "" {
-		p.Files = map[string]string{"consul": consul}
-	}
 	return p, nil
+}
+
+// thisController is the machine this zt-lab runs on, for the choice of the
+// builds copied to remote hosts.
+func thisController(self, consul string) (sshlab.Controller, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return sshlab.Controller{}, err
+	}
+	return sshlab.Controller{Self: self, Consul: consul, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, Cwd: cwd}, nil
 }
 
 // sshProgress prints a line per host and step while an SSH lab comes up.
@@ -152,7 +150,7 @@ func sshDown(cmd *cobra.Command, f *sshFlags, labID string) error {
 	}
 	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 	defer cancel()
-	p, err := f.provider(ctx, infra.Topology{}, "", "", cmd.ErrOrStderr())
+	p, err := f.provider(ctx, infra.Topology{}, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ztlab/zt-lab/infra"
+	sshlab "github.com/ztlab/zt-lab/infra/ssh"
 )
 
 // providers is the table of where a lab's hosts can be, in the order help
@@ -66,6 +67,7 @@ type walkLab struct {
 	topology infra.Topology
 	self     string // this zt-lab binary
 	consul   string // the consul binary
+	builds   sshlab.RemoteBuilds
 	logf     func(format string, args ...any)
 }
 
@@ -75,6 +77,9 @@ type providerFlags struct {
 	use  use
 	name string
 	rows []provider
+	// builds are the Linux builds for remote hosts, shared by the ssh and
+	// equinix providers.
+	builds sshlab.RemoteBuilds
 }
 
 // register adds --provider and every provider's flags for use u.
@@ -91,6 +96,11 @@ func (f *providerFlags) register(cmd *cobra.Command, u use) {
 		if p.flags != nil {
 			p.flags(cmd, u)
 		}
+	}
+	if u == useWalk {
+		fl := cmd.Flags()
+		fl.StringVar(&f.builds.ZtLab, "remote-binary", "", "with --provider ssh or equinix: the Linux zt-lab to copy to the hosts (default: this one on Linux, else zt-lab-linux-ARCH beside it; make dist builds them)")
+		fl.StringVar(&f.builds.Consul, "remote-consul", "", "with --provider ssh or equinix: the Linux consul to copy to the hosts (default: consul-linux-ARCH beside zt-lab or in bin/, else the consul found; make consul-linux GOARCH=ARCH builds one)")
 	}
 	help := "where the hosts are: " + list(helps)
 	if u == useDown {
@@ -135,6 +145,16 @@ func (f *providerFlags) walk() (provider, error) {
 		if err := p.check(); err != nil {
 			return p, err
 		}
+	}
+	switch {
+	case p.remote:
+		if err := f.builds.Check(); err != nil {
+			return p, usage(err)
+		}
+	case f.builds.ZtLab != "":
+		return p, usagef("--remote-binary needs --provider ssh or equinix: the local lab runs this zt-lab")
+	case f.builds.Consul != "":
+		return p, usagef("--remote-consul needs --provider ssh or equinix: the local lab runs the consul found (--consul)")
 	}
 	return p, nil
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -20,6 +22,11 @@ func execute(args ...string) error {
 }
 
 func TestProviderMistakesAreUsageErrors(t *testing.T) {
+	// A Mac's consul, as make consul builds it there: no host runs it.
+	mac := filepath.Join(t.TempDir(), "consul")
+	if err := os.WriteFile(mac, append([]byte{0xcf, 0xfa, 0xed, 0xfe}, make([]byte, 60)...), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -33,6 +40,10 @@ func TestProviderMistakesAreUsageErrors(t *testing.T) {
 		{[]string{"run", "--provider", "ssh"}, `--provider ssh needs --inventory FILE: a YAML list of the hosts (see README, "Your own hosts")`},
 		{[]string{"run", "--inventory", "hosts.yaml"}, "--inventory needs --provider ssh"},
 		{[]string{"run", "--provider", "equinix", "--inventory", "hosts.yaml"}, "--inventory is for --provider ssh: Metal devices are made for the lab"},
+		{[]string{"run", "--remote-binary", "zt-lab-linux-amd64"}, "--remote-binary needs --provider ssh or equinix: the local lab runs this zt-lab"},
+		{[]string{"run", "--remote-consul", "consul-linux-amd64"}, "--remote-consul needs --provider ssh or equinix: the local lab runs the consul found (--consul)"},
+		{[]string{"run", "--provider", "equinix", "--remote-consul", mac}, "--remote-consul: " + mac + " is not a Linux program: it is a macOS (Mach-O) program: give a Linux consul (make consul-linux GOARCH=amd64 builds bin/consul-linux-amd64)"},
+		{[]string{"run", "--provider", "ssh", "--inventory", "hosts.yaml", "--remote-binary", mac}, "--remote-binary: " + mac + " is not a Linux program: it is a macOS (Mach-O) program: give a Linux zt-lab (make dist builds dist/zt-lab-linux-amd64 and dist/zt-lab-linux-arm64)"},
 		{[]string{"--provider", "nope"}, `--provider "nope": use local (namespaces on this machine), ssh (your own hosts) or equinix (Equinix Metal)`},
 	} {
 		err := execute(tc.args...)

@@ -66,7 +66,7 @@ func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 	}
 	env := &scenes.Env{Self: self, Seed: f.seed, Consul: bin.Path}
 	e := scenes.New(env, ws)
-	env.Build, err = f.row.build(ctx, walkLab{topology: t, self: self, consul: bin.Path, logf: env.Logf})
+	env.Build, err = f.row.build(ctx, walkLab{topology: t, self: self, consul: bin.Path, builds: f.builds, logf: env.Logf})
 	if err != nil {
 		return nil, err
 	}

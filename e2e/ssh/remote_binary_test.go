@@ -29,10 +29,11 @@ func sha256File(t *testing.T, path string) string {
 }
 
 // TestAMacControllerCopiesTheLinuxBuildBesideIt is a controller that is
-// not Linux (a Mac, as far as the choice goes): its own binary cannot go
-// to the hosts, the linux/amd64 zt-lab built beside it does, and it is
-// what the hosts run. A build for another processor is refused before
-// anything is copied, in one line saying what to pass.
+// not Linux (a Mac, as far as the choice goes): its own binary and the
+// consul it found (a Mac's, as its make consul builds) cannot go to the
+// hosts; the linux/amd64 zt-lab and consul-linux-amd64 beside it do, and
+// they are what the hosts run. A build for another processor is refused
+// before anything is copied, in one line saying what to pass.
 func TestAMacControllerCopiesTheLinuxBuildBesideIt(t *testing.T) {
 	m := newMachines(t, true)
 	mac := t.TempDir()
@@ -62,7 +63,17 @@ func TestAMacControllerCopiesTheLinuxBuildBesideIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &sshlab.Provider{Inventory: inv, Self: ztlab, HostKeys: keys, ZtLab: sshlab.RemoteZtLab("", self, "darwin", "arm64")}
+	// The Mac's own consul: a Mach-O header is all the choice reads.
+	macConsul := filepath.Join(mac, "consul")
+	if err := os.WriteFile(macConsul, append([]byte{0xcf, 0xfa, 0xed, 0xfe}, make([]byte, 60)...), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(consul, filepath.Join(mac, "consul-linux-amd64")); err != nil {
+		t.Fatal(err)
+	}
+	wantConsul := sha256File(t, consul)
+	p := &sshlab.Provider{Inventory: inv, HostKeys: keys}
+	sshlab.RemoteBuilds{}.Set(p, sshlab.Controller{Self: self, Consul: macConsul, GOOS: "darwin", GOARCH: "arm64", Cwd: mac})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	l, err := p.Up(ctx, infra.DefaultTopology(), nil)
@@ -79,6 +90,17 @@ func TestAMacControllerCopiesTheLinuxBuildBesideIt(t *testing.T) {
 		if got, _, _ := strings.Cut(string(out), " "); got != want {
 			t.Errorf("%s runs %s with SHA-256 %s, want the linux/amd64 copy's %s (the controller's own is %s)", h.Name(), bin, got, want, own)
 		}
+		hc := filepath.Join(filepath.Dir(bin), "consul")
+		if out, err := h.Run(ctx, "sha256sum", hc); err != nil {
+			t.Errorf("%s: sha256sum %s: %v\n%s", h.Name(), hc, err, out)
+		} else if got, _, _ := strings.Cut(string(out), " "); got != wantConsul {
+			t.Errorf("%s has %s with SHA-256 %s, want consul-linux-amd64's %s", h.Name(), hc, got, wantConsul)
+		}
+	}
+	// The scenes name the controller's consul; the host runs its own copy.
+	fcs, _ := l.Host("fcs00")
+	if out, err := fcs.Run(ctx, macConsul, "version"); err != nil || !strings.HasPrefix(string(out), "Consul v") {
+		t.Errorf("fcs00: %s version (the lab's copy): %v\n%s", macConsul, err, out)
 	}
 	if err := l.Close(context.Background()); err != nil {
 		t.Fatal(err)
@@ -100,6 +122,12 @@ func TestAMacControllerCopiesTheLinuxBuildBesideIt(t *testing.T) {
 	wantErr := "zt-lab cannot run there: " + arm + " is built for linux/arm64, the host is linux/amd64; pass --remote-binary FILE, a linux/amd64 zt-lab"
 	if code == 0 || !strings.Contains(stdout+stderr, wantErr) {
 		t.Errorf("run --remote-binary %s: exit %d, want a failure saying %q\nstdout: %s\nstderr: %s", arm, code, wantErr, stdout, stderr)
+	}
+	m.assertNothingLeft(t)
+	stdout, stderr, code = m.zt(t, 2*time.Minute, "run", "--provider", "ssh", "--inventory", m.inventory, "--scene", "1", "--remote-consul", arm)
+	wantErr = "consul cannot run there: " + arm + " is built for linux/arm64, the host is linux/amd64"
+	if code == 0 || !strings.Contains(stdout+stderr, wantErr) {
+		t.Errorf("run --remote-consul %s: exit %d, want a failure saying %q\nstdout: %s\nstderr: %s", arm, code, wantErr, stdout, stderr)
 	}
 	m.assertNothingLeft(t)
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -583,7 +584,7 @@ func TestMetalDevicePowerOffAndOnThroughTheAPI(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	lab, err := p.UpOverSSH(ctx, p.Config().Topology(), equinix.SSHOptions{Self: ztlab}, nil)
+	lab, err := p.UpOverSSH(ctx, p.Config().Topology(), equinix.SSHOptions{Controller: sshlab.Controller{Self: ztlab, GOOS: runtime.GOOS, GOARCH: runtime.GOARCH}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,10 +17,13 @@ import (
 // active, to accept the lab's key over SSH: first boot runs cloud-init.
 const SSHWait = 10 * time.Minute
 
-// SSHOptions says what the SSH provider copies to the devices.
+// SSHOptions says what the SSH provider copies to the devices: the
+// controller's zt-lab and consul, or the Linux builds chosen for each
+// device's processor, as the ssh provider chooses them (a Mac's own do
+// not run on Metal).
 type SSHOptions struct {
-	Self  string            // this zt-lab binary
-	Files map[string]string // other binaries, by their name on the hosts ("consul")
+	Controller sshlab.Controller
+	Builds     sshlab.RemoteBuilds // --remote-binary, --remote-consul
 }
 
 // OverSSH is a lab of Metal devices that the walkthrough runs on through
@@ -135,6 +138,20 @@ func (p *Provider) UpOverSSH(ctx context.Context, t infra.Topology, o SSHOptions
 }
 
 func (p *Provider) sshLab(ctx context.Context, ml *Lab, t infra.Topology, o SSHOptions, progress func(infra.Event)) (*sshlab.Lab, error) {
+	sp, err := sshProvider(ml, o)
+	if err != nil {
+		return nil, err
+	}
+	l, err := sp.Up(ctx, t, progress)
+	if err != nil {
+		return nil, err
+	}
+	return l.(*sshlab.Lab), nil
+}
+
+// sshProvider is the SSH provider on ml's devices, copying what o chooses
+// for each device's processor, as --provider ssh does.
+func sshProvider(ml *Lab, o SSHOptions) (*sshlab.Provider, error) {
 	inv := &sshlab.Inventory{KnownHosts: filepath.Join(ml.Dir(), "known_hosts"), RemoteDir: sshlab.DefaultRemoteDir}
 	for _, st := range ml.SSHTargets() {
 		inv.Hosts = append(inv.Hosts, sshTarget(st))
@@ -147,7 +164,7 @@ func (p *Provider) sshLab(ctx context.Context, ml *Lab, t infra.Topology, o SSHO
 		return nil, err
 	}
 	sp := &sshlab.Provider{
-		Inventory: inv, Self: o.Self, Files: o.Files, HostKeys: keys, WaitSSH: SSHWait,
+		Inventory: inv, HostKeys: keys, WaitSSH: SSHWait,
 		Provision: func(ctx context.Context, spec infra.HostSpec) (sshlab.Target, error) {
 			if _, err := ml.AddHost(ctx, spec); err != nil {
 				return sshlab.Target{}, err
@@ -160,11 +177,8 @@ func (p *Provider) sshLab(ctx context.Context, ml *Lab, t infra.Topology, o SSHO
 			return sshlab.Target{}, fmt.Errorf("device %s was made but has no address", spec.Name)
 		},
 	}
-	l, err := sp.Up(ctx, t, progress)
-	if err != nil {
-		return nil, err
-	}
-	return l.(*sshlab.Lab), nil
+	o.Builds.Set(sp, o.Controller)
+	return sp, nil
 }
 
 // sshTarget is how the SSH provider reaches a device: its public address,

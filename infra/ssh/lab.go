@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -43,6 +44,11 @@ type Provider struct {
 	// (Go's name: amd64, arm64), for a controller whose own binary does
 	// not run there: a Mac's does not (see RemoteZtLab). nil: Self.
 	ZtLab func(arch string) (string, error)
+	// Choose chooses, for a name of Files, the local file copied to a host
+	// whose processor is arch, where the one Files names may not run there:
+	// a Mac's consul does not (see RemoteConsul). The scenes still name the
+	// Files path. A name it lacks: the Files path is copied.
+	Choose map[string]func(arch string) (string, error)
 	// HostKeys verifies each host's key (HostKeyCallback).
 	HostKeys ssh.HostKeyCallback
 	// WaitSSH is how long a host may take to accept a login (0: one try):
@@ -57,7 +63,7 @@ type Provider struct {
 	err  error
 
 	mu     sync.Mutex
-	ztlabs map[string]*binary // by local path
+	chosen map[[2]string]*binary // by name and local path
 }
 
 var _ infra.Provider = (*Provider)(nil)
@@ -83,33 +89,62 @@ func (p *Provider) binaries() ([]*binary, error) {
 		}
 		slices.Sort(names)
 		for _, n := range names {
-			add(n, p.Files[n])
+			if p.Choose[n] == nil {
+				add(n, p.Files[n])
+			}
 		}
 	})
 	return p.bins, p.err
 }
 
-// ztlab is the zt-lab ZtLab chooses for hosts of processor arch, read
-// once for every host that shares it.
-func (p *Provider) ztlab(arch string) (*binary, error) {
-	local, err := p.ZtLab(arch)
-	if err != nil {
-		return nil, err
+// chosenFor is what ZtLab and Choose choose for hosts of processor arch,
+// zt-lab first, each file read once for every host that shares it.
+func (p *Provider) chosenFor(arch string) ([]*binary, error) {
+	type choice struct {
+		name   string
+		choose func(string) (string, error)
 	}
+	var choices []choice
+	if p.ZtLab != nil {
+		choices = append(choices, choice{"zt-lab", p.ZtLab})
+	}
+	for _, n := range slices.Sorted(maps.Keys(p.Choose)) {
+		if p.Choose[n] != nil {
+			choices = append(choices, choice{n, p.Choose[n]})
+		}
+	}
+	var out []*binary
+	for _, c := range choices {
+		local, err := c.choose(arch)
+		if err != nil {
+			return nil, err
+		}
+		b, err := p.binaryOf(c.name, local, arch)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// binaryOf is the binary name copied from local, made once.
+func (p *Provider) binaryOf(name, local, arch string) (*binary, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if b, ok := p.ztlabs[local]; ok {
+	key := [2]string{name, local}
+	if b, ok := p.chosen[key]; ok {
 		return b, nil
 	}
 	fi, err := os.Stat(local)
 	if err != nil {
-		return nil, fmt.Errorf("zt-lab for linux/%s: %w", arch, err)
+		return nil, fmt.Errorf("%s for linux/%s: %w", name, arch, err)
 	}
-	if p.ztlabs == nil {
-		p.ztlabs = map[string]*binary{}
+	if p.chosen == nil {
+		p.chosen = map[[2]string]*binary{}
 	}
-	b := &binary{name: "zt-lab", local: local, size: fi.Size()}
-	p.ztlabs[local] = b
+	b := &binary{name: name, local: local, size: fi.Size()}
+	p.chosen[key] = b
 	return b, nil
 }
 
@@ -273,10 +308,10 @@ func (l *Lab) login(ctx context.Context, t Target, step func(string)) (*ssh.Clie
 	}
 	bins, _ := l.p.binaries()
 	arch, err := hostArch(ctx, c, t)
-	if err == nil && l.p.ZtLab != nil {
-		var zt *binary
-		if zt, err = l.p.ztlab(arch); err == nil {
-			bins = append([]*binary{zt}, bins...)
+	if err == nil {
+		var chosen []*binary
+		if chosen, err = l.p.chosenFor(arch); err == nil {
+			bins = append(chosen, bins...)
 		}
 	}
 	for _, b := range bins {
