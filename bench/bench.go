@@ -290,7 +290,7 @@ func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...
 	if err != nil {
 		return fmt.Errorf("crash under load: %w", err)
 	}
-	r.add("crash at 10 fetches/s over 30 s: fetches failed", "%", atMost(5).aiming(0), 100*float64(failed)/float64(max(total, 1)))
+	r.add("crash at 10 fetches/s over 30 s (retrying consumer): fetches failed", "%", atMost(5).aiming(0), 100*float64(failed)/float64(max(total, 1)))
 	if m, err := local.LabMemory(); err == nil {
 		r.add("whole lab scaled out (8 hosts, 5 sidecars), PSS", "MB", nil, float64(m.PSS>>20))
 		sayEach(say, "scaled out, at the walkthrough's end", m)

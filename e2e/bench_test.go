@@ -47,7 +47,7 @@ func TestBenchRunsOnce(t *testing.T) {
 		"fetch p50, plaintext (new connection)", "fetch p50, through the mesh (new connection)",
 		"mesh ready (servers elected, clients joined, sidecars healthy)",
 		"crash: out of the healthy set", "partition: out of the healthy set", "freeze: out of the healthy set",
-		"leader crash: new leader", "leader crash at 10 fetches/s: fetches failed", "crash at 10 fetches/s over 30 s: fetches failed",
+		"leader crash: new leader", "leader crash at 10 fetches/s: fetches failed", "crash at 10 fetches/s over 30 s (retrying consumer): fetches failed",
 		"sniffer, live: frames/s while 1,000 fortunes are fetched",
 		"sniffer, in memory: decode + reassemble + classify",
 		"whole lab with the mesh up, PSS", "whole lab with the mesh up, RSS",

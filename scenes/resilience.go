@@ -757,8 +757,10 @@ func (e *Env) CrashUnderLoad(ctx context.Context, host string) (failed, total in
 	}
 	var tally attempts
 	load, err := consumer.Start(ctx, infra.ProcSpec{
-		Name:   "consumer-30s",
-		Argv:   []string{e.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "30s", "--timeout", "1s"},
+		Name: "consumer-30s",
+		// The scene's own consumer: it retries a failed fetch on a new
+		// connection, as the narration says.
+		Argv:   []string{e.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "30s", "--timeout", LoadTryTimeout.String(), "--retries", fmt.Sprint(LoadRetries)},
 		OnLine: tally.add,
 	})
 	if err != nil {
