@@ -339,27 +339,14 @@ func outerUID() int {
 }
 
 // checkPeer refuses the other end of c unless it runs as this process's
-// user or as root. SO_PEERCRED holds the credentials of the process that
-// connected (or listened), fixed by the kernel at that moment and mapped
-// into this user namespace: inside an unprivileged sandbox the user is uid 0
-// and any other user shows as the overflow uid.
+// user or as root (infra.PeerUID says how the kernel tells).
 func checkPeer(c *net.UnixConn, side string) error {
-	raw, err := c.SyscallConn()
+	uid, err := infra.PeerUID(c)
 	if err != nil {
-		return err
+		return fmt.Errorf("who is at the other end of the control socket: %w", err)
 	}
-	var cred *unix.Ucred
-	var credErr error
-	if err := raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	}); err != nil {
-		return err
-	}
-	if credErr != nil {
-		return fmt.Errorf("who is at the other end of the control socket: %w", credErr)
-	}
-	if cred.Uid != uint32(os.Getuid()) && cred.Uid != 0 {
-		return PeerError{Side: side, UID: cred.Uid}
+	if uid != uint32(os.Getuid()) && uid != 0 {
+		return PeerError{Side: side, UID: uid}
 	}
 	return nil
 }
