@@ -119,6 +119,20 @@ func startLab(spec labSpec) (*Lab, error) {
 		local.EnvPrivateView + "=" + strings.Join([]string{spec.dir, spec.self, spec.consul}, ":"),
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// The lab is held until it is in its cgroups: it re-executes itself
+	// into its sandbox at once, and whatever it forked before the move
+	// would live outside its limits for good (cgroup v1 moves only the
+	// process named, not its children).
+	held, release, err := os.Pipe()
+	if err != nil {
+		ptm.Close()
+		tty.Close()
+		prog.Close()
+		return nil, fmt.Errorf("hold the lab: %w", err)
+	}
+	defer release.Close()
+	cmd.ExtraFiles = []*os.File{held}
+	cmd.Env = append(cmd.Env, local.EnvHeld+"=3")
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setsid: true, Setctty: true, Ctty: 0,
 		// The lab dies with the server however the server dies; its
@@ -149,6 +163,7 @@ func startLab(spec labSpec) (*Lab, error) {
 	}()
 	err = <-started
 	tty.Close()
+	held.Close()
 	if err != nil {
 		ptm.Close()
 		prog.Close()
@@ -158,6 +173,9 @@ func startLab(spec labSpec) (*Lab, error) {
 	var limitErr error
 	if spec.cgroups != nil {
 		uncgroup, limitErr = spec.cgroups.Place(spec.group, cmd.Process.Pid)
+	}
+	if limitErr == nil {
+		_, limitErr = release.Write([]byte{1})
 	}
 	if limitErr != nil {
 		_ = cmd.Process.Kill()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -146,7 +147,13 @@ func TestACPUHogInOneLabStaysWithinItsQuota(t *testing.T) {
 	after := s.cpuCountOf(t, 0)
 	for deadline := time.Now().Add(60 * time.Second); after.periods-before.periods < 50; after = s.cpuCountOf(t, 0) {
 		if time.Now().After(deadline) {
-			t.Fatalf("alice's lab ran in %d quota periods in a minute: her busy loops do not run", after.periods-before.periods)
+			dir, _ := s.labCgroup("cpu", 0)
+			if dir == "" {
+				dir, _ = s.labCgroup("", 0)
+			}
+			procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			ps, _ := exec.Command("ps", "-eo", "pid,ppid,pgid,sid,stat,cgroup:60,args").Output()
+			t.Fatalf("alice's lab ran in %d quota periods in a minute: her busy loops do not run\nprocs in %s: %q\nscreen:\n%s\nps:\n%s", after.periods-before.periods, dir, procs, a.text(), ps)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

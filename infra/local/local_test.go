@@ -36,6 +36,10 @@ func TestMain(m *testing.M) {
 			os.Exit(dial(os.Args[2]))
 		case "ask":
 			os.Exit(ask(os.Args[2]))
+		case "held":
+			local.Main()
+			fmt.Print(os.Args[2])
+			os.Exit(0)
 		}
 	}
 	labtest.Main(m)

@@ -42,9 +42,24 @@ const (
 	roleLab  = "lab"
 )
 
-// Main must run first in main and in TestMain. In the sandbox's init role
-// it never returns; in the lab role it prepares the sandbox's mounts.
+// EnvHeld names the descriptor a held start waits on: the starter of a
+// zt-lab that must be put somewhere (a cgroup) before it does anything
+// passes it the read end of a pipe, and writes one byte once it is placed.
+// Until then this process forks nothing, so nothing it starts can be born
+// outside the place it was meant for.
+const EnvHeld = "ZTLAB_HELD_FD"
+
+// Main must run first in main and in TestMain. A held start waits here for
+// its starter's word. In the sandbox's init role it never returns; in the
+// lab role it prepares the sandbox's mounts.
 func Main() {
+	if v, ok := os.LookupEnv(EnvHeld); ok {
+		os.Unsetenv(EnvHeld)
+		if err := awaitRelease(v); err != nil {
+			fmt.Fprintln(os.Stderr, "zt-lab: held start:", err)
+			os.Exit(1)
+		}
+	}
 	switch os.Getenv(envRole) {
 	case roleInit:
 		os.Exit(runInit())
@@ -54,6 +69,26 @@ func Main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// awaitRelease reads the one byte that releases a held start from the
+// descriptor fd names. An end of file without it means the starter gave up
+// (it could not place this process, or died): the process must not go on.
+func awaitRelease(fd string) error {
+	n, err := strconv.Atoi(fd)
+	if err != nil || n < 3 {
+		return fmt.Errorf("%s=%q is not a descriptor", EnvHeld, fd)
+	}
+	f := os.NewFile(uintptr(n), "held")
+	if f == nil {
+		return fmt.Errorf("%s=%d is not open", EnvHeld, n)
+	}
+	defer f.Close()
+	var b [1]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return errors.New("the starter did not release this process")
+	}
+	return nil
 }
 
 // Sandboxed reports whether this process is the lab process inside a
