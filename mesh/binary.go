@@ -2,12 +2,15 @@ package mesh
 
 import (
 	"context"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -83,11 +86,19 @@ func ParseVersion(out string) (Version, error) {
 type Binary struct {
 	Path    string // absolute: hosts share the file system, not the working directory
 	Version Version
+	// Foreign is the system a consul that cannot run on this controller is
+	// built for ("linux/amd64" on a Mac): its version was read from its
+	// build information, and only the lab's Linux hosts run it. "" when
+	// `consul version` ran here.
+	Foreign string
 }
 
 // FindConsul finds a consul binary no older than MinVersion. It looks at
 // flag (the --consul value), then $ZTLAB_CONSUL, then consul next to the
-// zt-lab executable and bin/consul under the current directory, then PATH.
+// zt-lab executable and bin/consul under the current directory, then PATH;
+// on a controller that is not Linux, then consul-linux-amd64 and -arm64
+// next to zt-lab and in bin/ (the hosts' builds, whose version is read
+// without running them).
 // A binary named by flag or $ZTLAB_CONSUL must work: the search does not go
 // on past it.
 func FindConsul(ctx context.Context, flag string) (Binary, error) {
@@ -100,6 +111,7 @@ func FindConsul(ctx context.Context, flag string) (Binary, error) {
 		cwd:      cwd,
 		lookPath: exec.LookPath,
 		version:  runVersion,
+		goos:     runtime.GOOS,
 	}.find(ctx)
 }
 
@@ -109,6 +121,7 @@ type finder struct {
 	exe, cwd  string
 	lookPath  func(string) (string, error)
 	version   func(ctx context.Context, path string) (string, error)
+	goos      string // the controller's system
 }
 
 func (f finder) find(ctx context.Context) (Binary, error) {
@@ -147,6 +160,26 @@ func (f finder) find(ctx context.Context) (Binary, error) {
 		return f.check(ctx, path)
 	}
 	tried = append(tried, "PATH")
+	// A Mac or Windows controller runs no consul itself: the Linux builds
+	// it copies to the hosts (make consul-linux) do.
+	if f.goos != "linux" {
+		var dirs []string
+		if f.exe != "" {
+			dirs = append(dirs, filepath.Dir(f.exe))
+		}
+		if f.cwd != "" {
+			dirs = append(dirs, filepath.Join(f.cwd, "bin"))
+		}
+		for _, d := range dirs {
+			for _, arch := range []string{"amd64", "arm64"} {
+				c := filepath.Join(d, "consul-linux-"+arch)
+				if st, err := os.Stat(c); err == nil && !st.IsDir() {
+					return f.check(ctx, c)
+				}
+				tried = append(tried, c)
+			}
+		}
+	}
 	return Binary{}, fmt.Errorf("%w (looked at --consul, $ZTLAB_CONSUL, %s): %s", ErrNoConsul, strings.Join(tried, ", "), howToGet)
 }
 
@@ -160,8 +193,24 @@ func (f finder) abs(p string) (string, error) {
 	return filepath.Join(f.cwd, p), nil
 }
 
-// check runs `consul version` and holds the binary to MinVersion.
+// check runs `consul version` and holds the binary to MinVersion. On a
+// controller that is not Linux, a Linux consul (which only the hosts run)
+// is not run: its version is read from its build information.
 func (f finder) check(ctx context.Context, path string) (Binary, error) {
+	if f.goos != "linux" {
+		if info, err := buildinfo.ReadFile(path); err == nil {
+			if goos, goarch := buildSetting(info, "GOOS"), buildSetting(info, "GOARCH"); goos == "linux" {
+				v, err := BuildVersion(info)
+				if err != nil {
+					return Binary{}, fmt.Errorf("%w: %s is a Linux build, and %v: %s", ErrNoConsul, path, err, howToGet)
+				}
+				if v.Less(MinVersion) {
+					return Binary{}, fmt.Errorf("%w: %s is %s, the lab needs %s or newer: %s", ErrConsulTooOld, path, v, MinVersion, howToGet)
+				}
+				return Binary{Path: path, Version: v, Foreign: goos + "/" + goarch}, nil
+			}
+		}
+	}
 	out, err := f.version(ctx, path)
 	if err != nil {
 		return Binary{}, fmt.Errorf("%w: %s does not run (`consul version`: %v): %s", ErrNoConsul, path, err, howToGet)
@@ -187,4 +236,46 @@ func runVersion(ctx context.Context, path string) (string, error) {
 		return "", err
 	}
 	return string(out), nil
+}
+
+// BuildVersion is the version of Consul's packages a consul was built from,
+// from its build information: its main module's version when it is
+// github.com/hashicorp/consul itself (a release, stamped from its tag), else
+// the version of that module it requires (the lab's tools/consul, whose
+// patched copy of the release is a directory replacement).
+func BuildVersion(info *debug.BuildInfo) (Version, error) {
+	const consul = "github.com/hashicorp/consul"
+	mod := info.Main
+	if mod.Path != consul {
+		mod = debug.Module{}
+		for _, d := range info.Deps {
+			if d.Path == consul {
+				mod = *d
+				// A module replacement has its own version; a directory
+				// (the lab's patched copy of the release) has none and
+				// stays the release it copies.
+				if d.Replace != nil && d.Replace.Version != "" && d.Replace.Version != "(devel)" {
+					mod.Version = d.Replace.Version
+				}
+			}
+		}
+	}
+	if mod.Path == "" {
+		return Version{}, fmt.Errorf("its build information names no %s module", consul)
+	}
+	v, err := ParseVersion("Consul " + mod.Version)
+	if err != nil {
+		return Version{}, fmt.Errorf("its build information gives %s as %q, not a release", consul, mod.Version)
+	}
+	return v, nil
+}
+
+// buildSetting is the value of a build setting (GOOS, GOARCH), "" if none.
+func buildSetting(info *debug.BuildInfo, key string) string {
+	for _, s := range info.Settings {
+		if s.Key == key {
+			return s.Value
+		}
+	}
+	return ""
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -110,7 +112,7 @@ func TestFindConsul(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.f.version = runVersion
+			tt.f.version, tt.f.goos = runVersion, "linux"
 			got, err := tt.f.find(context.Background())
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
@@ -139,13 +141,7 @@ func TestFindConsul(t *testing.T) {
 // TestFindConsulBuilt checks the consul `make consul` built, when there is
 // one: the lab's own binary must pass its own test.
 func TestFindConsulBuilt(t *testing.T) {
-	path, err := filepath.Abs("../bin/consul")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("no bin/consul: run make consul")
-	}
+	path := builtConsul(t)
 	b, err := FindConsul(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
@@ -154,4 +150,114 @@ func TestFindConsulBuilt(t *testing.T) {
 		t.Errorf("bin/consul is %v", b.Version)
 	}
 	t.Logf("bin/consul is %v", b.Version)
+}
+
+func TestBuildVersion(t *testing.T) {
+	const consul = "github.com/hashicorp/consul"
+	tests := []struct {
+		name    string
+		info    debug.BuildInfo
+		want    Version
+		wantErr string
+	}{
+		{name: "the lab's tools/consul requires it",
+			info: debug.BuildInfo{Main: debug.Module{Path: "github.com/ztlab/zt-lab/tools/consul", Version: "(devel)"},
+				Deps: []*debug.Module{{Path: "github.com/hashicorp/go-hclog", Version: "v1.6.3"}, {Path: consul, Version: "v1.22.7"}}},
+			want: Version{1, 22, 7, ""}},
+		{name: "a release is the module itself",
+			info: debug.BuildInfo{Main: debug.Module{Path: consul, Version: "v1.23.1"}},
+			want: Version{1, 23, 1, ""}},
+		{name: "a replaced module is the replacement's version",
+			info: debug.BuildInfo{Main: debug.Module{Path: "example.com/c"},
+				Deps: []*debug.Module{{Path: consul, Version: "v1.22.0", Replace: &debug.Module{Path: "example.com/fork", Version: "v1.22.9"}}}},
+			want: Version{1, 22, 9, ""}},
+		{name: "a directory replacement is the release it copies",
+			info: debug.BuildInfo{Main: debug.Module{Path: "github.com/ztlab/zt-lab/tools/consul", Version: "(devel)"},
+				Deps: []*debug.Module{{Path: consul, Version: "v1.22.7", Replace: &debug.Module{Path: "/tmp/patched/consul", Version: "(devel)"}}}},
+			want: Version{1, 22, 7, ""}},
+		{name: "a checkout of it",
+			info:    debug.BuildInfo{Main: debug.Module{Path: consul, Version: "(devel)"}},
+			wantErr: `"(devel)", not a release`},
+		{name: "some other Go program",
+			info:    debug.BuildInfo{Main: debug.Module{Path: "example.com/vault", Version: "v1.15.0"}},
+			wantErr: "names no github.com/hashicorp/consul module"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := BuildVersion(&tt.info)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("BuildVersion = %v, %v; want an error saying %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("BuildVersion = %v, %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// builtConsul is bin/consul, which make test builds before the tests run.
+func builtConsul(t *testing.T) string {
+	t.Helper()
+	path, err := filepath.Abs("../bin/consul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("no bin/consul in CI: make test builds it first")
+		}
+		t.Skip("no bin/consul: run make consul")
+	}
+	return path
+}
+
+// TestAMacControllerReadsALinuxConsulsVersionWithoutRunningIt: a
+// controller that is not Linux cannot run the Linux consul it copies to the
+// hosts; it reads the version from the binary instead, so it needs no
+// consul of its own. A Linux controller still runs `consul version`.
+func TestAMacControllerReadsALinuxConsulsVersionWithoutRunningIt(t *testing.T) {
+	path := builtConsul(t)
+	ran := false
+	f := finder{flag: path, goos: "darwin", lookPath: exec.LookPath,
+		version: func(context.Context, string) (string, error) { ran = true; return "", errors.New("exec format error") }}
+	b, err := f.find(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran {
+		t.Error("the Mac controller ran a Linux consul")
+	}
+	if b.Version.Less(MinVersion) || b.Foreign != "linux/"+runtime.GOARCH {
+		t.Errorf("found %+v, want a version of at least %v built for linux/%s", b, MinVersion, runtime.GOARCH)
+	}
+	// Found with no --consul: the hosts' build in bin/, beside no consul
+	// of the Mac's own.
+	cwd := t.TempDir()
+	if err := os.Mkdir(filepath.Join(cwd, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	linux := filepath.Join(cwd, "bin", "consul-linux-"+runtime.GOARCH)
+	if err := os.Symlink(path, linux); err != nil {
+		t.Fatal(err)
+	}
+	noPath := func(string) (string, error) { return "", exec.ErrNotFound }
+	found, err := finder{cwd: cwd, goos: "darwin", lookPath: noPath, version: f.version}.find(context.Background())
+	if err != nil || found.Path != linux || found.Version != b.Version {
+		t.Errorf("found %+v, %v; want %s, %v", found, err, linux, b.Version)
+	}
+	if _, err := (finder{cwd: cwd, goos: "linux", lookPath: noPath, version: runVersion}).find(context.Background()); !errors.Is(err, ErrNoConsul) {
+		t.Errorf("a Linux controller took the hosts' consul-linux build for its own: %v", err)
+	}
+	ran = false
+	f.goos, f.version = "linux", runVersion
+	here, err := f.find(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if here.Foreign != "" || here.Version != b.Version {
+		t.Errorf("on Linux: %+v, want the version `consul version` prints, %v, the same as its build information's", here, b.Version)
+	}
 }

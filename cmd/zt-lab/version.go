@@ -84,6 +84,9 @@ func consulVersion(ctx context.Context, flag string) (mesh.Binary, string) {
 		// or what is wrong with the one found.
 		return bin, "consul: " + err.Error()
 	}
+	if bin.Foreign != "" {
+		return bin, fmt.Sprintf("consul %s at %s (a %s build for the hosts: its version is read from the file, not run here)", bin.Version, bin.Path, bin.Foreign)
+	}
 	return bin, fmt.Sprintf("consul %s at %s", bin.Version, bin.Path)
 }
 
