@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,39 +19,18 @@ type cpuCount struct {
 }
 
 // labCgroup is the directory of a lab's group (attendee slot) under the
-// server's, for controller ctl ("" for cgroup v2), from the server's own
-// /proc/PID/cgroup.
+// server's, for controller ctl ("" for cgroup v2).
 func (s *server) labCgroup(ctl string, slot int) (string, bool) {
 	pid := s.cmd.Process.Pid
-	f, err := os.Open(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
+	dir, ok := cgroupDirOf(pid, ctl)
+	if !ok {
 		return "", false
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		root := ""
-		switch {
-		case ctl == "" && parts[1] == "":
-			root = "/sys/fs/cgroup/unified"
-			if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-				root = "/sys/fs/cgroup"
-			}
-		case ctl != "" && strings.Contains(","+parts[1]+",", ","+ctl+","):
-			root = "/sys/fs/cgroup/" + parts[1]
-		default:
-			continue
-		}
-		dir := filepath.Join(root, parts[2], fmt.Sprintf("zt-lab-serve-%d", pid), "a"+strconv.Itoa(slot))
-		if _, err := os.Stat(dir); err == nil {
-			return dir, true
-		}
+	dir = filepath.Join(dir, fmt.Sprintf("zt-lab-serve-%d", pid), "a"+strconv.Itoa(slot))
+	if _, err := os.Stat(dir); err != nil {
+		return "", false
 	}
-	return "", false
+	return dir, true
 }
 
 // cpuCountOf reads the CPU accounting of the lab of slot: cgroup v1's
