@@ -165,7 +165,12 @@ func (c *Cluster) CheckMembers(ctx context.Context) check.Check {
 	return ch
 }
 
-// CheckSidecars proves every sidecar runs and passes its checks.
+// CheckSidecars proves every sidecar runs and passes its checks, and that
+// the path is the one the scene draws: each fcs sidecar takes mTLS on its
+// host's 9191 and hands connections to the service on the host's loopback,
+// 127.0.0.1:8181, where the service answers; each consumer's sidecar hands
+// out fcs on its own 127.0.0.1:9191. A healthy sidecar in front of a
+// service it cannot reach, or registered to reach it over the wire, fails.
 func (c *Cluster) CheckSidecars(ctx context.Context) check.Check {
 	ch := check.Check{Name: "sidecars healthy"}
 	srv, err := c.serverAPI()
@@ -212,11 +217,67 @@ func (c *Cluster) CheckSidecars(ctx context.Context) check.Check {
 			ch.Seen("%s on %s has no checks in the catalog", sidecarID(s.service), s.host.Name())
 			ch.Pass = false
 		}
+		if !c.sidecarPath(ctx, &ch, s) {
+			ch.Pass = false
+		}
 	}
 	if t := c.Timings(); t.SidecarsHealthy > 0 {
 		ch.Seen("healthy %s after the servers started", t.SidecarsHealthy.Round(time.Millisecond))
 	}
 	return ch
+}
+
+// sidecarPath proves what s's agent registered for it is the scene's path
+// — fcs's sidecar public on 9191 and local to 127.0.0.1:8181, where the
+// service answers; a consumer's upstream to fcs on 127.0.0.1:9191 — and
+// says so in ch's evidence.
+func (c *Cluster) sidecarPath(ctx context.Context, ch *check.Check, s *sidecar) bool {
+	id := sidecarID(s.service)
+	a, ok := c.agent(s.host.Name())
+	if !ok {
+		ch.Seen("%s on %s: no agent there", id, s.host.Name())
+		return false
+	}
+	reg, _, err := a.api.Agent().Service(id, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil || reg == nil || reg.Proxy == nil {
+		ch.Seen("%s on %s: its registration: %v", id, s.host.Name(), err)
+		return false
+	}
+	loopback := "127.0.0.1"
+	if s.service != FortuneService {
+		for _, u := range reg.Proxy.Upstreams {
+			if u.DestinationName != FortuneService {
+				continue
+			}
+			ch.Seen("%s on %s: upstream %s on %s:%d", id, s.host.Name(), u.DestinationName, u.LocalBindAddress, u.LocalBindPort)
+			if u.LocalBindAddress == loopback && u.LocalBindPort == MeshPort {
+				return true
+			}
+			ch.Seen("  the consumer asks its sidecar on %s:%d, not %s:%d", u.LocalBindAddress, u.LocalBindPort, loopback, MeshPort)
+			return false
+		}
+		ch.Seen("%s on %s has no upstream to %s", id, s.host.Name(), FortuneService)
+		return false
+	}
+	p := reg.Proxy
+	ch.Seen("%s on %s: mTLS on %s:%d → %s:%d", id, s.host.Name(), reg.Address, reg.Port, p.LocalServiceAddress, p.LocalServicePort)
+	ok = true
+	if reg.Port != MeshPort {
+		ch.Seen("  its public listener is on port %d, not %d", reg.Port, MeshPort)
+		ok = false
+	}
+	if p.LocalServiceAddress != loopback || p.LocalServicePort != FortunePort {
+		ch.Seen("  it reaches the service at %s:%d, not on the loopback %s:%d", p.LocalServiceAddress, p.LocalServicePort, loopback, FortunePort)
+		ok = false
+	}
+	local := fmt.Sprintf("%s:%d", loopback, FortunePort)
+	out, err := c.Fetch(ctx, s.host, local)
+	if err != nil {
+		ch.Seen("  %s$ zt-lab fortune get %s: %v: the service does not answer on its loopback", s.host.Name(), local, err)
+		return false
+	}
+	ch.Seen("%s$ zt-lab fortune get %s: %s", s.host.Name(), local, firstLine(out))
+	return ok
 }
 
 // fcc is the lab's consumer, fcc on the first consumer host.

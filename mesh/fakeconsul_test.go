@@ -40,10 +40,13 @@ type consulState struct {
 	leaders map[string]string // per host, in place of leader
 	members []*api.AgentMember
 	health  api.HealthChecks
-	roots   api.CARootList
-	leaves  map[string]*api.LeafCert
-	allowed map[string]bool // source service → authorized to fcs
-	broken  map[string]bool // API paths that answer 500
+	// services are the agents' registrations, by ID: the sidecars'
+	// /v1/agent/service/ID.
+	services map[string]*api.AgentService
+	roots    api.CARootList
+	leaves   map[string]*api.LeafCert
+	allowed  map[string]bool // source service → authorized to fcs
+	broken   map[string]bool // API paths that answer 500
 }
 
 func (s *consulState) set(f func(*consulState)) {
@@ -76,6 +79,13 @@ func (s *consulState) handler(host string) http.Handler {
 			v = s.members
 		case p == "/v1/health/state/any":
 			v = s.health
+		case strings.HasPrefix(p, "/v1/agent/service/"):
+			reg, ok := s.services[strings.TrimPrefix(p, "/v1/agent/service/")]
+			if !ok {
+				http.Error(w, "unknown service ID", http.StatusNotFound)
+				return
+			}
+			v = reg
 		case p == "/v1/connect/ca/roots":
 			v = s.roots
 		case strings.HasPrefix(p, "/v1/agent/connect/ca/leaf/"):
@@ -191,6 +201,20 @@ func goodConsul() *consulState {
 		{"fcs00", "198.18.0.20", "node"}, {"fcc00", "198.18.0.30", "node"}, {"rogue00", "198.18.0.40", "node"},
 	} {
 		st.members = append(st.members, &api.AgentMember{Name: m.name, Addr: m.addr, Port: SerfPort, Tags: map[string]string{"role": m.role}, Status: serfAlive})
+	}
+	// The sidecars' registrations, as Secure makes them.
+	st.services = map[string]*api.AgentService{}
+	for _, reg := range []*api.AgentServiceRegistration{
+		SecureRegistration(netip.MustParseAddr("198.18.0.20"), time.Second),
+		ConsumerRegistration(ConsumerService, netip.MustParseAddr("198.18.0.30"), MeshPort, time.Second),
+	} {
+		sc := reg.Connect.SidecarService
+		p := *sc.Proxy
+		p.DestinationServiceName, p.DestinationServiceID = reg.Name, reg.ID
+		st.services[sidecarID(reg.ID)] = &api.AgentService{
+			Kind: api.ServiceKindConnectProxy, ID: sidecarID(reg.ID), Service: sidecarID(reg.Name),
+			Address: sc.Address, Port: sc.Port, Proxy: &p,
+		}
 	}
 	for _, s := range []struct{ node, service string }{{"fcs00", FortuneService}, {"fcc00", ConsumerService}} {
 		for _, chk := range []string{"Connect Sidecar Listening", "Connect Sidecar Aliasing " + s.service} {
