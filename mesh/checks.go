@@ -489,10 +489,10 @@ func (c *Cluster) sidecarLog(service string, words ...string) []string {
 	return out
 }
 
-// CheckIdentities proves every mesh service carries a leaf certificate
-// from the CA's active root, naming it by its SPIFFE identity, and that
-// fcs's sidecar shows that identity and refuses an outsider with no
-// certificate.
+// CheckIdentities proves every mesh service carries a short-lived leaf
+// certificate (valid now, for at most LeafTTL) from the CA's active root,
+// naming it by its SPIFFE identity, and that fcs's sidecar shows that
+// identity and refuses an outsider with no certificate.
 func (c *Cluster) CheckIdentities(ctx context.Context) check.Check {
 	ch := check.Check{Name: "every service carries an identity from the active root"}
 	roots, td, err := c.Roots(ctx)
@@ -519,6 +519,9 @@ func (c *Cluster) CheckIdentities(ctx context.Context) check.Check {
 			ch.Seen("  %s: not from the active root, or not its own name", s)
 			ch.Pass = false
 		}
+		if !shortLived(&ch, id, time.Now()) {
+			ch.Pass = false
+		}
 	}
 	if fcs := c.hosts(infra.RoleService); len(fcs) > 0 {
 		listener := netip.AddrPortFrom(fcs[0].Addr(), MeshPort)
@@ -535,6 +538,33 @@ func (c *Cluster) CheckIdentities(ctx context.Context) check.Check {
 		}
 	}
 	return ch
+}
+
+// shortLived proves id's leaf is valid at now and lives at most LeafTTL,
+// as the identity scene says, and says so in ch's evidence.
+func shortLived(ch *check.Check, id Identity, now time.Time) bool {
+	life := id.NotAfter.Sub(id.NotBefore)
+	switch {
+	case now.Before(id.NotBefore):
+		ch.Seen("  %s: not valid before %s", id.Service, id.NotBefore.UTC().Format(time.RFC3339))
+	case !now.Before(id.NotAfter):
+		ch.Seen("  %s: expired at %s", id.Service, id.NotAfter.UTC().Format(time.RFC3339))
+	case life > LeafTTL:
+		ch.Seen("  %s: lives %s, longer than the %s of a Connect leaf", id.Service, life, hours(LeafTTL))
+	default:
+		ch.Seen("  %s: lives %s (at most %s), %s left", id.Service, hours(life), hours(LeafTTL), hours(id.NotAfter.Sub(now)))
+		return true
+	}
+	return false
+}
+
+// hours says d in hours and minutes, as a certificate's life reads.
+func hours(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if m := d % time.Hour; m != 0 {
+		return fmt.Sprintf("%dh%02dm", d/time.Hour, m/time.Minute)
+	}
+	return fmt.Sprintf("%dh", d/time.Hour)
 }
 
 // CheckRotation proves a CA rotation went through without the fortunes

@@ -321,7 +321,30 @@ func TestCheckIdentities(t *testing.T) {
 			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
 			issue(t, c, cur, ConsumerService, uri(ConsumerService))
 			c.lab.route("198.18.0.20:9191", sidecarListener(t, fcs, true))
-		}, true, []string{"fcs: " + uri(FortuneService), "fcc: " + uri(ConsumerService), "198.18.0.20:9191 presents " + uri(FortuneService), "refuses an outsider with no certificate"}},
+		}, true, []string{"fcs: " + uri(FortuneService), "fcc: " + uri(ConsumerService), "198.18.0.20:9191 presents " + uri(FortuneService), "refuses an outsider with no certificate",
+			"fcs: lives 72h (at most 72h), 71h59m left"}},
+		// The scene says short-lived: Consul's 72 h, not a CA's usual year.
+		{"a leaf that lives a year", func(t *testing.T, c *checkedCluster, old, cur *testCA) {
+			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
+			from := time.Now().Add(-time.Minute)
+			l, _ := cur.leafValid(t, ConsumerService, uri(ConsumerService), from, from.Add(365*24*time.Hour))
+			c.st.set(func(s *consulState) { s.leaves[ConsumerService] = l })
+			c.lab.route("198.18.0.20:9191", sidecarListener(t, fcs, true))
+		}, false, []string{"fcc: lives 8760h0m0s, longer than the 72h of a Connect leaf"}},
+		{"a leaf a minute longer than Consul's", func(t *testing.T, c *checkedCluster, old, cur *testCA) {
+			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
+			from := time.Now().Add(-2 * time.Minute)
+			l, _ := cur.leafValid(t, ConsumerService, uri(ConsumerService), from, from.Add(LeafTTL+time.Minute))
+			c.st.set(func(s *consulState) { s.leaves[ConsumerService] = l })
+			c.lab.route("198.18.0.20:9191", sidecarListener(t, fcs, true))
+		}, false, []string{"fcc: lives 72h1m0s, longer than the 72h of a Connect leaf"}},
+		{"an expired leaf", func(t *testing.T, c *checkedCluster, old, cur *testCA) {
+			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
+			from := time.Now().Add(-LeafTTL - time.Hour)
+			l, _ := cur.leafValid(t, ConsumerService, uri(ConsumerService), from, from.Add(LeafTTL))
+			c.st.set(func(s *consulState) { s.leaves[ConsumerService] = l })
+			c.lab.route("198.18.0.20:9191", sidecarListener(t, fcs, true))
+		}, false, []string{"fcc: expired at"}},
 		{"a leaf from the old root", func(t *testing.T, c *checkedCluster, old, cur *testCA) {
 			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
 			issue(t, c, old, ConsumerService, uri(ConsumerService))

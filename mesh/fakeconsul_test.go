@@ -267,8 +267,16 @@ var serials struct {
 	n int64
 }
 
-// leaf issues service's leaf certificate, naming it uri.
+// leaf issues service's leaf certificate, naming it uri, as Consul does:
+// valid from a minute ago for LeafTTL.
 func (ca *testCA) leaf(t *testing.T, service, uri string) (*api.LeafCert, tls.Certificate) {
+	t.Helper()
+	from := time.Now().Add(-time.Minute)
+	return ca.leafValid(t, service, uri, from, from.Add(LeafTTL))
+}
+
+// leafValid is leaf, valid from notBefore to notAfter.
+func (ca *testCA) leafValid(t *testing.T, service, uri string, notBefore, notAfter time.Time) (*api.LeafCert, tls.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -282,8 +290,8 @@ func (ca *testCA) leaf(t *testing.T, service, uri string) (*api.LeafCert, tls.Ce
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: service},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(3 * 24 * time.Hour),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		URIs:         []*url.URL{u},
