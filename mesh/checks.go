@@ -165,7 +165,12 @@ func (c *Cluster) CheckMembers(ctx context.Context) check.Check {
 	return ch
 }
 
-// CheckSidecars proves every sidecar runs and passes its checks.
+// CheckSidecars proves every sidecar runs and passes its checks, and that
+// the path is the one the scene draws: each fcs sidecar takes mTLS on its
+// host's 9191 and hands connections to the service on the host's loopback,
+// 127.0.0.1:8181, where the service answers; each consumer's sidecar hands
+// out fcs on its own 127.0.0.1:9191. A healthy sidecar in front of a
+// service it cannot reach, or registered to reach it over the wire, fails.
 func (c *Cluster) CheckSidecars(ctx context.Context) check.Check {
 	ch := check.Check{Name: "sidecars healthy"}
 	srv, err := c.serverAPI()
@@ -212,11 +217,67 @@ func (c *Cluster) CheckSidecars(ctx context.Context) check.Check {
 			ch.Seen("%s on %s has no checks in the catalog", sidecarID(s.service), s.host.Name())
 			ch.Pass = false
 		}
+		if !c.sidecarPath(ctx, &ch, s) {
+			ch.Pass = false
+		}
 	}
 	if t := c.Timings(); t.SidecarsHealthy > 0 {
 		ch.Seen("healthy %s after the servers started", t.SidecarsHealthy.Round(time.Millisecond))
 	}
 	return ch
+}
+
+// sidecarPath proves what s's agent registered for it is the scene's path
+// — fcs's sidecar public on 9191 and local to 127.0.0.1:8181, where the
+// service answers; a consumer's upstream to fcs on 127.0.0.1:9191 — and
+// says so in ch's evidence.
+func (c *Cluster) sidecarPath(ctx context.Context, ch *check.Check, s *sidecar) bool {
+	id := sidecarID(s.service)
+	a, ok := c.agent(s.host.Name())
+	if !ok {
+		ch.Seen("%s on %s: no agent there", id, s.host.Name())
+		return false
+	}
+	reg, _, err := a.api.Agent().Service(id, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil || reg == nil || reg.Proxy == nil {
+		ch.Seen("%s on %s: its registration: %v", id, s.host.Name(), err)
+		return false
+	}
+	loopback := "127.0.0.1"
+	if s.service != FortuneService {
+		for _, u := range reg.Proxy.Upstreams {
+			if u.DestinationName != FortuneService {
+				continue
+			}
+			ch.Seen("%s on %s: upstream %s on %s:%d", id, s.host.Name(), u.DestinationName, u.LocalBindAddress, u.LocalBindPort)
+			if u.LocalBindAddress == loopback && u.LocalBindPort == MeshPort {
+				return true
+			}
+			ch.Seen("  the consumer asks its sidecar on %s:%d, not %s:%d", u.LocalBindAddress, u.LocalBindPort, loopback, MeshPort)
+			return false
+		}
+		ch.Seen("%s on %s has no upstream to %s", id, s.host.Name(), FortuneService)
+		return false
+	}
+	p := reg.Proxy
+	ch.Seen("%s on %s: mTLS on %s:%d → %s:%d", id, s.host.Name(), reg.Address, reg.Port, p.LocalServiceAddress, p.LocalServicePort)
+	ok = true
+	if reg.Port != MeshPort {
+		ch.Seen("  its public listener is on port %d, not %d", reg.Port, MeshPort)
+		ok = false
+	}
+	if p.LocalServiceAddress != loopback || p.LocalServicePort != FortunePort {
+		ch.Seen("  it reaches the service at %s:%d, not on the loopback %s:%d", p.LocalServiceAddress, p.LocalServicePort, loopback, FortunePort)
+		ok = false
+	}
+	local := fmt.Sprintf("%s:%d", loopback, FortunePort)
+	out, err := c.Fetch(ctx, s.host, local)
+	if err != nil {
+		ch.Seen("  %s$ zt-lab fortune get %s: %v: the service does not answer on its loopback", s.host.Name(), local, err)
+		return false
+	}
+	ch.Seen("%s$ zt-lab fortune get %s: %s", s.host.Name(), local, firstLine(out))
+	return ok
 }
 
 // fcc is the lab's consumer, fcc on the first consumer host.
@@ -428,10 +489,10 @@ func (c *Cluster) sidecarLog(service string, words ...string) []string {
 	return out
 }
 
-// CheckIdentities proves every mesh service carries a leaf certificate
-// from the CA's active root, naming it by its SPIFFE identity, and that
-// fcs's sidecar shows that identity and refuses an outsider with no
-// certificate.
+// CheckIdentities proves every mesh service carries a short-lived leaf
+// certificate (valid now, for at most LeafTTL) from the CA's active root,
+// naming it by its SPIFFE identity, and that fcs's sidecar shows that
+// identity and refuses an outsider with no certificate.
 func (c *Cluster) CheckIdentities(ctx context.Context) check.Check {
 	ch := check.Check{Name: "every service carries an identity from the active root"}
 	roots, td, err := c.Roots(ctx)
@@ -458,6 +519,9 @@ func (c *Cluster) CheckIdentities(ctx context.Context) check.Check {
 			ch.Seen("  %s: not from the active root, or not its own name", s)
 			ch.Pass = false
 		}
+		if !shortLived(&ch, id, time.Now()) {
+			ch.Pass = false
+		}
 	}
 	if fcs := c.hosts(infra.RoleService); len(fcs) > 0 {
 		listener := netip.AddrPortFrom(fcs[0].Addr(), MeshPort)
@@ -474,6 +538,33 @@ func (c *Cluster) CheckIdentities(ctx context.Context) check.Check {
 		}
 	}
 	return ch
+}
+
+// shortLived proves id's leaf is valid at now and lives at most LeafTTL,
+// as the identity scene says, and says so in ch's evidence.
+func shortLived(ch *check.Check, id Identity, now time.Time) bool {
+	life := id.NotAfter.Sub(id.NotBefore)
+	switch {
+	case now.Before(id.NotBefore):
+		ch.Seen("  %s: not valid before %s", id.Service, id.NotBefore.UTC().Format(time.RFC3339))
+	case !now.Before(id.NotAfter):
+		ch.Seen("  %s: expired at %s", id.Service, id.NotAfter.UTC().Format(time.RFC3339))
+	case life > LeafTTL:
+		ch.Seen("  %s: lives %s, longer than the %s of a Connect leaf", id.Service, life, hours(LeafTTL))
+	default:
+		ch.Seen("  %s: lives %s (at most %s), %s left", id.Service, hours(life), hours(LeafTTL), hours(id.NotAfter.Sub(now)))
+		return true
+	}
+	return false
+}
+
+// hours says d in hours and minutes, as a certificate's life reads.
+func hours(d time.Duration) string {
+	d = d.Round(time.Minute)
+	if m := d % time.Hour; m != 0 {
+		return fmt.Sprintf("%dh%02dm", d/time.Hour, m/time.Minute)
+	}
+	return fmt.Sprintf("%dh", d/time.Hour)
 }
 
 // CheckRotation proves a CA rotation went through without the fortunes

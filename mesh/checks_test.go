@@ -151,7 +151,33 @@ func TestCheckSidecars(t *testing.T) {
 		why    []string
 	}{
 		{"both sidecars passing", func(*checkedCluster) {}, true,
-			[]string{"fcs-sidecar-proxy on fcs00: Connect Sidecar Listening passing", "fcc-sidecar-proxy on fcc00: Connect Sidecar Listening passing"}},
+			[]string{"fcs-sidecar-proxy on fcs00: Connect Sidecar Listening passing", "fcc-sidecar-proxy on fcc00: Connect Sidecar Listening passing",
+				"fcs-sidecar-proxy on fcs00: mTLS on 198.18.0.20:9191 → 127.0.0.1:8181",
+				"fcs00$ zt-lab fortune get 127.0.0.1:8181: " + strings.TrimSpace(meshFortune),
+				"fcc-sidecar-proxy on fcc00: upstream fcs on 127.0.0.1:9191"}},
+		// The scene draws fcs-sidecar --> fcs :8181 over the host's loopback:
+		// a healthy sidecar is not enough.
+		{"the fcs sidecar reaches the service over the wire", func(c *checkedCluster) {
+			c.st.services["fcs-sidecar-proxy"].Proxy.LocalServiceAddress = "198.18.0.20"
+		}, false, []string{"it reaches the service at 198.18.0.20:8181, not on the loopback 127.0.0.1:8181"}},
+		{"the fcs sidecar hands connections to another port", func(c *checkedCluster) {
+			c.st.services["fcs-sidecar-proxy"].Proxy.LocalServicePort = 8080
+		}, false, []string{"it reaches the service at 127.0.0.1:8080, not on the loopback 127.0.0.1:8181"}},
+		{"the fcs sidecar listens on another port than the seeds' 9191", func(c *checkedCluster) {
+			c.st.services["fcs-sidecar-proxy"].Port = 21000
+		}, false, []string{"its public listener is on port 21000, not 9191"}},
+		{"the service does not answer on fcs00's loopback", func(c *checkedCluster) {
+			c.host("fcs00").run = fetches(map[string]fetchAnswer{"198.18.0.20:8181": {out: meshFortune}})
+		}, false, []string{"fcs00$ zt-lab fortune get 127.0.0.1:8181:", "the service does not answer on its loopback"}},
+		{"the consumer's upstream is not on 127.0.0.1:9191", func(c *checkedCluster) {
+			c.st.services["fcc-sidecar-proxy"].Proxy.Upstreams[0].LocalBindAddress = "0.0.0.0"
+		}, false, []string{"the consumer asks its sidecar on 0.0.0.0:9191, not 127.0.0.1:9191"}},
+		{"the consumer's sidecar has no upstream to fcs", func(c *checkedCluster) {
+			c.st.services["fcc-sidecar-proxy"].Proxy.Upstreams = nil
+		}, false, []string{"fcc-sidecar-proxy on fcc00 has no upstream to fcs"}},
+		{"the agent does not know the sidecar", func(c *checkedCluster) {
+			delete(c.st.services, "fcs-sidecar-proxy")
+		}, false, []string{"fcs-sidecar-proxy on fcs00: its registration:"}},
 		{"a sidecar unhealthy", func(c *checkedCluster) { c.st.health[0].Status = api.HealthCritical }, false,
 			[]string{"fcs-sidecar-proxy on fcs00: Connect Sidecar Listening critical"}},
 		{"a sidecar exited", func(c *checkedCluster) { c.procs["fcc00/fcc"].exit(errors.New("exit status 1")) }, false,
@@ -165,6 +191,7 @@ func TestCheckSidecars(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCheckedCluster(t, goodConsul())
+			c.host("fcs00").run = fetches(map[string]fetchAnswer{"127.0.0.1:8181": {out: meshFortune}})
 			tc.break_(c)
 			requireCheck(t, c.CheckSidecars(context.Background()), tc.pass, tc.why...)
 		})
@@ -294,7 +321,30 @@ func TestCheckIdentities(t *testing.T) {
 			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
 			issue(t, c, cur, ConsumerService, uri(ConsumerService))
 			c.lab.route("198.18.0.20:9191", sidecarListener(t, fcs, true))
-		}, true, []string{"fcs: " + uri(FortuneService), "fcc: " + uri(ConsumerService), "198.18.0.20:9191 presents " + uri(FortuneService), "refuses an outsider with no certificate"}},
+		}, true, []string{"fcs: " + uri(FortuneService), "fcc: " + uri(ConsumerService), "198.18.0.20:9191 presents " + uri(FortuneService), "refuses an outsider with no certificate",
+			"fcs: lives 72h (at most 72h), 71h59m left"}},
+		// The scene says short-lived: Consul's 72 h, not a CA's usual year.
+		{"a leaf that lives a year", func(t *testing.T, c *checkedCluster, old, cur *testCA) {
+			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
+			from := time.Now().Add(-time.Minute)
+			l, _ := cur.leafValid(t, ConsumerService, uri(ConsumerService), from, from.Add(365*24*time.Hour))
+			c.st.set(func(s *consulState) { s.leaves[ConsumerService] = l })
+			c.lab.route("198.18.0.20:9191", sidecarListener(t, fcs, true))
+		}, false, []string{"fcc: lives 8760h0m0s, longer than the 72h of a Connect leaf"}},
+		{"a leaf a minute longer than Consul's", func(t *testing.T, c *checkedCluster, old, cur *testCA) {
+			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
+			from := time.Now().Add(-2 * time.Minute)
+			l, _ := cur.leafValid(t, ConsumerService, uri(ConsumerService), from, from.Add(LeafTTL+time.Minute))
+			c.st.set(func(s *consulState) { s.leaves[ConsumerService] = l })
+			c.lab.route("198.18.0.20:9191", sidecarListener(t, fcs, true))
+		}, false, []string{"fcc: lives 72h1m0s, longer than the 72h of a Connect leaf"}},
+		{"an expired leaf", func(t *testing.T, c *checkedCluster, old, cur *testCA) {
+			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
+			from := time.Now().Add(-LeafTTL - time.Hour)
+			l, _ := cur.leafValid(t, ConsumerService, uri(ConsumerService), from, from.Add(LeafTTL))
+			c.st.set(func(s *consulState) { s.leaves[ConsumerService] = l })
+			c.lab.route("198.18.0.20:9191", sidecarListener(t, fcs, true))
+		}, false, []string{"fcc: expired at"}},
 		{"a leaf from the old root", func(t *testing.T, c *checkedCluster, old, cur *testCA) {
 			fcs := issue(t, c, cur, FortuneService, uri(FortuneService))
 			issue(t, c, old, ConsumerService, uri(ConsumerService))

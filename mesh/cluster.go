@@ -18,9 +18,13 @@ import (
 	"github.com/ztlab/zt-lab/infra"
 )
 
+// DefaultDatacenter is the lab's consul datacenter, the dc1 of every
+// service's SPIFFE identity.
+const DefaultDatacenter = "dc1"
+
 // Options tune a Cluster. The zero value gives the lab's defaults.
 type Options struct {
-	// Datacenter is consul's datacenter name: "dc1".
+	// Datacenter is consul's datacenter name: DefaultDatacenter.
 	Datacenter string
 	// Self is the zt-lab executable that runs `fortune serve` and
 	// `fortune get` on the hosts: os.Executable() when empty.
@@ -44,7 +48,7 @@ type Options struct {
 
 func (o Options) withDefaults() (Options, error) {
 	if o.Datacenter == "" {
-		o.Datacenter = "dc1"
+		o.Datacenter = DefaultDatacenter
 	}
 	if o.Self == "" {
 		self, err := os.Executable()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
+	"time"
 )
 
 // Ports every agent of the lab uses. The HTTP API (and gRPC) listen on the
@@ -133,8 +134,27 @@ type gossipLAN struct {
 	RetransmitMult int    `json:"retransmit_mult"`
 }
 
+// The lab's failure detection, and Consul's own, as the resilience scene
+// tells them: every agent probes one peer each GossipProbeInterval, and
+// one that stays silent is declared failed GossipSuspicionTimeout after
+// the failed probe (for up to ten nodes; memberlist scales it by
+// log10(nodes) beyond).
+const (
+	GossipProbeInterval    = 200 * time.Millisecond
+	GossipSuspicionMult    = 2
+	GossipSuspicionTimeout = GossipSuspicionMult * GossipProbeInterval
+
+	ConsulProbeInterval = time.Second // gossip_lan.probe_interval's default
+	ConsulSuspicionMult = 4           // gossip_lan.suspicion_mult's default
+)
+
+// RaftTimeout is the heartbeat and election timeout of raft in the lab's
+// consul: half of raft's stock 1 s, which tools/consul/fastraft.sh
+// patches in (a stock consul cannot go below 1 s).
+const RaftTimeout = 500 * time.Millisecond
+
 // labGossip is the lab's gossip tuning.
-var labGossip = gossipLAN{ProbeInterval: "200ms", ProbeTimeout: "100ms", SuspicionMult: 2, GossipInterval: "100ms", RetransmitMult: 3}
+var labGossip = gossipLAN{ProbeInterval: GossipProbeInterval.String(), ProbeTimeout: "100ms", SuspicionMult: GossipSuspicionMult, GossipInterval: "100ms", RetransmitMult: 3}
 
 type performance struct {
 	RaftMultiplier int `json:"raft_multiplier"`

@@ -40,10 +40,13 @@ type consulState struct {
 	leaders map[string]string // per host, in place of leader
 	members []*api.AgentMember
 	health  api.HealthChecks
-	roots   api.CARootList
-	leaves  map[string]*api.LeafCert
-	allowed map[string]bool // source service → authorized to fcs
-	broken  map[string]bool // API paths that answer 500
+	// services are the agents' registrations, by ID: the sidecars'
+	// /v1/agent/service/ID.
+	services map[string]*api.AgentService
+	roots    api.CARootList
+	leaves   map[string]*api.LeafCert
+	allowed  map[string]bool // source service → authorized to fcs
+	broken   map[string]bool // API paths that answer 500
 }
 
 func (s *consulState) set(f func(*consulState)) {
@@ -76,6 +79,13 @@ func (s *consulState) handler(host string) http.Handler {
 			v = s.members
 		case p == "/v1/health/state/any":
 			v = s.health
+		case strings.HasPrefix(p, "/v1/agent/service/"):
+			reg, ok := s.services[strings.TrimPrefix(p, "/v1/agent/service/")]
+			if !ok {
+				http.Error(w, "unknown service ID", http.StatusNotFound)
+				return
+			}
+			v = reg
 		case p == "/v1/connect/ca/roots":
 			v = s.roots
 		case strings.HasPrefix(p, "/v1/agent/connect/ca/leaf/"):
@@ -192,6 +202,20 @@ func goodConsul() *consulState {
 	} {
 		st.members = append(st.members, &api.AgentMember{Name: m.name, Addr: m.addr, Port: SerfPort, Tags: map[string]string{"role": m.role}, Status: serfAlive})
 	}
+	// The sidecars' registrations, as Secure makes them.
+	st.services = map[string]*api.AgentService{}
+	for _, reg := range []*api.AgentServiceRegistration{
+		SecureRegistration(netip.MustParseAddr("198.18.0.20"), time.Second),
+		ConsumerRegistration(ConsumerService, netip.MustParseAddr("198.18.0.30"), MeshPort, time.Second),
+	} {
+		sc := reg.Connect.SidecarService
+		p := *sc.Proxy
+		p.DestinationServiceName, p.DestinationServiceID = reg.Name, reg.ID
+		st.services[sidecarID(reg.ID)] = &api.AgentService{
+			Kind: api.ServiceKindConnectProxy, ID: sidecarID(reg.ID), Service: sidecarID(reg.Name),
+			Address: sc.Address, Port: sc.Port, Proxy: &p,
+		}
+	}
 	for _, s := range []struct{ node, service string }{{"fcs00", FortuneService}, {"fcc00", ConsumerService}} {
 		for _, chk := range []string{"Connect Sidecar Listening", "Connect Sidecar Aliasing " + s.service} {
 			st.health = append(st.health, &api.HealthCheck{Node: s.node, CheckID: chk, Name: chk, Status: api.HealthPassing, ServiceID: sidecarID(s.service)})
@@ -243,8 +267,16 @@ var serials struct {
 	n int64
 }
 
-// leaf issues service's leaf certificate, naming it uri.
+// leaf issues service's leaf certificate, naming it uri, as Consul does:
+// valid from a minute ago for LeafTTL.
 func (ca *testCA) leaf(t *testing.T, service, uri string) (*api.LeafCert, tls.Certificate) {
+	t.Helper()
+	from := time.Now().Add(-time.Minute)
+	return ca.leafValid(t, service, uri, from, from.Add(LeafTTL))
+}
+
+// leafValid is leaf, valid from notBefore to notAfter.
+func (ca *testCA) leafValid(t *testing.T, service, uri string, notBefore, notAfter time.Time) (*api.LeafCert, tls.Certificate) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -258,8 +290,8 @@ func (ca *testCA) leaf(t *testing.T, service, uri string) (*api.LeafCert, tls.Ce
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: service},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(3 * 24 * time.Hour),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 		URIs:         []*url.URL{u},

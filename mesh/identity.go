@@ -28,6 +28,11 @@ type Root struct {
 	Cert        *x509.Certificate
 }
 
+// LeafTTL is how long Consul's built-in CA makes a leaf certificate live:
+// its default leaf_cert_ttl, which the lab does not change. The sidecars
+// fetch a new leaf well before it ends, so no leaf outlives it.
+const LeafTTL = 72 * time.Hour
+
 // Identity is a service's leaf certificate: the "virtual passport" its
 // sidecar shows on every connection.
 type Identity struct {

@@ -2,7 +2,9 @@ package scenes
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 	"testing"
@@ -83,6 +85,13 @@ func TestCheckWireSeesTheFortuneInTheClear(t *testing.T) {
 	}
 }
 
+// Prose no fortune holds: text in TLS records the sniffer cannot call a
+// stolen fortune.
+const (
+	proseA = "Meet me by the old mill at nine; bring the ledger and the spare key, and tell nobody. "
+	proseB = "The shipment leaves on Tuesday from the east dock, crates seven to twelve, paid in cash on arrival. "
+)
+
 func TestCheckWireSeesNoFortuneThroughTheMesh(t *testing.T) {
 	t.Parallel()
 	served := []string{fortuneA, fortuneB}
@@ -94,7 +103,11 @@ func TestCheckWireSeesNoFortuneThroughTheMesh(t *testing.T) {
 		why  []string
 	}{
 		{"TLS records only", mtls, true,
-			[]string{"ENCRYPTED", "0 bytes of 2 served fortunes in"}},
+			[]string{"ENCRYPTED", "0 bytes of 2 served fortunes in", "payload entropy 7."}},
+		// TLS framing is not encryption: records that carry text the
+		// sniffer does not know as a fortune are still not noise.
+		{"TLS records carrying text", tlsFlow(t, fcc(40000), fcs(mesh.MeshPort), nil, []byte(strings.Repeat(proseA, 2)), []byte(strings.Repeat(proseB, 3))), false,
+			[]string{"ENCRYPTED", "bits/byte over", "not noise"}},
 		{"plaintext on the mesh port", plainFlow(t, 40000, mesh.MeshPort, fortuneA), false,
 			[]string{"PLAINTEXT", "bytes of served fortunes"}},
 		{"a fortune inside TLS records", tlsFlow(t, fcc(40000), fcs(mesh.MeshPort), nil, noise(3, 30), []byte(fortuneA)), false,
@@ -418,4 +431,49 @@ func TestEveryCheckFailsWithNothingToSee(t *testing.T) {
 			})
 		}
 	}
+}
+
+// The encrypted scene's "looks like noise": ciphertext of any size reaches
+// 85 % of the most entropy its size allows; text does not.
+func TestPlaintextIsNotNoise(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"4 KiB of ciphertext", noise(11, 4096), true},
+		{"1 KiB of ciphertext", noise(12, 1024), true},
+		{"64 bytes of ciphertext", noise(13, 64), true},
+		{"a fortune", []byte(fortuneA), false},
+		{"4 KiB of prose", []byte(strings.Repeat(proseA+proseB, 22)), false},
+		{"a megabyte of one byte", make([]byte, 1<<20), false},
+		{"base64 of ciphertext", []byte(base64.StdEncoding.EncodeToString(noise(14, 3072))), false},
+		{"nothing", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bits := shannon(tc.b)
+			if got := looksLikeNoise(bits, len(tc.b)); got != tc.want {
+				t.Errorf("%.2f bits/byte over %d bytes: looksLikeNoise = %v, want %v (threshold %.2f)", bits, len(tc.b), got, tc.want, noiseShare*maxEntropy(len(tc.b)))
+			}
+		})
+	}
+	if maxEntropy(1<<20) != 8 || maxEntropy(16) != 4 || maxEntropy(0) != 0 {
+		t.Errorf("maxEntropy: %v %v %v, want 8 4 0", maxEntropy(1<<20), maxEntropy(16), maxEntropy(0))
+	}
+}
+
+// shannon is the entropy of b in bits per byte, as the sniffer measures it.
+func shannon(b []byte) float64 {
+	var hist [256]int
+	for _, x := range b {
+		hist[x]++
+	}
+	h := 0.0
+	for _, c := range hist {
+		if c > 0 {
+			p := float64(c) / float64(len(b))
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
 }

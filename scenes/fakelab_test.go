@@ -84,13 +84,15 @@ type checkHost struct {
 	state infra.HostState
 	// run answers Run; nil: the command does not exist.
 	run func(argv []string) ([]byte, error)
+	// procs are what the host runs: a sidecar and its log, say.
+	procs []infra.Proc
 }
 
 func (h *checkHost) Name() string           { return h.name }
 func (h *checkHost) Role() infra.Role       { return h.role }
 func (h *checkHost) Addr() netip.Addr       { return h.addr }
 func (h *checkHost) State() infra.HostState { return h.state }
-func (h *checkHost) Procs() []infra.Proc    { return nil }
+func (h *checkHost) Procs() []infra.Proc    { return h.procs }
 func (h *checkHost) DialContext(context.Context, string, string) (net.Conn, error) {
 	return nil, errors.New("check host: no network")
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
@@ -40,7 +41,7 @@ func sceneRefused() Scene {
 				Title:  "fcc00 asks its sidecar for fortunes, mallory in the path",
 				Shell:  "nc 127.0.0.1 9191",
 				Do:     func(ctx context.Context, env *Env) error { return env.fetchPastMallory(ctx) },
-				Verify: func(_ context.Context, env *Env) check.Check { return env.checkNoneTampered() },
+				Verify: func(ctx context.Context, env *Env) check.Check { return env.checkNoneTampered(ctx) },
 			},
 			{
 				Title: "mallory answers as fcs00, with a certificate of its own",
@@ -157,6 +158,42 @@ func sidecarErrors(h infra.Host) []string {
 	return out
 }
 
+// badRecordMAC is what Go's TLS says of a record whose authentication
+// tag does not match: the sidecar's own word that a byte was changed.
+const badRecordMAC = "bad record MAC"
+
+// tlsRejections are the lines of the sidecars' logs on hosts that hold
+// what (case-insensitive), stamped at or after since: the sidecars'
+// verdicts on this attack, not on an earlier one.
+func tlsRejections(hosts []infra.Host, what string, since time.Time) []string {
+	var out []string
+	what = strings.ToLower(what)
+	for _, h := range hosts {
+		for _, p := range h.Procs() {
+			if !strings.Contains(p.Name(), "sidecar") {
+				continue
+			}
+			for _, l := range p.Tail(-1) {
+				if !strings.Contains(strings.ToLower(l), what) {
+					continue
+				}
+				if at, ok := logStamp(l); ok && !at.Before(since) {
+					out = append(out, fmt.Sprintf("%s %s log: %s", h.Name(), p.Name(), strings.TrimSpace(l)))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// logStamp is the time a consul log line begins with
+// ("2026-12-04T20:19:06.696Z [ERROR] ...").
+func logStamp(line string) (time.Time, bool) {
+	stamp, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+	at, err := time.Parse("2006-01-02T15:04:05.000Z07:00", stamp)
+	return at, err == nil
+}
+
 // malloryLines are the lines of mallory's that start with prefix.
 func (a *attackRun) malloryLines(prefix string) []string {
 	a.mu.Lock()
@@ -171,14 +208,32 @@ func (a *attackRun) malloryLines(prefix string) []string {
 }
 
 // checkNoneTampered proves the mesh accepted none of mallory's changes:
-// mallory did change bytes (its own word), and every fortune fcc00
-// printed is one fcs00 served.
-func (e *Env) checkNoneTampered() check.Check {
+// mallory did change bytes (its own word), a sidecar's TLS rejected them
+// as a bad record MAC (its own log, since mallory started: a connection
+// that failed for any other reason proves nothing of the tag), and every
+// fortune fcc00 printed is one fcs00 served.
+func (e *Env) checkNoneTampered(ctx context.Context) check.Check {
 	const name = "0 tampered fortunes accepted by the consumer"
 	a, stop := e.attackFor(name)
 	if stop != nil {
 		return *stop
 	}
+	var hosts []infra.Host
+	for _, n := range []string{ConsumerHost, ServiceHost} {
+		if h, err := e.Host(n); err == nil {
+			hosts = append(hosts, h)
+		}
+	}
+	poisoned, _, _ := a.snapshot()
+	// The sidecar logs the failed handshake as it drops the connection: its
+	// line may reach the lab a moment after the fetch has failed.
+	var macs []string
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	_ = waitUntil(wctx, 20*time.Millisecond, func() bool {
+		macs = tlsRejections(hosts, badRecordMAC, poisoned)
+		return len(macs) > 0
+	})
+	cancel()
 	a.mu.Lock()
 	printed, fetched := slices.Clone(a.printed), a.fetched
 	a.mu.Unlock()
@@ -198,14 +253,20 @@ func (e *Env) checkNoneTampered() check.Check {
 		}
 		records += n
 	}
-	c := check.Check{Name: name, Pass: accepted == 0 && records > 0}
+	c := check.Check{Name: name, Pass: accepted == 0 && records > 0 && len(macs) > 0}
 	c.Seen("%d fetches, %d fortunes printed, %d of them tampered; %d fetches lost while mallory was in the path", fetched, len(printed), accepted, fetched-len(printed))
 	c.Seen("mallory changed a byte in %d TLS records on %d connections", records, len(flips))
 	if records == 0 {
 		c.Seen("mallory changed nothing: the fetches never passed through it")
 	}
-	if h, err := e.Host(ConsumerHost); err == nil {
-		c.Evidence = append(c.Evidence, sidecarErrors(h)...)
+	if len(macs) == 0 {
+		c.Seen("no sidecar logged %q since mallory started: nothing shows TLS rejected a changed record", badRecordMAC)
+		if h, err := e.Host(ConsumerHost); err == nil {
+			c.Evidence = append(c.Evidence, sidecarErrors(h)...)
+		}
+	} else {
+		c.Seen("%d sidecar log lines reject a record with %q, e.g.:", len(macs), badRecordMAC)
+		c.Evidence = append(c.Evidence, macs[max(0, len(macs)-2):]...)
 	}
 	return c
 }

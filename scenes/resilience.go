@@ -187,6 +187,8 @@ var instancePlan = []Failure{{Host: ScaleHosts[0], Mode: infra.Crash}, {Host: Sc
 const (
 	LoadRetries    = 3
 	LoadTryTimeout = 300 * time.Millisecond
+	// LoadEvery is how often the consumer fetches: ten times a second.
+	LoadEvery = 100 * time.Millisecond
 )
 
 // consumerLoad is the consumer on fcc00 fetching through the mesh every
@@ -208,7 +210,7 @@ func (e *Env) startLoad(ctx context.Context, name string, onLine func(string)) (
 	l := &consumerLoad{}
 	l.proc, err = consumer.Start(ctx, infra.ProcSpec{
 		Name: name,
-		Argv: []string{e.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "30m", "--timeout", LoadTryTimeout.String(), "--retries", fmt.Sprint(LoadRetries)},
+		Argv: []string{e.Self, "fortune", "get", MeshAddr, "--every", LoadEvery.String(), "--for", "30m", "--timeout", LoadTryTimeout.String(), "--retries", fmt.Sprint(LoadRetries)},
 		OnLine: func(line string) {
 			f := strings.Fields(line)
 			if len(f) < 2 || !strings.HasPrefix(f[0], "#") {
@@ -760,7 +762,7 @@ func (e *Env) CrashUnderLoad(ctx context.Context, host string) (failed, total in
 		Name: "consumer-30s",
 		// The scene's own consumer: it retries a failed fetch on a new
 		// connection, as the narration says.
-		Argv:   []string{e.Self, "fortune", "get", MeshAddr, "--every", "100ms", "--for", "30s", "--timeout", LoadTryTimeout.String(), "--retries", fmt.Sprint(LoadRetries)},
+		Argv:   []string{e.Self, "fortune", "get", MeshAddr, "--every", LoadEvery.String(), "--for", "30s", "--timeout", LoadTryTimeout.String(), "--retries", fmt.Sprint(LoadRetries)},
 		OnLine: tally.add,
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package scenes
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -99,6 +100,12 @@ func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind)
 				pass = false
 				ev = append(ev, fmt.Sprintf("%d bytes of served fortunes on the wire", v.KnownBytes))
 			}
+			if !looksLikeNoise(v.Entropy, v.EntropyBytes) {
+				pass = false
+				ev = append(ev, fmt.Sprintf("  its payload has %.2f bits/byte over %d bytes, under %.0f%% of the %.2f a sample that size can have: not noise", v.Entropy, v.EntropyBytes, 100*noiseShare, maxEntropy(v.EntropyBytes)))
+			} else {
+				ev = append(ev, fmt.Sprintf("  payload entropy %.2f bits/byte over %d bytes (noise: ≥ %.2f)", v.Entropy, v.EntropyBytes, noiseShare*maxEntropy(v.EntropyBytes)))
+			}
 		}
 	}
 	switch {
@@ -125,6 +132,30 @@ func (e *Env) measureWire(name, from, to string, port uint16, want sniffer.Kind)
 		}
 	}
 	return check.Check{Name: name, Pass: pass, Evidence: ev}
+}
+
+// noiseShare is how much of the most entropy a sample can have the
+// payload the mesh carries must reach for the encrypted scene's "looks
+// like noise, close to 8 bits per byte". The lab's mTLS payload measured
+// 7.89 bits/byte; the lab's fortunes, as text, 4.8.
+const noiseShare = 0.85
+
+// maxEntropy is the most entropy, in bits per byte, n bytes can show: 8,
+// or log2(n) for fewer than 256 bytes, which cannot each be another
+// value.
+func maxEntropy(n int) float64 {
+	if n < 1 {
+		return 0
+	}
+	return math.Min(8, math.Log2(float64(n)))
+}
+
+// looksLikeNoise reports whether n bytes of payload measured bits per
+// byte are ciphertext as the sniffer tells it: at least noiseShare of
+// the most a sample of n bytes can have. No payload measured is no
+// evidence.
+func looksLikeNoise(bits float64, n int) bool {
+	return n > 0 && bits >= noiseShare*maxEntropy(n)
 }
 
 func firstLine(s string) string {
