@@ -113,8 +113,9 @@ type agentConfig struct {
 
 // gossipLAN is serf's failure detection, tuned for a lab on one wire.
 // Consul's defaults (probe every 1 s, suspicion ×4) suit a data centre and
-// take 4-6 s to give up on a node; here every agent probes one of its peers every 200 ms and a node,
-// once one agent found it silent, declared failed 2 × 200 ms later
+// take 4-6 s to give up on a node; here every agent probes one of its
+// peers every 200 ms and a node, once one agent found it silent, is
+// declared failed 2 × 200 ms later
 // (suspicion_mult × probe_interval × max(1, log10(nodes)): 400 ms up to
 // ten nodes) if it has not refuted meanwhile. With suspicion_mult ≥ 3
 // memberlist waits for suspicion_mult - 2 other agents to confirm, and,
