@@ -44,6 +44,11 @@ type consulState struct {
 	leaves  map[string]*api.LeafCert
 	allowed map[string]bool // source service → authorized to fcs
 	broken  map[string]bool // API paths that answer 500
+	// catalog and connect are /v1/catalog/service/NAME and
+	// /v1/catalog/connect/NAME, by NAME; services is each host's
+	// /v1/agent/services.
+	catalog, connect map[string][]*api.CatalogService
+	services         map[string]map[string]*api.AgentService
 }
 
 func (s *consulState) set(f func(*consulState)) {
@@ -76,6 +81,15 @@ func (s *consulState) handler(host string) http.Handler {
 			v = s.members
 		case p == "/v1/health/state/any":
 			v = s.health
+		case strings.HasPrefix(p, "/v1/catalog/service/"):
+			v = orEmpty(s.catalog[strings.TrimPrefix(p, "/v1/catalog/service/")])
+		case strings.HasPrefix(p, "/v1/catalog/connect/"):
+			v = orEmpty(s.connect[strings.TrimPrefix(p, "/v1/catalog/connect/")])
+		case p == "/v1/agent/services":
+			v = s.services[host]
+			if v == nil {
+				v = map[string]*api.AgentService{}
+			}
 		case p == "/v1/connect/ca/roots":
 			v = s.roots
 		case strings.HasPrefix(p, "/v1/agent/connect/ca/leaf/"):
@@ -103,6 +117,14 @@ func (s *consulState) handler(host string) http.Handler {
 		}
 		json.NewEncoder(w).Encode(v)
 	})
+}
+
+// orEmpty is what Consul answers for a list with nothing in it: [], not null.
+func orEmpty(l []*api.CatalogService) []*api.CatalogService {
+	if l == nil {
+		return []*api.CatalogService{}
+	}
+	return l
 }
 
 // checkedLab is a lab on paper whose hosts' Run answers from a script, and

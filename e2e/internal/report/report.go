@@ -27,6 +27,7 @@ var Claims = slices.Concat(
 	[]string{
 		"leader elected",
 		"5 members alive",
+		"fcs registered in plaintext, with no sidecar",
 		"sidecars healthy",
 		"consumer received a fortune through the mesh",
 		"no fortune bytes on the wire through the mesh",
