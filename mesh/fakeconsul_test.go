@@ -49,6 +49,10 @@ type consulState struct {
 	// /v1/agent/services.
 	catalog, connect map[string][]*api.CatalogService
 	services         map[string]map[string]*api.AgentService
+	// rafts is a host's own raft configuration, in place of raft;
+	// expect is each host's bootstrap_expect in /v1/agent/self.
+	rafts  map[string]api.RaftConfiguration
+	expect map[string]int
 }
 
 func (s *consulState) set(f func(*consulState)) {
@@ -71,6 +75,15 @@ func (s *consulState) handler(host string) http.Handler {
 		switch p := r.URL.Path; {
 		case p == "/v1/operator/raft/configuration":
 			v = s.raft
+			if r, ok := s.rafts[host]; ok {
+				v = r
+			}
+		case p == "/v1/agent/self":
+			debug := map[string]any{}
+			if n, ok := s.expect[host]; ok {
+				debug["BootstrapExpect"] = n
+			}
+			v = map[string]any{"DebugConfig": debug}
 		case p == "/v1/status/leader":
 			l, ok := s.leaders[host]
 			if !ok {

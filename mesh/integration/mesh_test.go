@@ -153,6 +153,7 @@ func TestMesh(t *testing.T) {
 	}
 	upTook := time.Since(start)
 	require(t, c.CheckLeader(ctx))
+	require(t, c.CheckRaftPeers(ctx, 3))
 	require(t, c.CheckMembers(ctx))
 	require(t, c.CheckLearnerToken(ctx, fcc))
 

@@ -26,6 +26,7 @@ var Claims = slices.Concat(
 	tamperingBefore,
 	[]string{
 		"leader elected",
+		"3 servers, all raft voters",
 		"5 members alive",
 		"fcs registered in plaintext, with no sidecar",
 		"sidecars healthy",
