@@ -176,7 +176,7 @@ func upDown(ctx context.Context, o Options, r *Report, first bool) error {
 // fetches as fast as it can, the mesh latency once the sidecars are up,
 // and the lab's memory at the end.
 func walkthrough(ctx context.Context, o Options, r *Report, say func(string, ...any)) (rerr error) {
-	env := &scenes.Env{Self: o.Self, Consul: o.Consul, Seed: o.Seed}
+	env := &scenes.Env{Self: o.Self, Consul: o.Consul, Seed: o.Seed, Provider: "local (namespaces on this machine)"}
 	env.Build = func(ctx context.Context) (infra.Lab, error) { return local.New().Up(ctx, o.Topology, nil) }
 	ws := scenes.Walkthrough()
 	e := scenes.New(env, ws)

@@ -25,7 +25,7 @@ func Repeat(ctx context.Context, o Options) (r *Report, rerr error) {
 			fmt.Fprintf(o.Progress, format+"\n", args...)
 		}
 	}
-	env := &scenes.Env{Self: o.Self, Consul: o.Consul, Seed: o.Seed}
+	env := &scenes.Env{Self: o.Self, Consul: o.Consul, Seed: o.Seed, Provider: "local (namespaces on this machine)"}
 	env.Build = func(ctx context.Context) (infra.Lab, error) { return local.New().Up(ctx, o.Topology, nil) }
 	ws := scenes.Walkthrough()
 	e := scenes.New(env, ws)

@@ -47,6 +47,15 @@ type consulState struct {
 	leaves   map[string]*api.LeafCert
 	allowed  map[string]bool // source service → authorized to fcs
 	broken   map[string]bool // API paths that answer 500
+	// catalog and connect are /v1/catalog/service/NAME and
+	// /v1/catalog/connect/NAME, by NAME; hostServices is each host's
+	// /v1/agent/services.
+	catalog, connect map[string][]*api.CatalogService
+	hostServices     map[string]map[string]*api.AgentService
+	// rafts is a host's own raft configuration, in place of raft;
+	// expect is each host's bootstrap_expect in /v1/agent/self.
+	rafts  map[string]api.RaftConfiguration
+	expect map[string]int
 }
 
 func (s *consulState) set(f func(*consulState)) {
@@ -69,6 +78,15 @@ func (s *consulState) handler(host string) http.Handler {
 		switch p := r.URL.Path; {
 		case p == "/v1/operator/raft/configuration":
 			v = s.raft
+			if r, ok := s.rafts[host]; ok {
+				v = r
+			}
+		case p == "/v1/agent/self":
+			debug := map[string]any{}
+			if n, ok := s.expect[host]; ok {
+				debug["BootstrapExpect"] = n
+			}
+			v = map[string]any{"DebugConfig": debug}
 		case p == "/v1/status/leader":
 			l, ok := s.leaders[host]
 			if !ok {
@@ -86,6 +104,15 @@ func (s *consulState) handler(host string) http.Handler {
 				return
 			}
 			v = reg
+		case strings.HasPrefix(p, "/v1/catalog/service/"):
+			v = orEmpty(s.catalog[strings.TrimPrefix(p, "/v1/catalog/service/")])
+		case strings.HasPrefix(p, "/v1/catalog/connect/"):
+			v = orEmpty(s.connect[strings.TrimPrefix(p, "/v1/catalog/connect/")])
+		case p == "/v1/agent/services":
+			v = s.hostServices[host]
+			if v == nil {
+				v = map[string]*api.AgentService{}
+			}
 		case p == "/v1/connect/ca/roots":
 			v = s.roots
 		case strings.HasPrefix(p, "/v1/agent/connect/ca/leaf/"):
@@ -113,6 +140,14 @@ func (s *consulState) handler(host string) http.Handler {
 		}
 		json.NewEncoder(w).Encode(v)
 	})
+}
+
+// orEmpty is what Consul answers for a list with nothing in it: [], not null.
+func orEmpty(l []*api.CatalogService) []*api.CatalogService {
+	if l == nil {
+		return []*api.CatalogService{}
+	}
+	return l
 }
 
 // checkedLab is a lab on paper whose hosts' Run answers from a script, and

@@ -26,6 +26,7 @@ func sceneAgents() Scene {
 				Do: func(ctx context.Context, env *Env) error {
 					return env.Cluster().RegisterPlaintext(ctx)
 				},
+				Verify: meshCheck((*mesh.Cluster).CheckPlaintextRegistered),
 			},
 		},
 	}

@@ -122,6 +122,7 @@ func New(env *Env, scenes []Scene) *Engine {
 		env.world = &world{}
 	}
 	env.emit = e.emit
+	env.tally = e.tally
 	return e
 }
 

@@ -32,6 +32,9 @@ type Env struct {
 	Consul string
 	// Seed makes the fortune sequence repeatable for recordings.
 	Seed int64
+	// Provider names what the lab runs on, as the report card says it:
+	// "local (namespaces on this machine)".
+	Provider string
 
 	// world is made by New and shared by the engine's Env and every
 	// step's view of it: an Env is ready once New has taken it.
@@ -46,6 +49,8 @@ type stepAt struct{ scene, step int }
 // world is everything the Env and its step views share.
 type world struct {
 	emit func(Event)
+	// tally counts the engine's results but those of one scene.
+	tally func(except int) Tally
 	// running is the step run last: where lines that come from no step's
 	// view are reported (the mesh's progress, a provider's, the screens').
 	running atomic.Pointer[stepAt]
@@ -69,7 +74,7 @@ type world struct {
 func (e *Env) forStep(i, j int) *Env {
 	at := &stepAt{scene: i, step: j}
 	e.running.Store(at)
-	return &Env{Build: e.Build, Self: e.Self, Consul: e.Consul, Seed: e.Seed, world: e.world, at: at}
+	return &Env{Build: e.Build, Self: e.Self, Consul: e.Consul, Seed: e.Seed, Provider: e.Provider, world: e.world, at: at}
 }
 
 // position is the step this view was handed to; on the engine's own
@@ -92,6 +97,16 @@ func (e *Env) report(ev Event) {
 	}
 	ev.Scene, ev.Step = e.position()
 	e.emit(ev)
+}
+
+// Tally is what the walkthrough has checked so far in every scene but
+// this view's own.
+func (e *Env) Tally() Tally {
+	if e.world == nil || e.tally == nil {
+		return Tally{}
+	}
+	scene, _ := e.position()
+	return e.tally(scene)
 }
 
 // maxPackets and maxLines bound what the screens can be shown.

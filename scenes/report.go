@@ -57,6 +57,52 @@ type ReportStep struct {
 	Took  time.Duration `json:"took_ns"`
 }
 
+// add counts one step's result.
+func (t *Totals) add(res Result) {
+	switch {
+	case res.Err != nil:
+		t.Failed++
+	case res.Check == nil:
+	case res.Check.Pass:
+		t.Passed++
+	case res.Check.Skipped != "":
+		t.Skipped++
+	default:
+		t.Failed++
+	}
+}
+
+// Tally is what the walkthrough has checked so far, apart from one scene
+// (the report card that asks): the totals of its checks, and which scenes
+// ran a step and which did not.
+type Tally struct {
+	Totals
+	Ran, NotRun []string // scene titles, in the walkthrough's order
+}
+
+// tally counts every result so far but those of scene except.
+func (e *Engine) tally(except int) Tally {
+	var t Tally
+	ran := map[int]bool{}
+	for _, res := range e.Results() {
+		if res.Scene == except {
+			continue
+		}
+		ran[res.Scene] = true
+		t.add(res)
+	}
+	for i, sc := range e.Scenes {
+		switch {
+		case i == except:
+		case ran[i]:
+			t.Ran = append(t.Ran, sc.Title)
+		default:
+			t.NotRun = append(t.NotRun, sc.Title)
+		}
+	}
+	return t
+}
+
 // NewReport collects every result of e so far under info.
 func NewReport(e *Engine, info RunInfo) Report {
 	r := Report{RunInfo: info, Scenes: []ReportScene{}}
@@ -69,18 +115,10 @@ func NewReport(e *Engine, info RunInfo) Report {
 		if res.Step < len(sc.Steps) {
 			st.Shell = sc.Steps[res.Step].Shell
 		}
-		switch {
-		case res.Err != nil:
+		if res.Err != nil {
 			st.Error = res.Err.Error()
-			r.Totals.Failed++
-		case res.Check == nil:
-		case res.Check.Pass:
-			r.Totals.Passed++
-		case res.Check.Skipped != "":
-			r.Totals.Skipped++
-		default:
-			r.Totals.Failed++
 		}
+		r.Totals.add(res)
 		last := &r.Scenes[len(r.Scenes)-1]
 		last.Steps = append(last.Steps, st)
 	}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/mesh"
 )
 
-// sceneServers starts the three Consul servers and proves a leader.
+// sceneServers starts the three Consul servers and proves a leader, and
+// that there are three of them in raft.
 func sceneServers() Scene {
 	return Scene{
 		ID: "servers", Title: "The service mesh servers", Panel: PanelCluster,
@@ -24,6 +26,12 @@ func sceneServers() Scene {
 				return c.UpServers(ctx)
 			},
 			Verify: meshCheck((*mesh.Cluster).CheckLeader),
+		}, {
+			Title: "Count the raft peers: three servers, each a voter",
+			Shell: "consul operator raft list-peers",
+			Verify: meshCheck(func(c *mesh.Cluster, ctx context.Context) check.Check {
+				return c.CheckRaftPeers(ctx, 3)
+			}),
 		}},
 	}
 }

@@ -26,6 +26,32 @@ import (
 // network namespace. Nothing here ever runs in the machine's namespace.
 const netnsEnv = "ZTLAB_SNIFFER_PRIVATE_NETNS"
 
+// mustCaptureEnv tells the re-executed test that it may not skip: inside
+// its namespace it is uid 0 whoever started it, so the outer test decides.
+const mustCaptureEnv = "ZTLAB_SNIFFER_MUST_CAPTURE"
+
+// mustCapture says whether the live capture has to run here: under CI
+// (CI set) and as root nothing stops it, so a skip there would report a
+// check that never ran as if it had passed.
+func mustCapture() bool {
+	if os.Getenv(netnsEnv) == "1" {
+		return os.Getenv(mustCaptureEnv) == "1"
+	}
+	return os.Getenv("CI") != "" || os.Getuid() == 0
+}
+
+// cannotCapture ends a live test that cannot capture here: it fails under
+// CI or as root, and skips, saying why, only for a developer without root
+// and without CI.
+func cannotCapture(t *testing.T, format string, args ...any) {
+	t.Helper()
+	why := fmt.Sprintf(format, args...)
+	if mustCapture() {
+		t.Fatalf("%s: under CI or as root the live capture must run, so this is a failure, not a skip", why)
+	}
+	t.Skipf("%s: live capture NOT tested (not root, CI unset; run as root or with CI=1 to make this a failure)", why)
+}
+
 // inPrivateNetns re-executes the running test in a new user+network
 // namespace (uid and gid 0 mapped to the caller's) and reports its
 // result; it returns true when the caller is that re-executed test and
@@ -43,11 +69,15 @@ func inPrivateNetns(t *testing.T) bool {
 		}
 		return true
 	}
-	if testing.Short() {
-		t.Skip("live capture re-executes the test in a private namespace: skipped with -short")
+	if testing.Short() && !mustCapture() {
+		t.Skip("live capture re-executes the test in a private namespace: skipped with -short (not root, CI unset)")
+	}
+	must := "0"
+	if mustCapture() {
+		must = "1"
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=120s")
-	cmd.Env = append(os.Environ(), netnsEnv+"=1")
+	cmd.Env = append(os.Environ(), netnsEnv+"=1", mustCaptureEnv+"="+must)
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
@@ -57,7 +87,7 @@ func inPrivateNetns(t *testing.T) bool {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
-		t.Skipf("cannot create a private user+net namespace here (%v): live capture not tested", err)
+		cannotCapture(t, "cannot create a private user+net namespace here (%v)", err)
 	}
 	err := cmd.Wait()
 	t.Logf("in a private namespace:\n%s", out.String())
@@ -65,7 +95,7 @@ func inPrivateNetns(t *testing.T) bool {
 		t.Fatalf("live test in a private namespace: %v", err)
 	}
 	if strings.Contains(out.String(), "--- SKIP") {
-		t.Skip("skipped in the private namespace")
+		cannotCapture(t, "skipped in the private namespace (its log is above)")
 	}
 	return false
 }
@@ -84,7 +114,7 @@ func newWire(t *testing.T) *wire {
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: w.bridge}}
 	if err := netlink.LinkAdd(br); err != nil {
 		if errors.Is(err, syscall.EPERM) {
-			t.Skipf("no CAP_NET_ADMIN in the private namespace (%v)", err)
+			cannotCapture(t, "no CAP_NET_ADMIN in the private namespace (%v)", err)
 		}
 		t.Fatalf("add bridge: %v", err)
 	}

@@ -64,7 +64,7 @@ func (f *walkFlags) engine(ctx context.Context) (*scenes.Engine, error) {
 	if err := scenes.LoadContent(ws, f.content); err != nil {
 		return nil, usage(err)
 	}
-	env := &scenes.Env{Self: self, Seed: f.seed, Consul: bin.Path}
+	env := &scenes.Env{Self: self, Seed: f.seed, Consul: bin.Path, Provider: f.row.name + " (" + f.row.about + ")"}
 	e := scenes.New(env, ws)
 	env.Build, err = f.row.build(ctx, walkLab{topology: t, self: self, consul: bin.Path, builds: f.builds, logf: env.Logf})
 	if err != nil {

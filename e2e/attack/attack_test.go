@@ -62,7 +62,7 @@ type walk struct {
 }
 
 func newWalk(t *testing.T) *walk {
-	env := &scenes.Env{Self: ztlab, Consul: consul, Seed: 1}
+	env := &scenes.Env{Self: ztlab, Consul: consul, Seed: 1, Provider: "local (namespaces on this machine)"}
 	env.Build = func(ctx context.Context) (infra.Lab, error) {
 		return local.New().Up(ctx, infra.DefaultTopology(), nil)
 	}

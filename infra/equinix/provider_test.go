@@ -647,26 +647,39 @@ func TestACrashedUpIsCleanedByDownByLabID(t *testing.T) {
 	assertNothingLeft(t, s)
 }
 
-// TestDevicesAreCreatedInParallel measures Up with a fake that takes 2 s
-// per create: in parallel that is about 2 s, one by one it would be 10 s.
+// TestDevicesAreCreatedInParallel holds every create at the fake's gate
+// and proves that all the lab's hosts are being created at the same
+// moment: a provider that created them one by one would never have more
+// than one create in flight, whatever the timing.
 func TestDevicesAreCreatedInParallel(t *testing.T) {
-	if testing.Short() {
-		t.Skip("takes 2 s")
-	}
 	s := metaltest.New(t)
-	s.SetLatency(metaltest.CreateDevice, 2*time.Second)
-	p := newProvider(t, s)
-	start := time.Now()
-	lab, err := p.Up(context.Background(), p.Config().Topology(), nil)
-	elapsed := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
+	gate := s.Hold(metaltest.CreateDevice)
+	// No create may time out while it waits at the gate.
+	p := newProvider(t, s, func(c *Config) { c.Timing.Request = time.Minute })
+	want := len(p.Config().Topology().Hosts)
+	type result struct {
+		lab infra.Lab
+		err error
 	}
-	t.Logf("5 devices at 2 s per create: up in %.2f s (serial would be 10 s)", elapsed.Seconds())
-	if elapsed > 6*time.Second {
-		t.Errorf("up took %v: the creates are not parallel", elapsed)
+	done := make(chan result, 1)
+	go func() {
+		lab, err := p.Up(context.Background(), p.Config().Topology(), nil)
+		done <- result{lab, err}
+	}()
+	held := gate.WaitHeld(want, 10*time.Second)
+	gate.Release()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	if err := lab.Close(context.Background()); err != nil {
+	t.Logf("%d of %d creates in flight at once (most ever %d)", held, want, gate.MostHeld())
+	if held != want || gate.MostHeld() != want {
+		t.Errorf("%d creates in flight at once (most ever %d), want all %d hosts' creates together: the creates are not parallel", held, gate.MostHeld(), want)
+	}
+	if n := s.Received(metaltest.CreateDevice); n != want {
+		t.Errorf("%d create calls, want %d", n, want)
+	}
+	if err := r.lab.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	assertNothingLeft(t, s)

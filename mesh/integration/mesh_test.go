@@ -153,12 +153,14 @@ func TestMesh(t *testing.T) {
 	}
 	upTook := time.Since(start)
 	require(t, c.CheckLeader(ctx))
+	require(t, c.CheckRaftPeers(ctx, 3))
 	require(t, c.CheckMembers(ctx))
 	require(t, c.CheckLearnerToken(ctx, fcc))
 
 	if err := c.RegisterPlaintext(ctx); err != nil {
 		t.Fatal(err)
 	}
+	require(t, c.CheckPlaintextRegistered(ctx))
 	plain := latency(t, fcc, "fcs00:8181")
 
 	secureStart := time.Now()
@@ -172,6 +174,12 @@ func TestMesh(t *testing.T) {
 		tm.ServersUp.Round(time.Millisecond), tm.Leader.Round(time.Millisecond), tm.ConnectCA.Round(time.Millisecond), tm.ClientsJoined.Round(time.Millisecond))
 	require(t, c.CheckSidecars(ctx))
 	require(t, c.CheckMeshFortune(ctx))
+	// Behind its sidecar, fcs is no longer the plaintext service it was.
+	if ch := c.CheckPlaintextRegistered(ctx); ch.Pass || ch.Name == "" {
+		t.Errorf("with fcs in the mesh the plaintext check still passes: %s", ch)
+	} else {
+		t.Logf("after Secure, as it should: %s", ch)
+	}
 	viaMesh := latency(t, fcc, "127.0.0.1:9191")
 	if plain.p50 > 0 {
 		t.Logf("FIGURE fetch latency, new connection each: plaintext p50 %s p99 %s; mesh p50 %s p99 %s; ratio p50 %.1fx p99 %.1fx",

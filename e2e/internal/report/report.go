@@ -26,7 +26,9 @@ var Claims = slices.Concat(
 	tamperingBefore,
 	[]string{
 		"leader elected",
+		"3 servers, all raft voters",
 		"5 members alive",
+		"fcs registered in plaintext, with no sidecar",
 		"sidecars healthy",
 		"consumer received a fortune through the mesh",
 		"no fortune bytes on the wire through the mesh",
@@ -44,7 +46,12 @@ var Claims = slices.Concat(
 		"no private key crossed the wire",
 	},
 	ResilienceClaims,
+	SummaryClaims,
 )
+
+// SummaryClaims is the report card's own claim: every check that ran
+// passed, counted, on the provider that ran them.
+var SummaryClaims = []string{"every check that ran passed"}
 
 // ResilienceClaims are the claims of the resilience scene, the timed
 // failures.
@@ -104,6 +111,62 @@ func (r Run) Check(t testing.TB) {
 	t.Logf("%s (exit %d):\n%s\n%s", r.Name, r.Code, r.Stdout, r.Stderr)
 }
 
+// reportScene is a scene of the JSON report, as this package reads it.
+type reportScene struct {
+	Number int          `json:"number"`
+	Steps  []reportStep `json:"steps"`
+}
+
+type reportStep struct {
+	Title string       `json:"title"`
+	Error string       `json:"error"`
+	Check *reportCheck `json:"check"`
+}
+
+type reportCheck struct {
+	Name     string   `json:"name"`
+	Pass     bool     `json:"pass"`
+	Evidence []string `json:"evidence"`
+	Skipped  string   `json:"skipped"`
+}
+
+// summaryFailures holds the report card's check to the run's own data:
+// it names the provider of the report, and counts exactly the checks of
+// the other scenes. A run without the report card has nothing to hold.
+func summaryFailures(provider string, scenes []reportScene) []string {
+	var passed, failed, skipped int
+	var card []string
+	found := false
+	for _, sc := range scenes {
+		for _, st := range sc.Steps {
+			c := st.Check
+			if c != nil && slices.Contains(SummaryClaims, c.Name) {
+				card, found = c.Evidence, true
+				continue
+			}
+			switch {
+			case st.Error != "":
+				failed++
+			case c == nil:
+			case c.Pass:
+				passed++
+			case c.Skipped != "":
+				skipped++
+			default:
+				failed++
+			}
+		}
+	}
+	if !found {
+		return nil
+	}
+	want := fmt.Sprintf(": %d checks passed, %d failed, %d skipped", passed, failed, skipped)
+	if len(card) == 0 || !strings.HasPrefix(card[0], "on "+provider+" (") || !strings.HasSuffix(card[0], want) {
+		return []string{fmt.Sprintf("the report card says %q; the report's provider is %q and its other scenes hold%s", card, provider, want)}
+	}
+	return nil
+}
+
 func (r Run) failures() []string {
 	var out []string
 	if r.Code != 0 {
@@ -128,19 +191,7 @@ func (r Run) failures() []string {
 			Failed  int `json:"failed"`
 			Skipped int `json:"skipped"`
 		} `json:"totals"`
-		Scenes []struct {
-			Number int `json:"number"`
-			Steps  []struct {
-				Title string `json:"title"`
-				Error string `json:"error"`
-				Check *struct {
-					Name     string   `json:"name"`
-					Pass     bool     `json:"pass"`
-					Evidence []string `json:"evidence"`
-					Skipped  string   `json:"skipped"`
-				} `json:"check"`
-			} `json:"steps"`
-		} `json:"scenes"`
+		Scenes []reportScene `json:"scenes"`
 	}
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return append(out, fmt.Sprintf("report %s: %v", r.Report, err))
@@ -180,6 +231,7 @@ func (r Run) failures() []string {
 			}
 		}
 	}
+	out = append(out, summaryFailures(rep.Provider, rep.Scenes)...)
 	if rep.Totals.Passed != passed || rep.Totals.Failed != failed || rep.Totals.Skipped != skipped {
 		out = append(out, fmt.Sprintf("report totals %+v, but its scenes hold %d passed, %d failed and %d skipped", rep.Totals, passed, failed, skipped))
 	}

@@ -125,6 +125,94 @@ type Server struct {
 	addresses        func(hostname string) (public, private string)
 	authorized       string
 	power            func(hostname string, on bool)
+	gates            map[Op]*Gate
+}
+
+// Gate holds the calls to one endpoint until it is released, and counts
+// how many it holds at once: a test proves calls overlap by seeing them
+// all held together, which no timing can fake.
+type Gate struct {
+	mu       sync.Mutex
+	held     int // calls waiting at the gate now
+	most     int // the most it ever held at once
+	open     chan struct{}
+	changed  chan struct{} // closed and replaced whenever held changes
+	released bool
+}
+
+// Hold makes every call to op wait, after its latency and before the
+// server acts on it, until the gate is released or the client goes away.
+func (s *Server) Hold(op Op) *Gate {
+	g := &Gate{open: make(chan struct{}), changed: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gates == nil {
+		s.gates = map[Op]*Gate{}
+	}
+	s.gates[op] = g
+	return g
+}
+
+// Held is how many calls wait at the gate now.
+func (g *Gate) Held() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.held
+}
+
+// MostHeld is the most calls the gate ever held at once.
+func (g *Gate) MostHeld() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.most
+}
+
+// WaitHeld waits until the gate holds n calls at once, or d passes; it
+// returns how many it held when it stopped waiting.
+func (g *Gate) WaitHeld(n int, d time.Duration) int {
+	timeout := time.After(d)
+	for {
+		g.mu.Lock()
+		held, changed := g.held, g.changed
+		g.mu.Unlock()
+		if held >= n {
+			return held
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			return held
+		}
+	}
+}
+
+// Release lets every held call, and every later one, through.
+func (g *Gate) Release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.released {
+		g.released = true
+		close(g.open)
+	}
+}
+
+// pass holds a call at the gate until it opens or done is closed.
+func (g *Gate) pass(done <-chan struct{}) {
+	g.mu.Lock()
+	g.held++
+	g.most = max(g.most, g.held)
+	close(g.changed)
+	g.changed = make(chan struct{})
+	g.mu.Unlock()
+	select {
+	case <-g.open:
+	case <-done:
+	}
+	g.mu.Lock()
+	g.held--
+	close(g.changed)
+	g.changed = make(chan struct{})
+	g.mu.Unlock()
 }
 
 // New starts a fake that t closes. Its devices become active 20 ms after
@@ -163,8 +251,13 @@ func New(t testing.TB) *Server {
 	return s
 }
 
-// Close stops the fake; calls still held by a Hang fault end.
+// Close stops the fake; calls still held by a Hang fault or a gate end.
 func (s *Server) Close() {
+	s.mu.Lock()
+	for _, g := range s.gates {
+		g.Release()
+	}
+	s.mu.Unlock()
 	s.srv.CloseClientConnections()
 	s.srv.Close()
 }
@@ -370,9 +463,13 @@ func (s *Server) handle(op Op, inProject bool, h http.HandlerFunc) http.HandlerF
 		s.mu.Lock()
 		s.received[op]++
 		lat := s.latency[op]
+		gate := s.gates[op]
 		s.mu.Unlock()
 		// A server goes on with its work when the client leaves.
 		time.Sleep(lat)
+		if gate != nil {
+			gate.pass(r.Context().Done())
+		}
 		f := s.fault(op, host)
 		if f == nil {
 			h(rec, r)
