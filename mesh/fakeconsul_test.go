@@ -56,6 +56,10 @@ type consulState struct {
 	// expect is each host's bootstrap_expect in /v1/agent/self.
 	rafts  map[string]api.RaftConfiguration
 	expect map[string]int
+	// views is a host's own /v1/agent/members, in place of members;
+	// joined calls each /v1/agent/join/ADDR a host's agent is asked for.
+	views  map[string][]*api.AgentMember
+	joined func(s *consulState, host, addr string)
 }
 
 func (s *consulState) set(f func(*consulState)) {
@@ -95,6 +99,14 @@ func (s *consulState) handler(host string) http.Handler {
 			v = l
 		case p == "/v1/agent/members":
 			v = s.members
+			if m, ok := s.views[host]; ok {
+				v = m
+			}
+		case strings.HasPrefix(p, "/v1/agent/join/") && r.Method == http.MethodPut:
+			if s.joined != nil {
+				s.joined(s, host, strings.TrimPrefix(p, "/v1/agent/join/"))
+			}
+			return
 		case p == "/v1/health/state/any":
 			v = s.health
 		case strings.HasPrefix(p, "/v1/agent/service/"):

@@ -157,9 +157,14 @@ func (c *Cluster) WaitServersSettled(ctx context.Context) error {
 }
 
 // waitSeenAlive waits until every agent that is up and that observe keeps
-// sees each of hosts alive.
+// sees each of hosts alive. An agent that still holds one failed after
+// staleAfter (seen here now and then on a loaded machine: one agent alone
+// holding a live node failed for 30 s, until serf's next reconnect) says
+// what its log has about the node and joins it again, as an operator's
+// `consul join` would.
 func (c *Cluster) waitSeenAlive(ctx context.Context, hosts []string, observe func(*agent) bool) error {
 	w := waitSpec{what: "every agent sees " + strings.Join(hosts, ", ") + " alive", limit: 30 * time.Second}
+	stale := map[[2]string]time.Time{} // observer, host: since when not alive
 	return poll(ctx, w, 50*time.Millisecond, func(ctx context.Context) (bool, string, error) {
 		up := c.agentsWhere(func(a *agent) bool { return a.host.State() == infra.StateUp && observe(a) })
 		var names []string
@@ -169,12 +174,55 @@ func (c *Cluster) waitSeenAlive(ctx context.Context, hosts []string, observe fun
 				return false, "", fmt.Errorf("members as %s sees them: %w", a.host.Name(), err)
 			}
 			for _, host := range hosts {
-				if !slices.ContainsFunc(members, func(m *api.AgentMember) bool { return m.Name == host && m.Status == 1 }) { // serf: alive
-					return false, fmt.Sprintf("%s does not see %s alive", a.host.Name(), host), nil
+				i := slices.IndexFunc(members, func(m *api.AgentMember) bool { return m.Name == host })
+				if i >= 0 && members[i].Status == serfAlive {
+					continue
 				}
+				saw := fmt.Sprintf("%s does not know %s", a.host.Name(), host)
+				if i >= 0 {
+					saw = fmt.Sprintf("%s sees %s %s", a.host.Name(), host, memberStatus(members[i].Status))
+				}
+				key := [2]string{a.host.Name(), host}
+				since, ok := stale[key]
+				switch {
+				case !ok:
+					stale[key] = time.Now()
+				case !since.IsZero() && time.Since(since) >= staleAfter:
+					stale[key] = time.Time{} // once
+					c.rejoinStale(a, host, saw)
+				}
+				return false, saw, nil
 			}
 			names = append(names, a.host.Name())
 		}
 		return true, fmt.Sprintf("%s alive to %s", strings.Join(hosts, ", "), strings.Join(names, ", ")), nil
 	})
+}
+
+// staleAfter is how long an agent may hold a live node failed before it
+// is asked to join it again.
+const staleAfter = 5 * time.Second
+
+// rejoinStale says why a's view of host is stale (its log's last lines on
+// host) and has a join host again.
+func (c *Cluster) rejoinStale(a *agent, host, saw string) {
+	var about []string
+	if a.proc != nil {
+		for _, line := range a.proc.Tail(-1) {
+			if strings.Contains(line, host) {
+				about = append(about, line)
+			}
+		}
+	}
+	if len(about) > 3 {
+		about = about[len(about)-3:]
+	}
+	c.say("%s after %s: %s joins it again (its log on %s: %s)", saw, staleAfter, a.host.Name(), host, strings.Join(about, " | "))
+	h, ok := c.agent(host)
+	if !ok {
+		return
+	}
+	if err := a.api.Agent().Join(h.host.Addr().String(), false); err != nil {
+		c.say("%s could not join %s: %v", a.host.Name(), host, err)
+	}
 }
