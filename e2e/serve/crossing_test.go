@@ -1,0 +1,87 @@
+package serve
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAnAttendeeCannotLiftTheMasksOfHerView: her shell is root of her
+// sandbox's user namespace, with every capability there, and the masks
+// of her private view (/tmp, /run, /home, /root, her $HOME, her /proc)
+// are mounts. Were they mounts of her own namespace, `umount /tmp` would
+// show her the machine's /tmp, `umount /proc` the machine's processes,
+// `umount ~` the server's disk under her 512 MB tmpfs, and a remount the
+// machine's file systems writable to her uid. Each try must fail.
+func TestAnAttendeeCannotLiftTheMasksOfHerView(t *testing.T) {
+	alice := newKey(t, "alice")
+	s := startServer(t, []key{alice})
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, header(1))
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+
+	stamp := time.Now().Format("150405.000")
+	visible := filepath.Join(os.TempDir(), "zt-e2e-visible-"+stamp)
+	if err := os.WriteFile(visible, []byte("machine tmp"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(visible)
+	planted := filepath.Join(os.TempDir(), "zt-e2e-planted-"+stamp)
+	defer os.Remove(planted)
+	home := filepath.Join(s.stateDir(), "a0", "home")
+
+	// She is what the masks rely on her not being: root with
+	// CAP_SYS_ADMIN, in her own namespace.
+	if got := a.run("grep CapEff /proc/self/status", 10*time.Second); !holdsSysAdmin(got) {
+		t.Errorf("alice's shell does not hold CAP_SYS_ADMIN in her namespace (the probes below prove less):\n%s", got)
+	}
+	for _, dir := range []string{"/tmp", "/run", "/home", "/root", "/var/tmp", "/dev/shm", "/proc", "~"} {
+		got := a.run("(umount "+dir+" || umount -l "+dir+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
+		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+			t.Errorf("alice unmounted the mask on %s:\n%s", dir, got)
+		}
+	}
+	probes := []struct{ what, cmd string }{
+		{"the machine's /tmp", "cat " + visible},
+		{"the server's processes", "ps ax | grep -q '[z]t-lab serve' && false"},
+		{"a remount of the machine's root read-write", "mount -o remount,bind,rw / && grep -q ' / / rw' /proc/self/mountinfo"},
+		{"a remount of /usr read-write", "mount -o remount,bind,rw /usr && grep -q ' /usr rw' /proc/self/mountinfo"},
+		{"a file planted in the machine's /tmp", "mount -o remount,bind,rw / ; mount -o remount,bind,rw /tmp; echo x > " + planted + "; test -e " + planted + " && ! grep -q . /tmp/zt-e2e-alice-mask"},
+		{"a bind of the machine's root without its masks", "mkdir -p ~/r && mount --bind / ~/r && cat ~/r" + visible},
+	}
+	a.run("echo mine > /tmp/zt-e2e-alice-mask; echo x > ~/zt-e2e-disk", 10*time.Second)
+	for _, p := range probes {
+		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
+		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
+		}
+	}
+	if _, err := os.Stat(planted); err == nil {
+		t.Errorf("alice planted %s in the machine's /tmp", planted)
+	}
+	if _, err := os.Stat(filepath.Join(home, "zt-e2e-disk")); err == nil {
+		t.Errorf("alice wrote to the server's disk at %s, past her home's tmpfs", home)
+	}
+	// A control: her own masks are still hers and writable.
+	if got := a.run("cat /tmp/zt-e2e-alice-mask; echo ok-$((40+2)) > ~/f && cat ~/f", 10*time.Second); !strings.Contains(got, "mine") || !strings.Contains(got, "ok-42") {
+		t.Errorf("alice's /tmp and home are not hers (the probes above prove nothing):\n%s", got)
+	}
+}
+
+// holdsSysAdmin reports whether a CapEff line on screen has
+// CAP_SYS_ADMIN (bit 21).
+func holdsSysAdmin(screen string) bool {
+	for _, line := range strings.Split(screen, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "CapEff:" {
+			caps, err := strconv.ParseUint(f[1], 16, 64)
+			return err == nil && caps&(1<<21) != 0
+		}
+	}
+	return false
+}
