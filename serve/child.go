@@ -253,6 +253,15 @@ func (l *Lab) readProgress(r io.Reader) {
 	}
 }
 
+// What the server keeps of a lab's events is bounded: the lab's uid
+// writes the pipe, and what the server keeps, every lab's memory shares.
+// The walkthrough has far fewer checks, with far shorter names.
+const (
+	maxChecks    = 512
+	maxCheckName = 200
+	maxErr       = 200
+)
+
 func (p *Progress) apply(ev scenes.Event) {
 	switch ev.Kind {
 	case scenes.SceneStarted:
@@ -264,13 +273,17 @@ func (p *Progress) apply(ev scenes.Event) {
 	case scenes.StepDone, scenes.SceneDone:
 		p.Running = false
 		if ev.Err != "" {
-			p.Err = ev.Err
+			p.Err = clip(ev.Err, maxErr)
 		}
 	case scenes.CheckDone:
 		if ev.Check == nil {
 			return
 		}
-		p.checks[fmt.Sprintf("%d/%d/%s", ev.Scene, ev.Step, ev.Check.Name)] = ev.Check.Pass
+		key := fmt.Sprintf("%d/%d/%s", ev.Scene, ev.Step, clip(ev.Check.Name, maxCheckName))
+		if _, known := p.checks[key]; !known && len(p.checks) >= maxChecks {
+			return
+		}
+		p.checks[key] = ev.Check.Pass
 		p.Passed, p.Failed = 0, 0
 		for _, ok := range p.checks {
 			if ok {

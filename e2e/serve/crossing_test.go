@@ -85,3 +85,77 @@ func holdsSysAdmin(screen string) bool {
 	}
 	return false
 }
+
+// TestWhatALabWritesToItsProgressPipeReachesNoOneElse: the progress pipe
+// is in the attendee's directory, written by her uid, read by the server.
+// From her shell she writes events of her own into it: a step error with
+// terminal sequences (a window title, a clipboard write), under a user
+// name with more of them (an --open server takes any name); and thousands
+// of checks of distinct 60 KB names. The instructor's terminal receives
+// none of her sequences, the server's log none either, and the server's
+// memory, which every lab's depends on, does not keep what she sent.
+func TestWhatALabWritesToItsProgressPipeReachesNoOneElse(t *testing.T) {
+	alice, teacher := newKey(t, "\x1b]0;NAMEPWN\x07"), newKey(t, "teacher")
+	keys := filepath.Join(t.TempDir(), "instructors")
+	if err := os.WriteFile(keys, []byte(teacher.authorizedLine()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, nil, "--instructor-keys", keys, "--open")
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, header(1))
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+
+	teacher.name = "instructor"
+	in := s.connect(teacher)
+	in.waitFor("the class", 10*time.Second, "the class (1)", "✓1 ✗0")
+
+	dir := filepath.Join(s.stateDir(), "a0")
+	fifo := filepath.Join(dir, "progress")
+	// The scripts are written where her lab sees them: her directory.
+	script := filepath.Join(dir, "events.sh")
+	flood := `n=$(head -c 60000 /dev/zero | tr '\0' x); i=0
+while [ $i -lt 3000 ]; do printf '{"kind":"check","scene":0,"step":%d,"check":{"name":"%s","pass":false}}\n' $i "$n"; i=$((i+1)); done > ` + fifo + "\n"
+	title := `printf '%s\n' '{"kind":"step-done","scene":0,"step":0,"error":"\u001b]0;ERRPWN\u0007"}' > ` + fifo + "\n"
+	clipboard := `printf '%s\n' '{"kind":"step-done","scene":0,"step":0,"error":"\u001b]52;c;UFdO\u0007"}' > ` + fifo + "\n"
+	last := `printf '%s\n' '{"kind":"step-done","scene":0,"step":0,"error":"FLOODED"}' > ` + fifo + "\n"
+	if err := os.WriteFile(script, []byte(title+"sleep 2\n"+clipboard+"sleep 2\n"+flood+last), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := rssMB(s.cmd.Process.Pid)
+	if got := a.run("sh "+script+"; echo events-rc=$?", 60*time.Second); !strings.Contains(got, "events-rc=0") {
+		t.Fatalf("alice's events were not written (the checks below would prove nothing):\n%s", got)
+	}
+	// The server reads the pipe on its own time: until the event after
+	// the last check (the instructor's row says so).
+	in.waitFor("the class after alice's checks", 30*time.Second, "FLOODED")
+	after := rssMB(s.cmd.Process.Pid)
+	t.Logf("the server's resident memory: %.0f MB before alice's 180 MB of checks, %.0f MB after", before, after)
+	if after-before > 64 {
+		t.Errorf("the server kept what alice wrote to her progress pipe: %.0f MB more resident memory (%.0f → %.0f)", after-before, before, after)
+	}
+	raw := in.all()
+	for _, seq := range []string{"\x1b]0;NAMEPWN", "\x1b]0;ERRPWN", "\x1b]52;c;UFdO"} {
+		if strings.Contains(raw, seq) {
+			t.Errorf("the instructor's terminal received alice's sequence %q", seq)
+		}
+	}
+	if strings.Contains(s.logs.String(), "\x1b]0;NAMEPWN") {
+		t.Errorf("the server's log holds alice's name's terminal sequence as it is")
+	}
+	// A control: the instructor's view is alive and lists her.
+	in.waitFor("the class after alice's events", 10*time.Second, "the class (1)")
+}
+
+// rssMB is the resident memory of pid, in MB.
+func rssMB(pid int) float64 {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
