@@ -348,6 +348,7 @@ func (l *Lab) Resize(width, height int) {
 	if width <= 0 || height <= 0 {
 		return
 	}
+	width, height = boundWindow(width, height)
 	l.mu.Lock()
 	l.width, l.height = width, height
 	l.screen.Resize(width, height)

@@ -428,6 +428,21 @@ func readInput(r io.Reader) <-chan []byte {
 	return ch
 }
 
+// The largest window a lab is drawn for. The server keeps each lab's
+// screen in a terminal emulator, a few hundred bytes a cell, and the
+// window's size is whatever the client says (up to 2³² × 2³²): a window
+// of 2000 × 1500 cost the server 800 MB. A bigger window shows the lab
+// in its top left corner; 512 × 256 is about 30 MB.
+const (
+	maxCols = 512
+	maxRows = 256
+)
+
+// boundWindow is the window a lab is drawn for, for a client's window.
+func boundWindow(width, height int) (int, int) {
+	return min(width, maxCols), min(height, maxRows)
+}
+
 // Terminal sequences for a terminal that comes back to a running lab.
 const (
 	enterScreen = "\x1b[?1049h\x1b[?25l\x1b[2J\x1b[H"
@@ -462,7 +477,7 @@ func (s *server) attendee(next ssh.Handler) ssh.Handler {
 			s.log.Info("leave", "name", d.Name, "addr", addr, "why", why)
 		}()
 		ptyReq, winch, _ := sess.Pty()
-		width, height := ptyReq.Window.Width, ptyReq.Window.Height
+		width, height := boundWindow(ptyReq.Window.Width, ptyReq.Window.Height)
 		input := readInput(sess)
 		raw := rawChannel(sess)
 		lab, fresh, err := s.labFor(sess, raw, a, &width, &height, winch, input)
@@ -544,7 +559,7 @@ func (s *server) labFor(sess ssh.Session, raw io.Writer, a *Attendee, width, hei
 			case <-s.queue.Changed():
 				continue
 			case w := <-winch:
-				*width, *height = w.Width, w.Height
+				*width, *height = boundWindow(w.Width, w.Height)
 				continue
 			case b, ok := <-input:
 				if ok && !quits(b) {
@@ -656,6 +671,7 @@ func (s *server) start(a *Attendee, width, height int, term string) (*Lab, error
 	if width <= 0 || height <= 0 {
 		width, height = 80, 24
 	}
+	width, height = boundWindow(width, height)
 	subnet, err := s.subnets.Take()
 	if err != nil {
 		return nil, err

@@ -5,8 +5,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // TestAnAttendeeCannotLiftTheMasksOfHerView: her shell is root of her
@@ -158,4 +161,70 @@ func rssMB(pid int) float64 {
 		}
 	}
 	return 0
+}
+
+// TestAHugeWindowCostsTheServerNoMoreThanABigOne: the server keeps each
+// lab's screen in a terminal emulator of the attendee's window size, a
+// few hundred bytes a cell, and the window's size is what the client
+// says. A raw client asks for a pty of 2000 × 1500 and then a window of
+// 1500 × 2000 (the protocol allows 2³² × 2³²): the server's memory stays
+// that of a big window's, and the server goes on serving.
+func TestAHugeWindowCostsTheServerNoMoreThanABigOne(t *testing.T) {
+	mallory, bob := newKey(t, "mallory"), newKey(t, "bob")
+	s := startServer(t, []key{mallory, bob})
+	before := rssMB(s.cmd.Process.Pid)
+	c, err := dial(s.addr, mallory.name, gossh.PublicKeys(mallory.signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	if err := sess.RequestPty("xterm-256color", 1500, 2000, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Her stdin stays open: at its end her session ends.
+	if _, err := sess.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan struct{})
+	go func() {
+		buf := make([]byte, 32*1024)
+		once := sync.Once{}
+		for {
+			n, err := out.Read(buf)
+			if n > 0 {
+				once.Do(func() { close(first) })
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-first:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("mallory's lab never drew a screen:\n%s", s.logs)
+	}
+	if err := sess.WindowChange(2000, 1500); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	after := rssMB(s.cmd.Process.Pid)
+	t.Logf("the server's resident memory: %.0f MB before mallory's window, %.0f MB after", before, after)
+	if after-before > 100 {
+		t.Errorf("mallory's window cost the server %.0f MB (%.0f → %.0f); a window of 512 × 256 costs about 30", after-before, before, after)
+	}
+	b := s.connect(bob)
+	b.waitFor("bob's first screen, after mallory's window", 15*time.Second, header(1))
 }
