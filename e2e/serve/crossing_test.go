@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
 )
 
 // TestAnAttendeeCannotLiftTheMasksOfHerView: her shell is root of her
@@ -227,4 +229,94 @@ func TestAHugeWindowCostsTheServerNoMoreThanABigOne(t *testing.T) {
 	}
 	b := s.connect(bob)
 	b.waitFor("bob's first screen, after mallory's window", 15*time.Second, header(1))
+}
+
+// TestTheServerGrantsAnSSHClientNothingButItsLab: what an SSH client may
+// ask beyond a session is refused: a forwarded port on the server, a
+// tunnel to the server's own port, to another lab's consul or to a unix
+// socket, a subsystem (sftp); the server opens no channel back (an agent
+// she offered); and the environment she sends (LD_PRELOAD, the sandbox's
+// own ZTLAB_ variables) reaches no process of her lab.
+func TestTheServerGrantsAnSSHClientNothingButItsLab(t *testing.T) {
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServer(t, []key{alice, bob})
+	b := s.connect(bob)
+	b.waitFor("bob's first screen", 15*time.Second, header(1))
+	b.press("a")
+	b.waitFor("bob's scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+
+	env := map[string]string{
+		"LD_PRELOAD":         "/zt-e2e-evil.so",
+		"ZTLAB_SANDBOX":      "init",
+		"ZTLAB_PRIVATE_VIEW": "/",
+		"ZTLAB_HELD_FD":      "0",
+		"ZTLAB_RUNTIME_DIR":  "/tmp/zt-e2e-evil",
+		"ZTLAB_EVIL":         "zt-e2e-evil",
+	}
+	a := s.connectWith(alice, termWidth, termHeight, env)
+	agentChannels := a.client.HandleChannelOpen("auth-agent@openssh.com")
+	a.waitFor("alice's first screen", 15*time.Second, header(1))
+	if err := agent.RequestAgentForwarding(a.sess); err != nil {
+		t.Logf("agent forwarding refused: %v", err)
+	}
+
+	_, port, _ := net.SplitHostPort(s.addr)
+	for _, req := range []struct {
+		name    string
+		payload []byte
+	}{
+		{"tcpip-forward", gossh.Marshal(struct {
+			Addr string
+			Port uint32
+		}{"127.0.0.1", 0})},
+		{"streamlocal-forward@openssh.com", gossh.Marshal(struct{ Path string }{"/tmp/zt-e2e-fwd.sock"})},
+	} {
+		if ok, _, err := a.client.SendRequest(req.name, true, req.payload); ok || err != nil {
+			t.Errorf("%s: want a refusal, got ok=%v err=%v", req.name, ok, err)
+		}
+	}
+	for _, target := range []struct{ network, addr string }{
+		{"tcp", "127.0.0.1:" + port},
+		{"tcp", "198.18.1.10:8500"}, // bob's consul server
+		{"tcp", "127.0.0.1:22"},
+		{"unix", "/run/systemd/private"},
+	} {
+		if c, err := a.client.Dial(target.network, target.addr); err == nil {
+			c.Close()
+			t.Errorf("alice opened a tunnel to %s %s", target.network, target.addr)
+		}
+	}
+	// A subsystem asks for a session of another kind: on a connection of
+	// its own, since a connection is one session.
+	c2, err := dial(s.addr, alice.name, gossh.PublicKeys(alice.signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sftp, err := c2.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sftp.RequestSubsystem("sftp"); err == nil {
+		t.Error("the server started an sftp subsystem")
+	}
+	c2.Close()
+
+	a.press("a")
+	a.waitFor("alice's scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+	got := a.run("env | grep -c -e zt-e2e-evil -e LD_PRELOAD | sed 's/^/shell=/'; grep -l zt-e2e-evil /proc/[0-9]*/environ | wc -l | sed 's/^/procs=/'; grep -l PATH= /proc/[0-9]*/environ | wc -l | sed 's/^/control=/'", 10*time.Second)
+	if !strings.Contains(got, "shell=0") || !strings.Contains(got, "procs=0") {
+		t.Errorf("what alice's client sent as environment reached her lab:\n%s", got)
+	}
+	if strings.Contains(got, "control=0") || !strings.Contains(got, "control=") {
+		t.Errorf("alice's shell reads no process's environment (the check above proves nothing):\n%s", got)
+	}
+	select {
+	case ch := <-agentChannels:
+		t.Errorf("the server opened an agent channel back to alice: %v", ch.ChannelType())
+	default:
+	}
+	// The server is none the worse: bob's lab goes on.
+	b.press("n")
+	b.waitFor("bob's scene 2", 10*time.Second, header(2))
 }

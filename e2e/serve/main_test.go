@@ -308,6 +308,12 @@ func (s *server) connect(k key) *terminal {
 // connectSized logs in with k and opens a screen of width × height.
 func (s *server) connectSized(k key, width, height int) *terminal {
 	s.t.Helper()
+	return s.connectWith(k, width, height, nil)
+}
+
+// connectWith is connectSized with env sent first, as `ssh -o SetEnv`.
+func (s *server) connectWith(k key, width, height int, env map[string]string) *terminal {
+	s.t.Helper()
 	start := time.Now()
 	c, err := dial(s.addr, k.name, gossh.PublicKeys(k.signer))
 	if err != nil {
@@ -316,6 +322,11 @@ func (s *server) connectSized(k key, width, height int) *terminal {
 	sess, err := c.NewSession()
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	for name, value := range env {
+		if err := sess.Setenv(name, value); err != nil {
+			s.t.Logf("%s: env %s refused: %v", k.name, name, err)
+		}
 	}
 	if err := sess.RequestPty("xterm-256color", height, width, gossh.TerminalModes{}); err != nil {
 		s.t.Fatal(err)
