@@ -3,6 +3,7 @@ package serve
 import (
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -319,4 +320,79 @@ func TestTheServerGrantsAnSSHClientNothingButItsLab(t *testing.T) {
 	// The server is none the worse: bob's lab goes on.
 	b.press("n")
 	b.waitFor("bob's scene 2", 10*time.Second, header(2))
+}
+
+// TestALabsSysVIPCIsItsOwn: System V shared memory, message queues and
+// semaphores belong to an IPC namespace, not to a mount or a network. In
+// the machine's, what an attendee makes there would be the machine's: seen
+// and opened by another attendee (mode 0666), kept after her lab ends
+// (memory of the machine's that her cgroup no longer counts), and able to
+// use up the machine's limits for everyone. What she makes must be of her
+// lab alone.
+func TestALabsSysVIPCIsItsOwn(t *testing.T) {
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServer(t, []key{alice, bob})
+	a, b := s.connect(alice), s.connect(bob)
+	for _, m := range []*terminal{a, b} {
+		m.waitFor("the first screen", 15*time.Second, header(1))
+		m.press("a")
+		m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+		m.shell(5, "fcc00")
+	}
+	aliceUID := strconv.Itoa(uidBase + 0)
+	t.Cleanup(func() { removeIPCOf(t, aliceUID) })
+	got := a.run("ipcmk -M 65536 -p 0666 && ipcmk -Q -p 0666 && ipcmk -S 1 -p 0666 && ipcs | grep -c 0x | sed 's/^/made=/'", 10*time.Second)
+	if !strings.Contains(got, "made=3") {
+		t.Fatalf("alice could not make her segment, queue and semaphores in her lab (the checks below prove nothing):\n%s", got)
+	}
+	if objs := ipcOf(aliceUID); len(objs) > 0 {
+		t.Errorf("what alice made is in the machine's IPC namespace: %v", objs)
+	}
+	if got := b.run("ipcs | grep -c 0x | sed 's/^/seen=/'", 10*time.Second); !strings.Contains(got, "seen=0") {
+		t.Errorf("bob's lab sees IPC objects it did not make (alice's?):\n%s", got)
+	}
+	// Her lab ends: nothing of hers remains.
+	a.press("exit\r")
+	a.waitFor("back in her lab", 10*time.Second, "Man in the middle")
+	a.press("q")
+	a.waitFor("alice's lab ended", 30*time.Second, "your lab has ended")
+	if objs := ipcOf(aliceUID); len(objs) > 0 {
+		t.Errorf("after her lab ended, the machine keeps alice's IPC objects: %v", objs)
+	}
+}
+
+// ipcOf lists the System V IPC objects of the machine's namespace owned
+// by uid, as "shm 123".
+func ipcOf(uid string) []string {
+	var out []string
+	for _, kind := range []string{"shm", "msg", "sem"} {
+		b, _ := os.ReadFile("/proc/sysvipc/" + kind)
+		lines := strings.Split(string(b), "\n")
+		if len(lines) == 0 {
+			continue
+		}
+		head := strings.Fields(lines[0])
+		for _, line := range lines[1:] {
+			f := strings.Fields(line)
+			for i, name := range head {
+				if (name == "uid" || name == "cuid") && i < len(f) && f[i] == uid {
+					out = append(out, kind+" "+f[1])
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// removeIPCOf removes what ipcOf finds, so a failing run leaves the
+// machine as it was.
+func removeIPCOf(t *testing.T, uid string) {
+	flags := map[string]string{"shm": "-m", "msg": "-q", "sem": "-s"}
+	for _, obj := range ipcOf(uid) {
+		kind, id, _ := strings.Cut(obj, " ")
+		if out, err := exec.Command("ipcrm", flags[kind], id).CombinedOutput(); err != nil {
+			t.Logf("ipcrm %s %s: %v %s", flags[kind], id, err, out)
+		}
+	}
 }

@@ -4,8 +4,8 @@
 // namespace inside one private sandbox, and the sandbox's own namespace is
 // the wire.
 //
-// zt-lab re-executes itself into the sandbox: a new user, mount, network and
-// PID namespace. Its first process is a small init (PID 1 there) that reaps
+// zt-lab re-executes itself into the sandbox: a new user, mount, network,
+// PID and IPC namespace. Its first process is a small init (PID 1 there) that reaps
 // orphans and runs zt-lab once more as the lab process. When PID 1 dies the
 // kernel kills every process inside, and with the last process go every
 // namespace, interface and mount: nothing of a lab can outlive it, however
@@ -125,7 +125,9 @@ func Enter() (int, error) {
 		size = 1<<32 - 1
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID,
+		// An IPC namespace of its own: System V shared memory, queues and
+		// semaphores made in a lab are the lab's, and end with it.
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID | unix.CLONE_NEWIPC,
 		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: size}},
 		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: size}},
 		GidMappingsEnableSetgroups: uid == 0,
