@@ -59,6 +59,11 @@ func TestAnAttendeeCannotLiftTheMasksOfHerView(t *testing.T) {
 		{"a remount of /usr read-write", "mount -o remount,bind,rw /usr && grep -q ' /usr rw' /proc/self/mountinfo"},
 		{"a file planted in the machine's /tmp", "mount -o remount,bind,rw / ; mount -o remount,bind,rw /tmp; echo x > " + planted + "; test -e " + planted + " && ! grep -q . /tmp/zt-e2e-alice-mask"},
 		{"a bind of the machine's root without its masks", "mkdir -p ~/r && mount --bind / ~/r && cat ~/r" + visible},
+		// Init made the masks, in namespaces above hers: were she let
+		// into them, there the masks are not locked.
+		{"init's mount namespace", "nsenter -t 1 -m sh -c 'umount /tmp && cat " + visible + "'"},
+		{"init's user and mount namespaces", "nsenter -t 1 -U -m --preserve-credentials sh -c 'umount /tmp && cat " + visible + "'"},
+		{"init's root through /proc", "ls /proc/1/root/ && umount /proc/1/root/tmp"},
 	}
 	a.run("echo mine > /tmp/zt-e2e-alice-mask; echo x > ~/zt-e2e-disk", 10*time.Second)
 	for _, p := range probes {
@@ -395,4 +400,51 @@ func removeIPCOf(t *testing.T, uid string) {
 			t.Logf("ipcrm %s %s: %v %s", flags[kind], id, err, out)
 		}
 	}
+}
+
+// TestRootOfALabIsNobodyOutsideIt: an attendee is root of her lab, and no
+// more. The machine's setuid programs give her nothing of the machine's
+// root (she reads no root-only file through sudo, su or ssh-keysign's
+// host keys), and a kill of every process she can signal ends her own
+// lab alone: the server and another attendee's lab go on.
+func TestRootOfALabIsNobodyOutsideIt(t *testing.T) {
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServer(t, []key{alice, bob})
+	a, b := s.connect(alice), s.connect(bob)
+	for _, m := range []*terminal{a, b} {
+		m.waitFor("the first screen", 15*time.Second, header(1))
+		m.press("a")
+		m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	}
+	a.shell(5, "fcc00")
+	if got := a.run("find / -xdev -perm -4000 -type f 2>/dev/null | wc -l | sed 's/^/setuid=/'", 30*time.Second); strings.Contains(got, "setuid=0") {
+		t.Logf("no setuid program in alice's view:\n%s", got)
+	}
+	probes := []struct{ what, cmd string }{
+		{"/etc/shadow through sudo", "sudo -n cat /etc/shadow"},
+		{"/etc/shadow through su", "su -c 'cat /etc/shadow' root </dev/null"},
+		{"the machine's host keys", "cat /etc/ssh/ssh_host_*_key"},
+		{"a uid map of the machine's root through newuidmap", "unshare -U sleep 5 & p=$!; sleep 0.5; newuidmap $p 0 0 1; r=$?; kill $p; exit $r"},
+		{"the machine's hostname", "hostname zt-e2e-pwned"},
+		{"the machine's clock", "date -s @0"},
+		{"a kernel module", "modprobe dummy"},
+	}
+	for _, p := range probes {
+		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 20*time.Second)
+		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
+		}
+	}
+	if h, _ := os.Hostname(); h == "zt-e2e-pwned" {
+		t.Errorf("alice renamed the machine")
+	}
+	// Every process she may signal, at once.
+	a.press("kill -9 -1\r")
+	a.waitFor("alice's lab ended", 30*time.Second, "your lab has ended")
+	if s.cmd.ProcessState != nil {
+		t.Fatalf("the server ended with alice's lab: %v", s.cmd.ProcessState)
+	}
+	b.press("n")
+	b.press("a")
+	b.waitFor("bob's scene 2, after alice's kill", 30*time.Second, "consumer received a fortune")
 }
