@@ -38,6 +38,7 @@ type labSpec struct {
 	cgroups       *Cgroups
 	group         string // the lab's cgroup name
 	subnet        netip.Prefix
+	hide          []string // the server's files, hidden from the lab's view
 }
 
 // Lab is one attendee's lab: the guided zt-lab TUI as a child process on
@@ -117,6 +118,9 @@ func startLab(spec labSpec) (*Lab, error) {
 		"ZTLAB_RUNTIME_DIR=" + filepath.Join(home, "run"),
 		"ZTLAB_CONSUL=" + spec.consul,
 		local.EnvPrivateView + "=" + strings.Join([]string{spec.dir, spec.self, spec.consul}, ":"),
+	}
+	if len(spec.hide) > 0 {
+		cmd.Env = append(cmd.Env, local.EnvPrivateHide+"="+strings.Join(spec.hide, ":"))
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	// The lab is held until it is in its cgroups: it re-executes itself

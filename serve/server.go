@@ -62,8 +62,11 @@ type Config struct {
 	ConnectBurst   int
 	ConnectEvery   time.Duration
 	UIDBase        int
-	Out            io.Writer // the lines for the room
-	Log            io.Writer // one line per join, leave, refusal (default stderr)
+	// Hide are files of the server's the labs must not see (its lists of
+	// keys); its host key and state directory are hidden as well.
+	Hide []string
+	Out  io.Writer // the lines for the room
+	Log  io.Writer // one line per join, leave, refusal (default stderr)
 	// Ready, when set, is told the address the server listens on.
 	Ready func(addr net.Addr)
 }
@@ -89,6 +92,7 @@ type server struct {
 	limiter  *RateLimiter
 	subnets  Subnets
 	state    string
+	hide     []string // what every lab's view hides (local.EnvPrivateHide)
 	asRoot   bool
 	refusals sync.Map // remote address → why its login was refused
 }
@@ -128,7 +132,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.MaxLabs > MaxSubnets {
 		return usagef("--max-labs %d: at most %d labs, one /24 of 198.18.0.0/15 each", cfg.MaxLabs, MaxSubnets)
 	}
-	signer, err := hostKey(cfg.HostKey)
+	keyPath, err := hostKeyPath(cfg.HostKey)
+	if err != nil {
+		return err
+	}
+	signer, err := hostKey(keyPath)
 	if err != nil {
 		return err
 	}
@@ -151,6 +159,15 @@ func Run(ctx context.Context, cfg Config) error {
 	// The attendees' uids pass through, never list it.
 	if err := os.Chmod(s.state, 0o711); err != nil {
 		return err
+	}
+	// A server that is not root runs every lab as its own uid: its files
+	// are hidden from the labs' views, wherever they are.
+	for _, p := range append([]string{s.state, keyPath}, cfg.Hide...) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			if abs, err := filepath.Abs(r); err == nil {
+				s.hide = append(s.hide, abs)
+			}
+		}
 	}
 	if s.asRoot {
 		if err := searchableByAll(filepath.Dir(s.state)); err != nil {
@@ -680,6 +697,7 @@ func (s *server) start(a *Attendee, width, height int, term string) (*Lab, error
 		self: s.cfg.Self, consul: s.cfg.Consul, dir: dir, uid: uid,
 		term: term, width: width, height: height, noShell: s.cfg.NoShell,
 		cgroups: s.cgroups, group: "a" + strconv.Itoa(a.Slot), subnet: subnet,
+		hide: s.hide,
 	})
 	if err != nil {
 		s.subnets.Free(subnet)
@@ -711,16 +729,22 @@ func (s *server) endAll() {
 	wg.Wait()
 }
 
-// hostKey reads the host key at path, or makes one there (ed25519, 0600,
-// in a 0700 directory); path "" is the user's config directory.
-func hostKey(path string) ([]byte, error) {
-	if path == "" {
-		dir, err := os.UserConfigDir()
-		if err != nil {
-			return nil, usagef("no config directory for the host key (%v): give --host-key FILE", err)
-		}
-		path = filepath.Join(dir, "zt-lab", "ssh_host_ed25519_key")
+// hostKeyPath is where the host key is: path, or "" for the user's
+// config directory.
+func hostKeyPath(path string) (string, error) {
+	if path != "" {
+		return path, nil
 	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", usagef("no config directory for the host key (%v): give --host-key FILE", err)
+	}
+	return filepath.Join(dir, "zt-lab", "ssh_host_ed25519_key"), nil
+}
+
+// hostKey reads the host key at path, or makes one there (ed25519, 0600,
+// in a 0700 directory).
+func hostKey(path string) ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		if _, err := gossh.ParsePrivateKey(b); err != nil {
 			return nil, usagef("--host-key %s: %v", path, err)

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -447,4 +448,66 @@ func TestRootOfALabIsNobodyOutsideIt(t *testing.T) {
 	b.press("n")
 	b.press("a")
 	b.waitFor("bob's scene 2, after alice's kill", 30*time.Second, "consumer received a fortune")
+}
+
+// TestAServerWithoutRootHidesItsFilesWhereverTheyAre: a server that is
+// not root runs every lab as its own uid, so its files are, to the
+// kernel, the attendees' own. Its files under /tmp or a home are out of
+// sight behind the view's masks; here they are under /var/lib, which the
+// view shows read-only: the host key, the authorized keys, the state
+// directory with the other attendees' directories and their progress
+// pipes (a pipe is written on a read-only mount all the same). None may
+// be read, and no pipe of another lab written or read.
+func TestAServerWithoutRootHidesItsFilesWhereverTheyAre(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to start the server as another user")
+	}
+	const nobody = 65534
+	// A short path: the labs' unix sockets live under it.
+	var root string
+	for i := 0; root == ""; i++ {
+		if p := fmt.Sprintf("/var/zt%d", i); os.Mkdir(p, 0o755) == nil {
+			root = p
+		} else if i > 100 {
+			t.Fatalf("no directory of ours in /var: %v", os.Mkdir(p, 0o755))
+		}
+	}
+	if err := os.Chmod(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServerUnder(t, root, nobody, []key{alice, bob})
+	a, b := s.connect(alice), s.connect(bob)
+	for _, m := range []*terminal{a, b} {
+		m.waitFor("the first screen", 15*time.Second, header(1))
+		m.press("a")
+		m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	}
+	a.shell(5, "fcc00")
+	state := s.stateDir()
+	bobs := filepath.Join(state, "a1")
+	if _, err := os.Stat(filepath.Join(bobs, "progress")); err != nil {
+		t.Fatalf("bob's progress pipe: %v", err)
+	}
+	probes := []struct{ what, cmd string }{
+		{"the server's host key", "grep -q . " + s.hostKey},
+		{"the authorized keys", "grep -q . " + filepath.Join(s.dir, "authorized_keys")},
+		{"the server's state directory", "ls " + state + " | grep -v a0 | grep -q ."},
+		{"bob's directory", "ls -A " + bobs + " | grep -q ."},
+		{"bob's progress pipe, written", "test -p " + bobs + "/progress && echo '{}' > " + bobs + "/progress"},
+		{"bob's progress pipe, read", "test -p " + bobs + "/progress && timeout 2 head -c 1 " + bobs + "/progress | grep -q ."},
+	}
+	for _, p := range probes {
+		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
+		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
+		}
+	}
+	// A control: her own directory and pipe are where they were.
+	if got := a.run("test -p "+filepath.Join(state, "a0", "progress")+" && echo own-pipe", 10*time.Second); !strings.Contains(got, "own-pipe") {
+		t.Errorf("alice's own progress pipe is not in her view (the probes above prove nothing):\n%s", got)
+	}
+	b.press("n")
+	b.waitFor("bob's scene 2", 10*time.Second, header(2))
 }

@@ -139,7 +139,18 @@ func startServer(t testing.TB, attendees []key, args ...string) *server {
 // then uid's.
 func startServerAs(t testing.TB, uid int, attendees []key, args ...string) *server {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerUnder(t, os.TempDir(), uid, attendees, args...)
+}
+
+// startServerUnder is startServerAs with the server's files (its keys,
+// its host key, its --state-dir) in a new directory under root.
+func startServerUnder(t testing.TB, root string, uid int, attendees []key, args ...string) *server {
+	t.Helper()
+	dir, err := os.MkdirTemp(root, "zt-e2e-files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	// The attendees' uids pass through to their directories in it.
 	for _, d := range []string{dir, filepath.Dir(dir)} {
 		if err := os.Chmod(d, 0o711); err != nil {
@@ -155,7 +166,7 @@ func startServerAs(t testing.TB, uid int, attendees []key, args ...string) *serv
 		t.Fatal(err)
 	}
 	// A short path: the labs' unix sockets live under it.
-	state, err := os.MkdirTemp("", "zst")
+	state, err := os.MkdirTemp(root, "zst")
 	if err == nil {
 		err = os.Chmod(state, 0o711)
 	}

@@ -27,6 +27,16 @@ import (
 // hosts run). `zt-lab serve` sets it for every attendee's lab.
 const EnvPrivateView = "ZTLAB_PRIVATE_VIEW"
 
+// EnvPrivateHide, set with EnvPrivateView, names more of the machine's
+// paths for the view to hide, a list of absolute paths separated by
+// colons: a directory becomes an empty tmpfs, a file an empty one, both
+// read-only; a kept path under a hidden directory stays where it is.
+// `zt-lab serve` hides its own files with it (its state directory, its
+// host key, its lists of keys): a server that is not root runs every lab
+// as its own uid, so wherever those files are, the masks aside, their
+// permissions would let every lab read them.
+const EnvPrivateHide = "ZTLAB_PRIVATE_HIDE"
+
 // maskedDirs are the directories a private view replaces with an empty
 // tmpfs: every world-writable directory of a Debian root, and the homes.
 var maskedDirs = []string{"/tmp", "/var/tmp", "/dev/shm", "/run", "/home", "/root"}
@@ -80,6 +90,9 @@ func privateView(list string) error {
 			return fmt.Errorf("mask %s: %w", d, err)
 		}
 	}
+	if err := hide(os.Getenv(EnvPrivateHide)); err != nil {
+		return err
+	}
 	for _, k := range keep {
 		var now unix.Stat_t
 		if err := unix.Stat(k.path, &now); err == nil && now.Dev == k.st.Dev && now.Ino == k.st.Ino {
@@ -129,6 +142,35 @@ func privateView(list string) error {
 		}
 	}
 	return readOnlyRoot(writable)
+}
+
+// hide mounts an empty tmpfs on each directory of list and an empty file
+// on each file: the masks are already in place, so a path under one is
+// gone, and hidden already.
+func hide(list string) error {
+	if list == "" {
+		return nil
+	}
+	for _, p := range strings.Split(list, ":") {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("%s: %q is not an absolute path", EnvPrivateHide, p)
+		}
+		st, err := os.Lstat(p)
+		switch {
+		case err != nil:
+			continue
+		case st.IsDir():
+			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=1m,mode=0755")
+		case st.Mode().IsRegular():
+			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+		default:
+			return fmt.Errorf("%s: %s is neither a directory nor a file", EnvPrivateHide, p)
+		}
+		if err != nil {
+			return fmt.Errorf("hide %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // readOnlyRoot makes every mount of the sandbox read-only, then writable
