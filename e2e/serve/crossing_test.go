@@ -511,3 +511,107 @@ func TestAServerWithoutRootHidesItsFilesWhereverTheyAre(t *testing.T) {
 	b.press("n")
 	b.waitFor("bob's scene 2", 10*time.Second, header(2))
 }
+
+// TestALabReachesNoOtherLabNorTheMachineOverTheNetwork: from a host of
+// her lab, with its consul agents up, alice reaches her own lab's
+// services and nothing else: not bob's consul (RPC, gossip, HTTP) nor
+// his fortune service at his addresses, not a port the machine listens on
+// at any of its addresses, not an abstract unix socket of the machine's
+// (abstract sockets belong to a network namespace, not to a file system).
+func TestALabReachesNoOtherLabNorTheMachineOverTheNetwork(t *testing.T) {
+	ln, err := net.Listen("tcp", ":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	abstract := "zt-e2e-abstract-" + time.Now().Format("150405.000")
+	uln, err := net.Listen("unix", "@"+abstract)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uln.Close()
+	var reached sync.Map
+	for _, l := range []net.Listener{ln, uln} {
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				reached.Store(l.Addr().String(), c.RemoteAddr().String())
+				c.Close()
+			}
+		}()
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServer(t, []key{alice, bob})
+	a, b := s.connect(alice), s.connect(bob)
+	var wg sync.WaitGroup
+	for _, m := range []*terminal{a, b} {
+		wg.Go(func() {
+			if _, err := m.walk(sceneNumber("Agents join"), 120*time.Second); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	a.shell(5, "fcc00")
+	reach := func(addr string) string {
+		host, port, _ := net.SplitHostPort(addr)
+		return "timeout 3 bash -c 'exec 3<>/dev/tcp/" + host + "/" + port + "'"
+	}
+	// Her own lab's, at its addresses: the controls.
+	ips := map[string]string{}
+	for _, h := range []string{"consul00", "fcs00"} {
+		got := a.run("getent hosts "+h+" | sed 's/^/ip=/'", 10*time.Second)
+		for _, line := range strings.Split(got, "\n") {
+			if f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "ip=")); strings.HasPrefix(strings.TrimSpace(line), "ip=") && len(f) > 0 {
+				ips[h] = f[0]
+			}
+		}
+		if !strings.HasPrefix(ips[h], "198.18.0.") {
+			t.Fatalf("alice's %s is not in her subnet 198.18.0.0/24:\n%s", h, got)
+		}
+	}
+	own := []string{net.JoinHostPort(ips["consul00"], "8300"), net.JoinHostPort(ips["consul00"], "8301"), net.JoinHostPort(ips["fcs00"], "8181")}
+	for _, addr := range own {
+		if got := a.run("("+reach(addr)+") && echo REACHED || echo UNREACHED", 10*time.Second); !strings.Contains(got, "REACHED") || strings.Contains(got, "UNREACHED") {
+			t.Errorf("alice does not reach her own lab's %s (the probes below prove nothing):\n%s", addr, got)
+		}
+	}
+	// Bob's, at his: the same hosts, one /24 up.
+	var targets []string
+	for _, addr := range append(own, net.JoinHostPort(ips["consul00"], "8500")) {
+		targets = append(targets, strings.Replace(addr, "198.18.0.", "198.18.1.", 1))
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, ad := range addrs {
+		if ipn, ok := ad.(*net.IPNet); ok && ipn.IP.To4() != nil && !strings.HasPrefix(ipn.IP.String(), "198.18.") {
+			targets = append(targets, net.JoinHostPort(ipn.IP.String(), port))
+		}
+	}
+	t.Logf("alice reaches her own %v; she tries %v", own, targets)
+	for _, addr := range targets {
+		got := a.run("("+reach(addr)+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
+		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+			t.Errorf("alice's shell reached %s outside her lab:\n%s", addr, got)
+		}
+	}
+	if got := a.run("python3 -c 'print(40+2)'", 10*time.Second); strings.Contains(got, "42") {
+		probe := `python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("\0` + abstract + `")'`
+		if got := a.run("("+probe+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second); !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+			t.Errorf("alice's shell reached the machine's abstract socket @%s:\n%s", abstract, got)
+		}
+	} else {
+		t.Logf("no python3 in alice's view: the abstract socket is not tried")
+	}
+	reached.Range(func(k, v any) bool {
+		t.Errorf("the machine's listener %v was reached, from %v", k, v)
+		return true
+	})
+}
