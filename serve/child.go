@@ -152,6 +152,11 @@ func startLab(spec labSpec) (*Lab, error) {
 		output: make(chan struct{}), first: make(chan struct{}), done: make(chan struct{}),
 	}
 	l.progress.checks = map[string]bool{}
+	// What scrolls off the screen is not kept: the instructor sees the
+	// screen, a reconnect redraws it, and the emulator's default of 10,000
+	// lines of scrollback cost the server 888 MB of one lab's output, out
+	// of the lab's own memory limit. One line is the least it keeps.
+	l.screen.SetScrollbackSize(1)
 	// Pdeathsig belongs to the thread that started the child
 	// (golang/go#27505): that thread stays locked until the child ends.
 	started := make(chan error, 1)

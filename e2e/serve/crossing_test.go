@@ -615,3 +615,25 @@ func TestALabReachesNoOtherLabNorTheMachineOverTheNetwork(t *testing.T) {
 		return true
 	})
 }
+
+// TestWhatALabPrintsCostsTheServerOneScreen: the server keeps each lab's
+// screen in a terminal emulator, out of the lab's own memory limit. What
+// scrolls off that screen is not the server's to keep: alice prints
+// 20,000 full lines of a 512-column window, and the server's memory
+// grows by no more than a screen's worth.
+func TestWhatALabPrintsCostsTheServerOneScreen(t *testing.T) {
+	alice := newKey(t, "alice")
+	s := startServer(t, []key{alice})
+	a := s.connectSized(alice, 512, 60)
+	a.waitFor("the first screen", 15*time.Second, header(1))
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+	before := rssMB(s.cmd.Process.Pid)
+	a.run(`yes "$(printf '%0510d' 0)" | head -n 20000`, 120*time.Second)
+	after := rssMB(s.cmd.Process.Pid)
+	t.Logf("the server's resident memory: %.0f MB before alice's 10 MB of lines, %.0f MB after", before, after)
+	if after-before > 100 {
+		t.Errorf("the server kept what scrolled off alice's screen: %.0f MB more resident memory (%.0f → %.0f)", after-before, before, after)
+	}
+}
