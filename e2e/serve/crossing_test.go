@@ -429,6 +429,13 @@ func TestRootOfALabIsNobodyOutsideIt(t *testing.T) {
 		{"the machine's hostname", "hostname zt-e2e-pwned"},
 		{"the machine's clock", "date -s @0"},
 		{"a kernel module", "modprobe dummy"},
+		// The writes below change nothing if they are let through: the
+		// same hostname, sysrq's help in the kernel's log.
+		{"the machine's sysctls", "cat /proc/sys/kernel/hostname > /proc/sys/kernel/hostname"},
+		{"sysrq", "echo h > /proc/sysrq-trigger"},
+		{"a cgroup above her lab's (out of her limits)", "for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do echo $$ > $f 2>/dev/null && exit 0; done; exit 1"},
+		{"the machine's disks", "head -c 512 $(ls /dev/sd? /dev/vd? /dev/nvme?n? 2>/dev/null | head -n 1) | grep -q ."},
+		{"the kernel's log", "head -n 1 /dev/kmsg | grep -q ."},
 	}
 	for _, p := range probes {
 		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 20*time.Second)
