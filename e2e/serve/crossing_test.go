@@ -644,3 +644,45 @@ func TestWhatALabPrintsCostsTheServerOneScreen(t *testing.T) {
 		t.Errorf("the server kept what scrolled off alice's screen: %.0f MB more resident memory (%.0f → %.0f)", after-before, before, after)
 	}
 }
+
+// TestALabWritesNothingToTheServersDisk: her directory in the server's
+// state directory is in her view (it holds her progress pipe, and her
+// home's tmpfs is mounted on it), but it is on the server's disk: a file
+// written there would be bounded by nothing but the disk, shared with
+// the machine and every lab. What she writes lives in her tmpfs alone.
+func TestALabWritesNothingToTheServersDisk(t *testing.T) {
+	alice := newKey(t, "alice")
+	s := startServer(t, []key{alice})
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, header(1))
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+	dir := filepath.Join(s.stateDir(), "a0")
+	probes := []struct{ what, cmd string }{
+		{"a file in her directory", "head -c 1M /dev/zero > " + dir + "/zt-e2e-disk"},
+		{"a directory in her directory", "mkdir " + dir + "/zt-e2e-dir"},
+		{"her working directory", "cd " + dir + " && echo x > zt-e2e-cwd"},
+		{"the disk under her home's tmpfs", "umount ~ || umount -l ~"},
+	}
+	for _, p := range probes {
+		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
+		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+			t.Errorf("alice's shell wrote %s on the server's disk (%s):\n%s", p.what, p.cmd, got)
+		}
+	}
+	for _, name := range []string{"zt-e2e-disk", "zt-e2e-dir", "zt-e2e-cwd"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("alice's %s is on the server's disk in %s", name, dir)
+		}
+	}
+	// A control: her home and her lab are writable, and her lab goes on.
+	if got := a.run("echo ok-$((40+2)) > ~/f && cat ~/f", 10*time.Second); !strings.Contains(got, "ok-42") {
+		t.Errorf("alice cannot write her home (the probes above prove nothing):\n%s", got)
+	}
+	a.press("exit\r")
+	a.waitFor("back in her lab", 10*time.Second, "Man in the middle")
+	a.press("n")
+	a.press("a")
+	a.waitFor("scene 2", 30*time.Second, "consumer received a fortune")
+}

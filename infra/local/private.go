@@ -21,10 +21,12 @@ import (
 // of the machine (/, /etc, /usr, /var, /dev, /sys ...) is read-only in the
 // sandbox, so a write there fails with EROFS whatever its permissions say.
 // Its value is a list of absolute paths, separated by colons, that stay
-// visible where they are: a directory stays writable (the workshop
-// server's directory for this attendee, which holds $HOME and the progress
-// pipe), a file stays read-only (the zt-lab and consul binaries the lab's
-// hosts run). `zt-lab serve` sets it for every attendee's lab.
+// visible where they are, read-only: a directory (the workshop server's
+// directory for this attendee, which holds $HOME and the progress pipe: a
+// pipe is written on a read-only mount all the same), a file (the zt-lab
+// and consul binaries the lab's hosts run). A kept directory is on the
+// machine's disk, so writable it would let a lab fill the disk, past
+// every tmpfs's bound. `zt-lab serve` sets it for every attendee's lab.
 const EnvPrivateView = "ZTLAB_PRIVATE_VIEW"
 
 // EnvPrivateHide, set with EnvPrivateView, names more of the machine's
@@ -96,8 +98,8 @@ func privateView(list string) error {
 	for _, k := range keep {
 		var now unix.Stat_t
 		if err := unix.Stat(k.path, &now); err == nil && now.Dev == k.st.Dev && now.Ino == k.st.Ino {
-			// No mask hid it. A directory becomes a mount of its own, so
-			// that it alone can be writable in a read-only root.
+			// No mask hid it. A directory becomes a mount of its own, as
+			// one a mask hid does.
 			if k.st.Mode&unix.S_IFMT == unix.S_IFDIR {
 				if err := unix.Mount(k.path, k.path, "", unix.MS_BIND, ""); err != nil {
 					return fmt.Errorf("keep %s: %w", k.path, err)
@@ -136,11 +138,6 @@ func privateView(list string) error {
 			writable = append(writable, d)
 		}
 	}
-	for _, k := range keep {
-		if k.st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			writable = append(writable, k.path)
-		}
-	}
 	return readOnlyRoot(writable)
 }
 
@@ -174,8 +171,7 @@ func hide(list string) error {
 }
 
 // readOnlyRoot makes every mount of the sandbox read-only, then writable
-// again each of writable, which must be a mount point (a mask, $HOME, a
-// kept directory): that mount alone, not the mounts below it, so a kept
+// again each of writable, which must be a mount point (a mask, $HOME): that mount alone, not the mounts below it, so a kept
 // file under a mask stays read-only. The machine's mounts are copies in
 // the sandbox's mount namespace: the machine's own stay as they are.
 func readOnlyRoot(writable []string) error {
