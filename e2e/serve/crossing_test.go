@@ -686,3 +686,39 @@ func TestALabWritesNothingToTheServersDisk(t *testing.T) {
 	a.press("a")
 	a.waitFor("scene 2", 30*time.Second, "consumer received a fortune")
 }
+
+// TestTheInstructorWatchingAScreenGetsNoneOfItsSequences: the instructor
+// watches an attendee's screen, which the attendee's lab draws: terminal
+// sequences her shell prints (a window title, a clipboard write, a
+// hyperlink) are her terminal's business, and must not reach the
+// instructor's as they are.
+func TestTheInstructorWatchingAScreenGetsNoneOfItsSequences(t *testing.T) {
+	alice, teacher := newKey(t, "alice"), newKey(t, "teacher")
+	keys := filepath.Join(t.TempDir(), "instructors")
+	if err := os.WriteFile(keys, []byte(teacher.authorizedLine()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, []key{alice}, "--instructor-keys", keys)
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, header(1))
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.shell(5, "fcc00")
+	a.run(`printf 'SCREEN-\033]0;SCRPWN\007-\033]52;c;UFdO\007-\033]8;;http://zt-e2e.invalid/\033\\link\033]8;;\033\\-\033[?1049h-MARK\n'`, 10*time.Second)
+	if !strings.Contains(a.all(), "\x1b]0;SCRPWN") {
+		t.Fatalf("alice's own terminal did not receive her sequences (the check below proves nothing)")
+	}
+
+	teacher.name = "instructor"
+	in := s.connect(teacher)
+	in.waitFor("the class", 10*time.Second, "the class (1)", "alice")
+	in.press("\r")
+	in.waitFor("alice's screen", 10*time.Second, "alice's screen, read-only", "MARK")
+	time.Sleep(1500 * time.Millisecond) // a refresh or two
+	raw := in.all()
+	for _, seq := range []string{"\x1b]0;SCRPWN", "\x1b]52;c;UFdO", "zt-e2e.invalid"} {
+		if strings.Contains(raw, seq) {
+			t.Errorf("the instructor's terminal received alice's sequence %q", seq)
+		}
+	}
+}
