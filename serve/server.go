@@ -455,6 +455,9 @@ const (
 	maxRows = 256
 )
 
+// resizeEvery is how often a lab follows its window's changes at most.
+const resizeEvery = 50 * time.Millisecond
+
 // boundWindow is the window a lab is drawn for, for a client's window.
 func boundWindow(width, height int) (int, int) {
 	return min(width, maxCols), min(height, maxRows)
@@ -521,6 +524,15 @@ func (s *server) attendee(next ssh.Handler) ssh.Handler {
 		} else {
 			lab.Redraw(width, height)
 		}
+		// Window changes are applied at most every resizeEvery, the last
+		// one of each interval: a resize is the server's own work (the
+		// lab's pty and the emulator of its screen), out of the lab's cpu
+		// limit, and a client may send tens of thousands a second.
+		var (
+			resized  time.Time
+			pending  ssh.Window
+			resizeAt <-chan time.Time
+		)
 		for {
 			select {
 			case b, ok := <-input:
@@ -532,7 +544,13 @@ func (s *server) attendee(next ssh.Handler) ssh.Handler {
 					return
 				}
 			case w := <-winch:
-				lab.Resize(w.Width, w.Height)
+				pending = w
+				if resizeAt == nil {
+					resizeAt = time.After(resizeEvery - time.Since(resized))
+				}
+			case <-resizeAt:
+				lab.Resize(pending.Width, pending.Height)
+				resized, resizeAt = time.Now(), nil
 			case <-detached:
 				why = "another connection took the screen"
 				_, _ = io.WriteString(raw, leaveScreen+"\r\nzt-lab: your lab is now on your newer connection.\r\n")

@@ -722,3 +722,56 @@ func TestTheInstructorWatchingAScreenGetsNoneOfItsSequences(t *testing.T) {
 		}
 	}
 }
+
+// TestWindowChangesCostTheServerLittleCPU: a window change resizes the
+// lab's pty and the server's emulator of its screen, the server's own
+// work, out of every lab's cpu limit. A raw client sends window changes
+// between two big sizes as fast as the protocol takes them for 5 s: each
+// costs the server about what any packet of the protocol costs (a few
+// µs), not a resize (some 130 µs at these sizes, which queued up 30 s of
+// the server's work on both cores).
+func TestWindowChangesCostTheServerLittleCPU(t *testing.T) {
+	mallory := newKey(t, "mallory")
+	s := startServer(t, []key{mallory})
+	m := s.connectSized(mallory, 200, 60)
+	m.waitFor("the first screen", 15*time.Second, header(1))
+	before := cpuSeconds(s.cmd.Process.Pid)
+	sent := 0
+	for start := time.Now(); time.Since(start) < 5*time.Second; sent++ {
+		w, h := 512, 256
+		if sent%2 == 1 {
+			w, h = 500, 250
+		}
+		if err := m.sess.WindowChange(h, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second)
+	used := cpuSeconds(s.cmd.Process.Pid) - before
+	each := used / float64(sent) * 1e6
+	t.Logf("%d window changes in 5 s cost the server %.2f s of cpu, %.1f µs each", sent, used, each)
+	if each > 20 {
+		t.Errorf("mallory's %d window changes cost the server %.1f µs of cpu each (%.2f s): a resize each", sent, each, used)
+	}
+	// The last one counts: the lab follows the window.
+	m.resize(150, 50)
+	m.press("a")
+	m.waitFor("scene 1, in the last window", 30*time.Second, "five hosts up on one wire", "✓")
+	m.shell(5, "fcc00")
+	if got := m.run("stty size", 10*time.Second); !strings.Contains(got, "50 150") {
+		t.Errorf("the lab's terminal did not follow the last window change to 50 × 150:\n%s", got)
+	}
+}
+
+// cpuSeconds is the cpu time pid has used, user and system, in seconds.
+func cpuSeconds(pid int) float64 {
+	b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	k, _ := strconv.ParseFloat(f[12], 64)
+	return (u + k) / 100
+}
