@@ -221,11 +221,31 @@ func startLab(spec labSpec) (*Lab, error) {
 	return l, nil
 }
 
+// A lab's output is read at most at outputRate bytes a second, after a
+// burst of outputBurst: the server keeps every byte in its emulator of the
+// lab's screen (some 0.6 µs of cpu a byte) and sends it on, its own cpu,
+// out of every lab's cpu limit; a lab printing as fast as it could took
+// 72% of one of the server's cores, now 18%. What a lab prints beyond it
+// waits in its pty, and the lab's printing with it. A screen of the TUI
+// is some 10-50 KB.
+const (
+	outputRate  = 256 << 10
+	outputBurst = 256 << 10
+)
+
 // pump copies the lab's output to its screen and the attendee's.
 func (l *Lab) pump() {
 	buf := make([]byte, 32*1024)
+	tokens, at := float64(outputBurst), time.Now()
 	for {
+		now := time.Now()
+		tokens = min(outputBurst, tokens+now.Sub(at).Seconds()*outputRate)
+		at = now
+		if tokens < 0 {
+			time.Sleep(time.Duration(-tokens / outputRate * float64(time.Second)))
+		}
 		n, err := l.ptm.Read(buf)
+		tokens -= float64(n)
 		if n > 0 {
 			l.firstOne.Do(func() {
 				l.firstAt = time.Since(l.started)
