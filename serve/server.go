@@ -384,6 +384,7 @@ func decisionOf(sess ssh.Session) Decision {
 // kept as it is accepted, is what the server needs.
 type sessionChannel struct {
 	claimed atomic.Bool
+	refused atomic.Bool // a second session was refused, and logged
 	ch      gossh.Channel
 }
 
@@ -397,7 +398,11 @@ type sessionChannelKey struct{}
 func (s *server) session(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
 	slot, _ := ctx.Value(sessionChannelKey{}).(*sessionChannel)
 	if slot == nil || !slot.claimed.CompareAndSwap(false, true) {
-		s.log.Warn("refused", "addr", conn.RemoteAddr(), "why", "a second session on one connection")
+		// Once per connection: a client may open thousands of channels,
+		// and the log is the room's record, not theirs to fill.
+		if slot == nil || !slot.refused.Swap(true) {
+			s.log.Warn("refused", "addr", conn.RemoteAddr(), "why", "a second session on one connection")
+		}
 		_ = newChan.Reject(gossh.Prohibited, "zt-lab: one session per connection")
 		return
 	}

@@ -800,3 +800,37 @@ func TestALabsOutputCostsTheServerBoundedCPU(t *testing.T) {
 		t.Errorf("alice's output cost the server %.2f s of cpu in %.1f s: %.0f%% of a core", used, took, 100*used/took)
 	}
 }
+
+// TestOneConnectionCannotFloodTheServersLog: the server's log is the
+// instructor's record of the room, one line per join, leave and refusal.
+// A raw client opens a session and then 2,000 more channels of it on one
+// connection, each refused: the log says so once, not 2,000 times.
+func TestOneConnectionCannotFloodTheServersLog(t *testing.T) {
+	mallory := newKey(t, "mallory")
+	s := startServer(t, []key{mallory})
+	c, err := dial(s.addr, mallory.name, gossh.PublicKeys(mallory.signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	first, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	refused := 0
+	for range 2000 {
+		if extra, err := c.NewSession(); err == nil {
+			extra.Close()
+		} else {
+			refused++
+		}
+	}
+	if refused != 2000 {
+		t.Errorf("%d of 2000 more sessions on one connection were refused; want all", refused)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := strings.Count(s.logs.String(), "a second session on one connection"); n != 1 {
+		t.Errorf("the server's log has %d lines for one connection's 2000 refused sessions; want 1", n)
+	}
+}
