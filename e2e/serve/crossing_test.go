@@ -47,7 +47,7 @@ func TestAnAttendeeCannotLiftTheMasksOfHerView(t *testing.T) {
 	if got := a.run("grep CapEff /proc/self/status", 10*time.Second); !holdsSysAdmin(got) {
 		t.Errorf("alice's shell does not hold CAP_SYS_ADMIN in her namespace (the probes below prove less):\n%s", got)
 	}
-	for _, dir := range []string{"/tmp", "/run", "/home", "/root", "/var/tmp", "/dev/shm", "/proc", "~"} {
+	for _, dir := range []string{"/tmp", "/run", "/home", "/root", "/var/tmp", "/dev/shm", "/dev/pts", "/dev/ptmx", "/proc", "~"} {
 		got := a.run("(umount "+dir+" || umount -l "+dir+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
 		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
 			t.Errorf("alice unmounted the mask on %s:\n%s", dir, got)
@@ -832,5 +832,43 @@ func TestOneConnectionCannotFloodTheServersLog(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	if n := strings.Count(s.logs.String(), "a second session on one connection"); n != 1 {
 		t.Errorf("the server's log has %d lines for one connection's 2000 refused sessions; want 1", n)
+	}
+}
+
+// TestAServerWithoutRootKeepsEveryLabsTerminalsItsOwn: a server that is
+// not root runs every lab as its own uid, and every terminal of every lab
+// (the server's ptys for the TUIs, each lab's for its shells) would be in
+// the machine's /dev/pts, owned by that uid: alice could write to bob's
+// screen (a fake prompt) or read what he types. From her shell she writes
+// to every terminal she can open but her own: bob's screen shows none of
+// it, and her own terminal is there (the control).
+func TestAServerWithoutRootKeepsEveryLabsTerminalsItsOwn(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root, to start the server as another user")
+	}
+	const nobody = 65534
+	alice, bob := newKey(t, "alice"), newKey(t, "bob")
+	s := startServerAs(t, nobody, []key{alice, bob})
+	a, b := s.connect(alice), s.connect(bob)
+	for _, m := range []*terminal{a, b} {
+		m.waitFor("the first screen", 15*time.Second, header(1))
+		m.press("a")
+		m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+		m.shell(5, "fcc00")
+	}
+	got := a.run("me=$(tty); n=0; for p in /dev/pts/[0-9]*; do [ \"$p\" = \"$me\" ] && continue; (echo ZT-E2E-PWN > \"$p\") 2>/dev/null && n=$((n+1)); done; echo wrote=$n; test -c \"$me\" && echo own-tty", 10*time.Second)
+	if !strings.Contains(got, "own-tty") {
+		t.Errorf("alice's own terminal is not in her /dev/pts (the probe proves nothing):\n%s", got)
+	}
+	if !strings.Contains(got, "wrote=0") {
+		t.Errorf("alice wrote to terminals not hers:\n%s", got)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if strings.Contains(b.all(), "ZT-E2E-PWN") {
+		t.Errorf("bob's screen shows what alice wrote:\n%s", b.text())
+	}
+	// Bob's shell and lab go on.
+	if got := b.run("echo bob-$((40+2))", 10*time.Second); !strings.Contains(got, "bob-42") {
+		t.Errorf("bob's shell did not go on:\n%s", got)
 	}
 }

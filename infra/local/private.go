@@ -92,6 +92,9 @@ func privateView(list string) error {
 			return fmt.Errorf("mask %s: %w", d, err)
 		}
 	}
+	if err := ownTerminals(); err != nil {
+		return err
+	}
 	if err := hide(os.Getenv(EnvPrivateHide)); err != nil {
 		return err
 	}
@@ -132,13 +135,32 @@ func privateView(list string) error {
 	if err := unix.Mount("tmpfs", home, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+homeSize+",mode=0700"); err != nil {
 		return fmt.Errorf("home %s: %w", home, err)
 	}
-	writable := []string{home}
+	writable := []string{home, "/dev/pts"}
 	for _, d := range maskedDirs {
 		if st, err := os.Lstat(d); err == nil && st.IsDir() {
 			writable = append(writable, d)
 		}
 	}
 	return readOnlyRoot(writable)
+}
+
+// ownTerminals gives the sandbox a devpts of its own on /dev/pts, and
+// /dev/ptmx from it: the terminals the lab opens (its shells') are in it
+// alone, and the machine's are out of sight. The machine's /dev/pts holds
+// every terminal of every lab of a server, and a server that is not root
+// runs every lab as its own uid, which owns them all: a lab could write
+// to another's screen and read what its attendee types. The lab's own
+// terminal, opened outside, stays open on its descriptors and /dev/tty.
+func ownTerminals() error {
+	if err := unix.Mount("devpts", "/dev/pts", "devpts", unix.MS_NOSUID|unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"); err != nil {
+		return fmt.Errorf("a devpts of its own: %w", err)
+	}
+	if st, err := os.Lstat("/dev/ptmx"); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		if err := unix.Mount("/dev/pts/ptmx", "/dev/ptmx", "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("/dev/ptmx of its own devpts: %w", err)
+		}
+	}
+	return nil
 }
 
 // hide mounts an empty tmpfs on each directory of list and an empty file
