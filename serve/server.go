@@ -161,8 +161,14 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	// A server that is not root runs every lab as its own uid: its files
-	// are hidden from the labs' views, wherever they are.
-	for _, p := range append([]string{s.state, keyPath}, cfg.Hide...) {
+	// are hidden from the labs' views, wherever they are, and so is its
+	// user's home, whatever else it holds (but a home of / would hide the
+	// machine).
+	hide := append([]string{s.state, keyPath}, cfg.Hide...)
+	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(home) != "/" {
+		hide = append(hide, home)
+	}
+	for _, p := range hide {
 		if r, err := filepath.EvalSymlinks(p); err == nil {
 			if abs, err := filepath.Abs(r); err == nil {
 				s.hide = append(s.hide, abs)

@@ -492,6 +492,15 @@ func TestAServerWithoutRootHidesItsFilesWhereverTheyAre(t *testing.T) {
 		m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
 	}
 	a.shell(5, "fcc00")
+	// Any file of the server's user, in its home: here the test's files.
+	secret := filepath.Join(s.dir, "zt-e2e-secret")
+	err := os.WriteFile(secret, []byte("the server user's own"), 0o600)
+	if err == nil {
+		err = os.Chown(secret, nobody, nobody)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	state := s.stateDir()
 	bobs := filepath.Join(state, "a1")
 	if _, err := os.Stat(filepath.Join(bobs, "progress")); err != nil {
@@ -500,6 +509,7 @@ func TestAServerWithoutRootHidesItsFilesWhereverTheyAre(t *testing.T) {
 	probes := []struct{ what, cmd string }{
 		{"the server's host key", "grep -q . " + s.hostKey},
 		{"the authorized keys", "grep -q . " + filepath.Join(s.dir, "authorized_keys")},
+		{"a file in the server user's home", "grep -q . " + secret},
 		{"the server's state directory", "ls " + state + " | grep -v a0 | grep -q ."},
 		{"bob's directory", "ls -A " + bobs + " | grep -q ."},
 		{"bob's progress pipe, written", "test -p " + bobs + "/progress && echo '{}' > " + bobs + "/progress"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -176,8 +177,8 @@ func hide(list string) error {
 		}
 		st, err := os.Lstat(p)
 		switch {
-		case err != nil:
-			continue
+		case err != nil, slices.Contains(maskedDirs, filepath.Clean(p)):
+			continue // under a mask, or a mask
 		case st.IsDir():
 			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=1m,mode=0755")
 		case st.Mode().IsRegular():
