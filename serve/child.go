@@ -203,7 +203,7 @@ func startLab(spec labSpec) (*Lab, error) {
 		defer close(pumped)
 		l.pump()
 	}()
-	go l.readProgress(prog)
+	go l.readProgress(&rateReader{r: prog, rate: progressRate, tokens: progressRate, at: time.Now()})
 	go func() {
 		err := <-exited
 		<-pumped
@@ -265,6 +265,34 @@ func (l *Lab) pump() {
 			return // EIO: every process that held the pty is gone
 		}
 	}
+}
+
+// progressRate is how many bytes a second of a lab's progress the server
+// reads at most, after a burst as large: the lab's uid writes the pipe,
+// and every line is the server's cpu to decode, out of every lab's cpu
+// limit (a lab writing events as fast as it could took 107% of a server
+// core). The lab's own events are a few hundred bytes a step.
+const progressRate = 64 << 10
+
+// rateReader reads from r at rate bytes a second at most, after a burst
+// of rate bytes: it waits before a read while it is in debt.
+type rateReader struct {
+	r      io.Reader
+	rate   float64
+	tokens float64
+	at     time.Time
+}
+
+func (rr *rateReader) Read(p []byte) (int, error) {
+	now := time.Now()
+	rr.tokens = min(rr.rate, rr.tokens+now.Sub(rr.at).Seconds()*rr.rate)
+	rr.at = now
+	if rr.tokens < 0 {
+		time.Sleep(time.Duration(-rr.tokens / rr.rate * float64(time.Second)))
+	}
+	n, err := rr.r.Read(p)
+	rr.tokens -= float64(n)
+	return n, err
 }
 
 // readProgress reads the lab's events, one JSON line each.
