@@ -905,3 +905,51 @@ func TestAProgressFloodCostsTheServerBoundedCPU(t *testing.T) {
 		t.Errorf("alice's progress flood cost the server %.2f s of cpu in %.1f s: %.0f%% of a core", used, took, 100*used/took)
 	}
 }
+
+// TestANoShellServerGivesNoShell: with --no-shell an attendee has the
+// guided lab and nothing else: the shell key says there is none, and a
+// command she asks for instead of a shell (ssh HOST bash) is not run,
+// with or without a pty.
+func TestANoShellServerGivesNoShell(t *testing.T) {
+	alice := newKey(t, "alice")
+	s := startServer(t, []key{alice}, "--no-shell", "--sessions-per-key", "3")
+	a := s.connect(alice)
+	a.waitFor("the first screen", 15*time.Second, header(1))
+	a.press("a")
+	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	a.press("s")
+	a.waitFor("the refusal", 10*time.Second, "no shell here")
+	a.press("5")
+	time.Sleep(time.Second)
+	if strings.Contains(a.text(), "(zt-lab) ") {
+		t.Errorf("a --no-shell lab opened a shell:\n%s", a.text())
+	}
+	for _, withPty := range []bool{true, false} {
+		c, err := dial(s.addr, alice.name, gossh.PublicKeys(alice.signer))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess, err := c.NewSession()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withPty {
+			if err := sess.RequestPty("xterm-256color", termHeight, termWidth, gossh.TerminalModes{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var out lockedBuffer
+		sess.Stdout, sess.Stderr = &out, &out
+		if _, err := sess.StdinPipe(); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Start("bash -c 'echo ZT-E2E-RAN-$((6*7))'"); err != nil {
+			t.Logf("exec refused (pty %v): %v", withPty, err)
+		}
+		time.Sleep(3 * time.Second)
+		if strings.Contains(out.String(), "ZT-E2E-RAN-42") {
+			t.Errorf("a command alice asked for ran (pty %v):\n%q", withPty, out.String())
+		}
+		c.Close()
+	}
+}
