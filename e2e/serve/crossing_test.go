@@ -667,6 +667,10 @@ func TestALabWritesNothingToTheServersDisk(t *testing.T) {
 	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
 	a.shell(5, "fcc00")
 	dir := filepath.Join(s.stateDir(), "a0")
+	// Her shell starts where she may write: her home, not her directory.
+	if got := a.run("pwd | sed 's/^/cwd=/'; echo ok-$((40+2)) > ./zt-e2e-start && cat ./zt-e2e-start", 10*time.Second); !strings.Contains(got, "ok-42") || strings.Contains(got, "cwd="+dir+"\n") {
+		t.Errorf("alice's shell does not start in a directory she may write:\n%s", got)
+	}
 	probes := []struct{ what, cmd string }{
 		{"a file in her directory", "head -c 1M /dev/zero > " + dir + "/zt-e2e-disk"},
 		{"a directory in her directory", "mkdir " + dir + "/zt-e2e-dir"},

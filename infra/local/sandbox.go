@@ -244,11 +244,15 @@ func runInit() int {
 		return 1
 	}
 	var sys *syscall.SysProcAttr
+	dir := ""
 	if os.Getenv(EnvPrivateView) != "" {
 		if sys, err = lockedView(); err != nil {
 			fmt.Fprintln(os.Stderr, "zt-lab: lock the private view:", err)
 			return 1
 		}
+		// The lab, and the shells it starts, begin in $HOME, its tmpfs:
+		// every place the view keeps is read-only.
+		dir = os.Getenv("HOME")
 	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
@@ -256,6 +260,7 @@ func runInit() int {
 	proc, err := os.StartProcess(self, os.Args, &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Dir:   dir,
 		Sys:   sys,
 	})
 	if err != nil {
