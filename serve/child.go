@@ -38,6 +38,7 @@ type labSpec struct {
 	cgroups       *Cgroups
 	group         string // the lab's cgroup name
 	subnet        netip.Prefix
+	hide          []string // the server's files, hidden from the lab's view
 }
 
 // Lab is one attendee's lab: the guided zt-lab TUI as a child process on
@@ -118,6 +119,9 @@ func startLab(spec labSpec) (*Lab, error) {
 		"ZTLAB_CONSUL=" + spec.consul,
 		local.EnvPrivateView + "=" + strings.Join([]string{spec.dir, spec.self, spec.consul}, ":"),
 	}
+	if len(spec.hide) > 0 {
+		cmd.Env = append(cmd.Env, local.EnvPrivateHide+"="+strings.Join(spec.hide, ":"))
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	// The lab is held until it is in its cgroups: it re-executes itself
 	// into its sandbox at once, and whatever it forked before the move
@@ -148,6 +152,11 @@ func startLab(spec labSpec) (*Lab, error) {
 		output: make(chan struct{}), first: make(chan struct{}), done: make(chan struct{}),
 	}
 	l.progress.checks = map[string]bool{}
+	// What scrolls off the screen is not kept: the instructor sees the
+	// screen, a reconnect redraws it, and the emulator's default of 10,000
+	// lines of scrollback cost the server 888 MB of one lab's output, out
+	// of the lab's own memory limit. One line is the least it keeps.
+	l.screen.SetScrollbackSize(1)
 	// Pdeathsig belongs to the thread that started the child
 	// (golang/go#27505): that thread stays locked until the child ends.
 	started := make(chan error, 1)
@@ -194,7 +203,7 @@ func startLab(spec labSpec) (*Lab, error) {
 		defer close(pumped)
 		l.pump()
 	}()
-	go l.readProgress(prog)
+	go l.readProgress(&rateReader{r: prog, rate: progressRate, tokens: progressRate, at: time.Now()})
 	go func() {
 		err := <-exited
 		<-pumped
@@ -212,11 +221,31 @@ func startLab(spec labSpec) (*Lab, error) {
 	return l, nil
 }
 
+// A lab's output is read at most at outputRate bytes a second, after a
+// burst of outputBurst: the server keeps every byte in its emulator of the
+// lab's screen (some 0.6 µs of cpu a byte) and sends it on, its own cpu,
+// out of every lab's cpu limit; a lab printing as fast as it could took
+// 72% of one of the server's cores, now 18%. What a lab prints beyond it
+// waits in its pty, and the lab's printing with it. A screen of the TUI
+// is some 10-50 KB.
+const (
+	outputRate  = 256 << 10
+	outputBurst = 256 << 10
+)
+
 // pump copies the lab's output to its screen and the attendee's.
 func (l *Lab) pump() {
 	buf := make([]byte, 32*1024)
+	tokens, at := float64(outputBurst), time.Now()
 	for {
+		now := time.Now()
+		tokens = min(outputBurst, tokens+now.Sub(at).Seconds()*outputRate)
+		at = now
+		if tokens < 0 {
+			time.Sleep(time.Duration(-tokens / outputRate * float64(time.Second)))
+		}
 		n, err := l.ptm.Read(buf)
+		tokens -= float64(n)
 		if n > 0 {
 			l.firstOne.Do(func() {
 				l.firstAt = time.Since(l.started)
@@ -238,6 +267,34 @@ func (l *Lab) pump() {
 	}
 }
 
+// progressRate is how many bytes a second of a lab's progress the server
+// reads at most, after a burst as large: the lab's uid writes the pipe,
+// and every line is the server's cpu to decode, out of every lab's cpu
+// limit (a lab writing events as fast as it could took 107% of a server
+// core). The lab's own events are a few hundred bytes a step.
+const progressRate = 64 << 10
+
+// rateReader reads from r at rate bytes a second at most, after a burst
+// of rate bytes: it waits before a read while it is in debt.
+type rateReader struct {
+	r      io.Reader
+	rate   float64
+	tokens float64
+	at     time.Time
+}
+
+func (rr *rateReader) Read(p []byte) (int, error) {
+	now := time.Now()
+	rr.tokens = min(rr.rate, rr.tokens+now.Sub(rr.at).Seconds()*rr.rate)
+	rr.at = now
+	if rr.tokens < 0 {
+		time.Sleep(time.Duration(-rr.tokens / rr.rate * float64(time.Second)))
+	}
+	n, err := rr.r.Read(p)
+	rr.tokens -= float64(n)
+	return n, err
+}
+
 // readProgress reads the lab's events, one JSON line each.
 func (l *Lab) readProgress(r io.Reader) {
 	sc := bufio.NewScanner(r)
@@ -253,6 +310,15 @@ func (l *Lab) readProgress(r io.Reader) {
 	}
 }
 
+// What the server keeps of a lab's events is bounded: the lab's uid
+// writes the pipe, and what the server keeps, every lab's memory shares.
+// The walkthrough has far fewer checks, with far shorter names.
+const (
+	maxChecks    = 512
+	maxCheckName = 200
+	maxErr       = 200
+)
+
 func (p *Progress) apply(ev scenes.Event) {
 	switch ev.Kind {
 	case scenes.SceneStarted:
@@ -264,13 +330,17 @@ func (p *Progress) apply(ev scenes.Event) {
 	case scenes.StepDone, scenes.SceneDone:
 		p.Running = false
 		if ev.Err != "" {
-			p.Err = ev.Err
+			p.Err = clip(ev.Err, maxErr)
 		}
 	case scenes.CheckDone:
 		if ev.Check == nil {
 			return
 		}
-		p.checks[fmt.Sprintf("%d/%d/%s", ev.Scene, ev.Step, ev.Check.Name)] = ev.Check.Pass
+		key := fmt.Sprintf("%d/%d/%s", ev.Scene, ev.Step, clip(ev.Check.Name, maxCheckName))
+		if _, known := p.checks[key]; !known && len(p.checks) >= maxChecks {
+			return
+		}
+		p.checks[key] = ev.Check.Pass
 		p.Passed, p.Failed = 0, 0
 		for _, ok := range p.checks {
 			if ok {
@@ -335,6 +405,7 @@ func (l *Lab) Resize(width, height int) {
 	if width <= 0 || height <= 0 {
 		return
 	}
+	width, height = boundWindow(width, height)
 	l.mu.Lock()
 	l.width, l.height = width, height
 	l.screen.Resize(width, height)

@@ -62,8 +62,11 @@ type Config struct {
 	ConnectBurst   int
 	ConnectEvery   time.Duration
 	UIDBase        int
-	Out            io.Writer // the lines for the room
-	Log            io.Writer // one line per join, leave, refusal (default stderr)
+	// Hide are files of the server's the labs must not see (its lists of
+	// keys); its host key and state directory are hidden as well.
+	Hide []string
+	Out  io.Writer // the lines for the room
+	Log  io.Writer // one line per join, leave, refusal (default stderr)
 	// Ready, when set, is told the address the server listens on.
 	Ready func(addr net.Addr)
 }
@@ -89,6 +92,7 @@ type server struct {
 	limiter  *RateLimiter
 	subnets  Subnets
 	state    string
+	hide     []string // what every lab's view hides (local.EnvPrivateHide)
 	asRoot   bool
 	refusals sync.Map // remote address → why its login was refused
 }
@@ -128,7 +132,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.MaxLabs > MaxSubnets {
 		return usagef("--max-labs %d: at most %d labs, one /24 of 198.18.0.0/15 each", cfg.MaxLabs, MaxSubnets)
 	}
-	signer, err := hostKey(cfg.HostKey)
+	keyPath, err := hostKeyPath(cfg.HostKey)
+	if err != nil {
+		return err
+	}
+	signer, err := hostKey(keyPath)
 	if err != nil {
 		return err
 	}
@@ -151,6 +159,21 @@ func Run(ctx context.Context, cfg Config) error {
 	// The attendees' uids pass through, never list it.
 	if err := os.Chmod(s.state, 0o711); err != nil {
 		return err
+	}
+	// A server that is not root runs every lab as its own uid: its files
+	// are hidden from the labs' views, wherever they are, and so is its
+	// user's home, whatever else it holds (but a home of / would hide the
+	// machine).
+	hide := append([]string{s.state, keyPath}, cfg.Hide...)
+	if home, err := os.UserHomeDir(); err == nil && filepath.Clean(home) != "/" {
+		hide = append(hide, home)
+	}
+	for _, p := range hide {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			if abs, err := filepath.Abs(r); err == nil {
+				s.hide = append(s.hide, abs)
+			}
+		}
 	}
 	if s.asRoot {
 		if err := searchableByAll(filepath.Dir(s.state)); err != nil {
@@ -367,6 +390,7 @@ func decisionOf(sess ssh.Session) Decision {
 // kept as it is accepted, is what the server needs.
 type sessionChannel struct {
 	claimed atomic.Bool
+	refused atomic.Bool // a second session was refused, and logged
 	ch      gossh.Channel
 }
 
@@ -380,7 +404,11 @@ type sessionChannelKey struct{}
 func (s *server) session(srv *ssh.Server, conn *gossh.ServerConn, newChan gossh.NewChannel, ctx ssh.Context) {
 	slot, _ := ctx.Value(sessionChannelKey{}).(*sessionChannel)
 	if slot == nil || !slot.claimed.CompareAndSwap(false, true) {
-		s.log.Warn("refused", "addr", conn.RemoteAddr(), "why", "a second session on one connection")
+		// Once per connection: a client may open thousands of channels,
+		// and the log is the room's record, not theirs to fill.
+		if slot == nil || !slot.refused.Swap(true) {
+			s.log.Warn("refused", "addr", conn.RemoteAddr(), "why", "a second session on one connection")
+		}
 		_ = newChan.Reject(gossh.Prohibited, "zt-lab: one session per connection")
 		return
 	}
@@ -428,6 +456,24 @@ func readInput(r io.Reader) <-chan []byte {
 	return ch
 }
 
+// The largest window a lab is drawn for. The server keeps each lab's
+// screen in a terminal emulator, a few hundred bytes a cell, and the
+// window's size is whatever the client says (up to 2³² × 2³²): a window
+// of 2000 × 1500 cost the server 800 MB. A bigger window shows the lab
+// in its top left corner; 512 × 256 is about 30 MB.
+const (
+	maxCols = 512
+	maxRows = 256
+)
+
+// resizeEvery is how often a lab follows its window's changes at most.
+const resizeEvery = 50 * time.Millisecond
+
+// boundWindow is the window a lab is drawn for, for a client's window.
+func boundWindow(width, height int) (int, int) {
+	return min(width, maxCols), min(height, maxRows)
+}
+
 // Terminal sequences for a terminal that comes back to a running lab.
 const (
 	enterScreen = "\x1b[?1049h\x1b[?25l\x1b[2J\x1b[H"
@@ -462,7 +508,7 @@ func (s *server) attendee(next ssh.Handler) ssh.Handler {
 			s.log.Info("leave", "name", d.Name, "addr", addr, "why", why)
 		}()
 		ptyReq, winch, _ := sess.Pty()
-		width, height := ptyReq.Window.Width, ptyReq.Window.Height
+		width, height := boundWindow(ptyReq.Window.Width, ptyReq.Window.Height)
 		input := readInput(sess)
 		raw := rawChannel(sess)
 		lab, fresh, err := s.labFor(sess, raw, a, &width, &height, winch, input)
@@ -489,6 +535,15 @@ func (s *server) attendee(next ssh.Handler) ssh.Handler {
 		} else {
 			lab.Redraw(width, height)
 		}
+		// Window changes are applied at most every resizeEvery, the last
+		// one of each interval: a resize is the server's own work (the
+		// lab's pty and the emulator of its screen), out of the lab's cpu
+		// limit, and a client may send tens of thousands a second.
+		var (
+			resized  time.Time
+			pending  ssh.Window
+			resizeAt <-chan time.Time
+		)
 		for {
 			select {
 			case b, ok := <-input:
@@ -500,7 +555,13 @@ func (s *server) attendee(next ssh.Handler) ssh.Handler {
 					return
 				}
 			case w := <-winch:
-				lab.Resize(w.Width, w.Height)
+				pending = w
+				if resizeAt == nil {
+					resizeAt = time.After(resizeEvery - time.Since(resized))
+				}
+			case <-resizeAt:
+				lab.Resize(pending.Width, pending.Height)
+				resized, resizeAt = time.Now(), nil
 			case <-detached:
 				why = "another connection took the screen"
 				_, _ = io.WriteString(raw, leaveScreen+"\r\nzt-lab: your lab is now on your newer connection.\r\n")
@@ -544,7 +605,7 @@ func (s *server) labFor(sess ssh.Session, raw io.Writer, a *Attendee, width, hei
 			case <-s.queue.Changed():
 				continue
 			case w := <-winch:
-				*width, *height = w.Width, w.Height
+				*width, *height = boundWindow(w.Width, w.Height)
 				continue
 			case b, ok := <-input:
 				if ok && !quits(b) {
@@ -656,6 +717,7 @@ func (s *server) start(a *Attendee, width, height int, term string) (*Lab, error
 	if width <= 0 || height <= 0 {
 		width, height = 80, 24
 	}
+	width, height = boundWindow(width, height)
 	subnet, err := s.subnets.Take()
 	if err != nil {
 		return nil, err
@@ -664,6 +726,7 @@ func (s *server) start(a *Attendee, width, height int, term string) (*Lab, error
 		self: s.cfg.Self, consul: s.cfg.Consul, dir: dir, uid: uid,
 		term: term, width: width, height: height, noShell: s.cfg.NoShell,
 		cgroups: s.cgroups, group: "a" + strconv.Itoa(a.Slot), subnet: subnet,
+		hide: s.hide,
 	})
 	if err != nil {
 		s.subnets.Free(subnet)
@@ -695,16 +758,22 @@ func (s *server) endAll() {
 	wg.Wait()
 }
 
-// hostKey reads the host key at path, or makes one there (ed25519, 0600,
-// in a 0700 directory); path "" is the user's config directory.
-func hostKey(path string) ([]byte, error) {
-	if path == "" {
-		dir, err := os.UserConfigDir()
-		if err != nil {
-			return nil, usagef("no config directory for the host key (%v): give --host-key FILE", err)
-		}
-		path = filepath.Join(dir, "zt-lab", "ssh_host_ed25519_key")
+// hostKeyPath is where the host key is: path, or "" for the user's
+// config directory.
+func hostKeyPath(path string) (string, error) {
+	if path != "" {
+		return path, nil
 	}
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", usagef("no config directory for the host key (%v): give --host-key FILE", err)
+	}
+	return filepath.Join(dir, "zt-lab", "ssh_host_ed25519_key"), nil
+}
+
+// hostKey reads the host key at path, or makes one there (ed25519, 0600,
+// in a 0700 directory).
+func hostKey(path string) ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		if _, err := gossh.ParsePrivateKey(b); err != nil {
 			return nil, usagef("--host-key %s: %v", path, err)

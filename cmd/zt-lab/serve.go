@@ -47,6 +47,7 @@ instructor@HOST with a key from --instructor-keys and sees the class.`,
 					return usagef("--authorized-keys: %v", err)
 				}
 				cfg.Policy.Attendees = k
+				cfg.Hide = append(cfg.Hide, authorized)
 			}
 			if instructors != "" {
 				k, err := serve.LoadKeys(instructors)
@@ -54,6 +55,7 @@ instructor@HOST with a key from --instructor-keys and sees the class.`,
 					return usagef("--instructor-keys: %v", err)
 				}
 				cfg.Policy.Instructors = k
+				cfg.Hide = append(cfg.Hide, instructors)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,7 +139,18 @@ func startServer(t testing.TB, attendees []key, args ...string) *server {
 // then uid's.
 func startServerAs(t testing.TB, uid int, attendees []key, args ...string) *server {
 	t.Helper()
-	dir := t.TempDir()
+	return startServerUnder(t, os.TempDir(), uid, attendees, args...)
+}
+
+// startServerUnder is startServerAs with the server's files (its keys,
+// its host key, its --state-dir) in a new directory under root.
+func startServerUnder(t testing.TB, root string, uid int, attendees []key, args ...string) *server {
+	t.Helper()
+	dir, err := os.MkdirTemp(root, "zt-e2e-files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	// The attendees' uids pass through to their directories in it.
 	for _, d := range []string{dir, filepath.Dir(dir)} {
 		if err := os.Chmod(d, 0o711); err != nil {
@@ -154,7 +166,7 @@ func startServerAs(t testing.TB, uid int, attendees []key, args ...string) *serv
 		t.Fatal(err)
 	}
 	// A short path: the labs' unix sockets live under it.
-	state, err := os.MkdirTemp("", "zst")
+	state, err := os.MkdirTemp(root, "zst")
 	if err == nil {
 		err = os.Chmod(state, 0o711)
 	}
@@ -163,9 +175,14 @@ func startServerAs(t testing.TB, uid int, attendees []key, args ...string) *serv
 	}
 	t.Cleanup(func() { os.RemoveAll(state) })
 	s := &server{t: t, dir: dir, state: state, hostKey: filepath.Join(dir, "hostkey", "ssh_host_ed25519_key"), logs: &lockedBuffer{}, done: make(chan struct{})}
-	argv := append([]string{"serve", "--listen", "127.0.0.1:0", "--authorized-keys", akPath,
+	argv := []string{"serve", "--listen", "127.0.0.1:0", "--authorized-keys", akPath,
 		"--host-key", s.hostKey, "--state-dir", s.state, "--consul", consul,
-		"--uid-base", strconv.Itoa(uidBase)}, args...)
+		"--uid-base", strconv.Itoa(uidBase)}
+	if slices.Contains(args, "--open") {
+		// Any key gets in: there is no list of the attendees' keys.
+		argv = slices.Delete(argv, 3, 5)
+	}
+	argv = append(argv, args...)
 	s.cmd = exec.Command(ztlab, argv...)
 	if uid >= 0 {
 		for _, p := range []string{dir, akPath, state} {
@@ -302,6 +319,12 @@ func (s *server) connect(k key) *terminal {
 // connectSized logs in with k and opens a screen of width × height.
 func (s *server) connectSized(k key, width, height int) *terminal {
 	s.t.Helper()
+	return s.connectWith(k, width, height, nil)
+}
+
+// connectWith is connectSized with env sent first, as `ssh -o SetEnv`.
+func (s *server) connectWith(k key, width, height int, env map[string]string) *terminal {
+	s.t.Helper()
 	start := time.Now()
 	c, err := dial(s.addr, k.name, gossh.PublicKeys(k.signer))
 	if err != nil {
@@ -310,6 +333,11 @@ func (s *server) connectSized(k key, width, height int) *terminal {
 	sess, err := c.NewSession()
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	for name, value := range env {
+		if err := sess.Setenv(name, value); err != nil {
+			s.t.Logf("%s: env %s refused: %v", k.name, name, err)
+		}
 	}
 	if err := sess.RequestPty("xterm-256color", height, width, gossh.TerminalModes{}); err != nil {
 		s.t.Fatal(err)

@@ -4,8 +4,8 @@
 // namespace inside one private sandbox, and the sandbox's own namespace is
 // the wire.
 //
-// zt-lab re-executes itself into the sandbox: a new user, mount, network and
-// PID namespace. Its first process is a small init (PID 1 there) that reaps
+// zt-lab re-executes itself into the sandbox: a new user, mount, network,
+// PID and IPC namespace. Its first process is a small init (PID 1 there) that reaps
 // orphans and runs zt-lab once more as the lab process. When PID 1 dies the
 // kernel kills every process inside, and with the last process go every
 // namespace, interface and mount: nothing of a lab can outlive it, however
@@ -50,8 +50,7 @@ const (
 const EnvHeld = "ZTLAB_HELD_FD"
 
 // Main must run first in main and in TestMain. A held start waits here for
-// its starter's word. In the sandbox's init role it never returns; in the
-// lab role it prepares the sandbox's mounts.
+// its starter's word. In the sandbox's init role it never returns.
 func Main() {
 	if v, ok := os.LookupEnv(EnvHeld); ok {
 		os.Unsetenv(EnvHeld)
@@ -60,14 +59,8 @@ func Main() {
 			os.Exit(1)
 		}
 	}
-	switch os.Getenv(envRole) {
-	case roleInit:
+	if os.Getenv(envRole) == roleInit {
 		os.Exit(runInit())
-	case roleLab:
-		if err := prepareMounts(); err != nil {
-			fmt.Fprintln(os.Stderr, "zt-lab: prepare sandbox:", err)
-			os.Exit(1)
-		}
 	}
 }
 
@@ -132,7 +125,9 @@ func Enter() (int, error) {
 		size = 1<<32 - 1
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID,
+		// An IPC namespace of its own: System V shared memory, queues and
+		// semaphores made in a lab are the lab's, and end with it.
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWNET | unix.CLONE_NEWPID | unix.CLONE_NEWIPC,
 		UidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: uid, Size: size}},
 		GidMappings:                []syscall.SysProcIDMap{{ContainerID: 0, HostID: gid, Size: size}},
 		GidMappingsEnableSetgroups: uid == 0,
@@ -244,12 +239,29 @@ func runInit() int {
 		fmt.Fprintln(os.Stderr, "zt-lab init:", err)
 		return 1
 	}
+	if err := prepareMounts(); err != nil {
+		fmt.Fprintln(os.Stderr, "zt-lab: prepare sandbox:", err)
+		return 1
+	}
+	var sys *syscall.SysProcAttr
+	dir := ""
+	if os.Getenv(EnvPrivateView) != "" {
+		if sys, err = lockedView(); err != nil {
+			fmt.Fprintln(os.Stderr, "zt-lab: lock the private view:", err)
+			return 1
+		}
+		// The lab, and the shells it starts, begin in $HOME, its tmpfs:
+		// every place the view keeps is read-only.
+		dir = os.Getenv("HOME")
+	}
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
 	env := append(without(os.Environ(), envRole), envRole+"="+roleLab)
 	proc, err := os.StartProcess(self, os.Args, &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Dir:   dir,
+		Sys:   sys,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "zt-lab init: start lab:", err)
@@ -286,8 +298,61 @@ func runInit() int {
 	return 1
 }
 
+// lockedView is how init starts the lab of a private view: in a user
+// namespace of its own below init's, with a mount namespace of its own
+// and a network namespace of its own (the wire, which the lab must
+// administer). The lab and everything it starts, an attendee's shell
+// among them, are root of that namespace with every capability there,
+// but the kernel copied init's mounts into the lab's namespace as the
+// mounts of a more privileged one: locked, each with its read-only flag.
+// The masks, $HOME's tmpfs, the read-only root and /proc cannot be
+// unmounted, remounted or bound without what is below them, so nothing
+// of the machine they hide shows through. Were the lab in init's own
+// namespaces, where these mounts were made, `umount /tmp` in a shell
+// would show the machine's /tmp, and a remount make it writable.
+// The ids map onto init's as they are.
+func lockedView() (*syscall.SysProcAttr, error) {
+	uids, err := identityMap("/proc/self/uid_map")
+	if err != nil {
+		return nil, err
+	}
+	gids, err := identityMap("/proc/self/gid_map")
+	if err != nil {
+		return nil, err
+	}
+	setgroups, _ := os.ReadFile("/proc/self/setgroups")
+	return &syscall.SysProcAttr{
+		Cloneflags:                 unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWNET,
+		UidMappings:                uids,
+		GidMappings:                gids,
+		GidMappingsEnableSetgroups: strings.TrimSpace(string(setgroups)) == "allow",
+	}, nil
+}
+
+// identityMap maps every id of this user namespace, as the map file at
+// path lists them, onto itself.
+func identityMap(path string) ([]syscall.SysProcIDMap, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []syscall.SysProcIDMap
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var in, outer, n int
+		if _, err := fmt.Sscan(line, &in, &outer, &n); err != nil {
+			return nil, fmt.Errorf("%s: %q: %w", path, line, err)
+		}
+		out = append(out, syscall.SysProcIDMap{ContainerID: in, HostID: in, Size: n})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s is empty", path)
+	}
+	return out, nil
+}
+
 // prepareMounts keeps the sandbox's mounts to itself and gives it its own
-// /proc, so `ps` in a lab shell lists the lab's processes only.
+// /proc, so `ps` in a lab shell lists the lab's processes only. Init does
+// it, before the lab starts: the lab's namespace receives them locked.
 func prepareMounts() error {
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("make mounts private: %w", err)
