@@ -22,6 +22,7 @@ import (
 	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
+	"golang.org/x/time/rate"
 
 	"github.com/ztlab/zt-lab/infra/local"
 	"github.com/ztlab/zt-lab/scenes"
@@ -203,7 +204,7 @@ func startLab(spec labSpec) (*Lab, error) {
 		defer close(pumped)
 		l.pump()
 	}()
-	go l.readProgress(&rateReader{r: prog, rate: progressRate, tokens: progressRate, at: time.Now()})
+	go l.readProgress(newRateReader(prog, progressRate, progressRate))
 	go func() {
 		err := <-exited
 		<-pumped
@@ -236,16 +237,9 @@ const (
 // pump copies the lab's output to its screen and the attendee's.
 func (l *Lab) pump() {
 	buf := make([]byte, 32*1024)
-	tokens, at := float64(outputBurst), time.Now()
+	r := newRateReader(l.ptm, outputRate, outputBurst)
 	for {
-		now := time.Now()
-		tokens = min(outputBurst, tokens+now.Sub(at).Seconds()*outputRate)
-		at = now
-		if tokens < 0 {
-			time.Sleep(time.Duration(-tokens / outputRate * float64(time.Second)))
-		}
-		n, err := l.ptm.Read(buf)
-		tokens -= float64(n)
+		n, err := r.Read(buf)
 		if n > 0 {
 			l.firstOne.Do(func() {
 				l.firstAt = time.Since(l.started)
@@ -275,23 +269,24 @@ func (l *Lab) pump() {
 const progressRate = 64 << 10
 
 // rateReader reads from r at rate bytes a second at most, after a burst
-// of rate bytes: it waits before a read while it is in debt.
+// of burst bytes: after each read it waits until the bytes are paid for.
 type rateReader struct {
-	r      io.Reader
-	rate   float64
-	tokens float64
-	at     time.Time
+	r   io.Reader
+	lim *rate.Limiter
+}
+
+func newRateReader(r io.Reader, bytesPerSecond, burst int) *rateReader {
+	return &rateReader{r: r, lim: rate.NewLimiter(rate.Limit(bytesPerSecond), burst)}
 }
 
 func (rr *rateReader) Read(p []byte) (int, error) {
-	now := time.Now()
-	rr.tokens = min(rr.rate, rr.tokens+now.Sub(rr.at).Seconds()*rr.rate)
-	rr.at = now
-	if rr.tokens < 0 {
-		time.Sleep(time.Duration(-rr.tokens / rr.rate * float64(time.Second)))
+	if len(p) > rr.lim.Burst() {
+		p = p[:rr.lim.Burst()]
 	}
 	n, err := rr.r.Read(p)
-	rr.tokens -= float64(n)
+	if n > 0 {
+		time.Sleep(rr.lim.ReserveN(time.Now(), n).Delay())
+	}
 	return n, err
 }
 

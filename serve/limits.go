@@ -14,25 +14,26 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"golang.org/x/time/rate"
 )
 
 // RateLimiter allows each address a burst of new connections, refilled at
 // a steady rate: a token bucket per address.
 type RateLimiter struct {
 	mu      sync.Mutex
-	every   time.Duration // one token per every
+	limit   rate.Limit
 	burst   int
-	buckets map[string]bucket
+	buckets map[string]*rate.Limiter
 }
 
-type bucket struct {
-	tokens float64
-	at     time.Time
-}
-
-// NewRateLimiter allows burst connections at once and one more per every.
+// NewRateLimiter allows burst connections at once and one more per every
+// (none more when every is 0).
 func NewRateLimiter(burst int, every time.Duration) *RateLimiter {
-	return &RateLimiter{every: every, burst: max(1, burst), buckets: map[string]bucket{}}
+	limit := rate.Limit(0)
+	if every > 0 {
+		limit = rate.Every(every)
+	}
+	return &RateLimiter{limit: limit, burst: max(1, burst), buckets: map[string]*rate.Limiter{}}
 }
 
 // Allow takes a token for addr at now, or says no.
@@ -41,28 +42,19 @@ func (l *RateLimiter) Allow(addr string, now time.Time) bool {
 	defer l.mu.Unlock()
 	b, ok := l.buckets[addr]
 	if !ok {
-		b = bucket{tokens: float64(l.burst), at: now}
-	}
-	if l.every > 0 {
-		b.tokens = min(float64(l.burst), b.tokens+float64(now.Sub(b.at))/float64(l.every))
-	}
-	b.at = now
-	if len(l.buckets) > 10000 {
-		l.forgetFull(now)
-	}
-	if b.tokens < 1 {
+		if len(l.buckets) > 10000 {
+			l.forgetFull(now)
+		}
+		b = rate.NewLimiter(l.limit, l.burst)
 		l.buckets[addr] = b
-		return false
 	}
-	b.tokens--
-	l.buckets[addr] = b
-	return true
+	return b.AllowN(now, 1)
 }
 
 // forgetFull drops the buckets that have refilled: they say nothing.
 func (l *RateLimiter) forgetFull(now time.Time) {
 	for a, b := range l.buckets {
-		if b.tokens+float64(now.Sub(b.at))/float64(l.every) >= float64(l.burst) {
+		if b.TokensAt(now) >= float64(l.burst) {
 			delete(l.buckets, a)
 		}
 	}
