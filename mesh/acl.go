@@ -261,6 +261,16 @@ func withNewToken(ctx context.Context, what string, try func() error) error {
 // creating an intention with it is refused.
 func (c *Cluster) CheckLearnerToken(ctx context.Context, h infra.Host) check.Check {
 	ch := check.Check{Name: "a learner's shell reads the cluster and cannot change it", Pass: true}
+	// What h lists is its own agent's gossip view, which learns of an
+	// agent started a moment ago a moment later: the token is what is
+	// checked, so h's agent first sees every agent alive.
+	var names []string
+	for _, a := range c.allAgents() {
+		names = append(names, a.host.Name())
+	}
+	if err := c.waitSeenAlive(ctx, names, func(a *agent) bool { return a.host.Name() == h.Name() }); err != nil {
+		ch.Seen("%s's agent: %v", h.Name(), err)
+	}
 	env := []string{"env", "CONSUL_HTTP_ADDR=" + agentAPIAddr, "CONSUL_HTTP_TOKEN_FILE=" + path.Join(h.DataDir(), learnerTokenFile)}
 	out, err := h.Run(ctx, append(env, c.bin.Path, "members")...)
 	ch.Seen("%s$ consul members", h.Name())
