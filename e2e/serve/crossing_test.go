@@ -27,10 +27,7 @@ func TestAnAttendeeCannotLiftTheMasksOfHerView(t *testing.T) {
 	alice := newKey(t, "alice")
 	s := startServer(t, []key{alice})
 	a := s.connect(alice)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
+	a.shellAfterScene1()
 
 	stamp := time.Now().Format("150405.000")
 	visible := filepath.Join(os.TempDir(), "zt-e2e-visible-"+stamp)
@@ -48,12 +45,11 @@ func TestAnAttendeeCannotLiftTheMasksOfHerView(t *testing.T) {
 		t.Errorf("alice's shell does not hold CAP_SYS_ADMIN in her namespace (the probes below prove less):\n%s", got)
 	}
 	for _, dir := range []string{"/tmp", "/run", "/home", "/root", "/var/tmp", "/dev/shm", "/dev/pts", "/dev/ptmx", "/proc", "~"} {
-		got := a.run("(umount "+dir+" || umount -l "+dir+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
-		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+		if ok, got := a.fails("umount "+dir+" || umount -l "+dir, 10*time.Second); !ok {
 			t.Errorf("alice unmounted the mask on %s:\n%s", dir, got)
 		}
 	}
-	probes := []struct{ what, cmd string }{
+	probes := []probe{
 		{"the machine's /tmp", "cat " + visible},
 		{"the server's processes", "ps ax | grep -q '[z]t-lab serve' && false"},
 		{"a remount of the machine's root read-write", "mount -o remount,bind,rw / && grep -q ' / / rw' /proc/self/mountinfo"},
@@ -67,12 +63,7 @@ func TestAnAttendeeCannotLiftTheMasksOfHerView(t *testing.T) {
 		{"init's root through /proc", "ls /proc/1/root/ && umount /proc/1/root/tmp"},
 	}
 	a.run("echo mine > /tmp/zt-e2e-alice-mask; echo x > ~/zt-e2e-disk", 10*time.Second)
-	for _, p := range probes {
-		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
-		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
-			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
-		}
-	}
+	a.cannotReach(probes, 10*time.Second)
 	if _, err := os.Stat(planted); err == nil {
 		t.Errorf("alice planted %s in the machine's /tmp", planted)
 	}
@@ -111,16 +102,10 @@ func holdsSysAdmin(screen string) bool {
 // bytes).
 func TestWhatALabWritesToItsProgressPipeReachesNoOneElse(t *testing.T) {
 	alice, teacher := newKey(t, "\x1b]0;NAMEPWN\x07"), newKey(t, "teacher")
-	keys := filepath.Join(t.TempDir(), "instructors")
-	if err := os.WriteFile(keys, []byte(teacher.authorizedLine()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keys := instructorKeys(t, teacher)
 	s := startServer(t, nil, "--instructor-keys", keys, "--open")
 	a := s.connect(alice)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
+	a.shellAfterScene1()
 
 	teacher.name = "instructor"
 	in := s.connect(teacher)
@@ -180,15 +165,8 @@ func TestAHugeWindowCostsTheServerNoMoreThanABigOne(t *testing.T) {
 	mallory, bob := newKey(t, "mallory"), newKey(t, "bob")
 	s := startServer(t, []key{mallory, bob})
 	before := rssMB(s.cmd.Process.Pid)
-	c, err := dial(s.addr, mallory.name, gossh.PublicKeys(mallory.signer))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, sess := s.session(t, mallory)
 	defer c.Close()
-	sess, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer sess.Close()
 	if err := sess.RequestPty("xterm-256color", 1500, 2000, gossh.TerminalModes{}); err != nil {
 		t.Fatal(err)
@@ -338,10 +316,7 @@ func TestALabsSysVIPCIsItsOwn(t *testing.T) {
 	s := startServer(t, []key{alice, bob})
 	a, b := s.connect(alice), s.connect(bob)
 	for _, m := range []*terminal{a, b} {
-		m.waitFor("the first screen", 15*time.Second, header(1))
-		m.press("a")
-		m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-		m.shell(5, "fcc00")
+		m.shellAfterScene1()
 	}
 	aliceUID := strconv.Itoa(uidBase + 0)
 	t.Cleanup(func() { removeIPCOf(t, aliceUID) })
@@ -419,7 +394,7 @@ func TestRootOfALabIsNobodyOutsideIt(t *testing.T) {
 	if got := a.run("find / -xdev -perm -4000 -type f 2>/dev/null | wc -l | sed 's/^/setuid=/'", 30*time.Second); strings.Contains(got, "setuid=0") {
 		t.Logf("no setuid program in alice's view:\n%s", got)
 	}
-	probes := []struct{ what, cmd string }{
+	probes := []probe{
 		{"/etc/shadow through sudo", "sudo -n cat /etc/shadow"},
 		{"/etc/shadow through su", "su -c 'cat /etc/shadow' root </dev/null"},
 		{"the machine's host keys", "cat /etc/ssh/ssh_host_*_key"},
@@ -435,12 +410,7 @@ func TestRootOfALabIsNobodyOutsideIt(t *testing.T) {
 		{"the machine's disks", "head -c 512 $(ls /dev/sd? /dev/vd? /dev/nvme?n? 2>/dev/null | head -n 1) | grep -q ."},
 		{"the kernel's log", "head -n 1 /dev/kmsg | grep -q ."},
 	}
-	for _, p := range probes {
-		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 20*time.Second)
-		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
-			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
-		}
-	}
+	a.cannotReach(probes, 20*time.Second)
 	if h, _ := os.Hostname(); h == "zt-e2e-pwned" {
 		t.Errorf("alice renamed the machine")
 	}
@@ -504,7 +474,7 @@ func TestAServerWithoutRootHidesItsFilesWhereverTheyAre(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(bobs, "progress")); err != nil {
 		t.Fatalf("bob's progress pipe: %v", err)
 	}
-	probes := []struct{ what, cmd string }{
+	probes := []probe{
 		{"the server's host key", "grep -q . " + s.hostKey},
 		{"the authorized keys", "grep -q . " + filepath.Join(s.dir, "authorized_keys")},
 		{"a file in the server user's home", "grep -q . " + secret},
@@ -513,12 +483,7 @@ func TestAServerWithoutRootHidesItsFilesWhereverTheyAre(t *testing.T) {
 		{"bob's progress pipe, written", "test -p " + bobs + "/progress && echo '{}' > " + bobs + "/progress"},
 		{"bob's progress pipe, read", "test -p " + bobs + "/progress && timeout 2 head -c 1 " + bobs + "/progress | grep -q ."},
 	}
-	for _, p := range probes {
-		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
-		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
-			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
-		}
-	}
+	a.cannotReach(probes, 10*time.Second)
 	// A control: her own directory and pipe are where they were.
 	if got := a.run("test -p "+filepath.Join(state, "a0", "progress")+" && echo own-pipe", 10*time.Second); !strings.Contains(got, "own-pipe") {
 		t.Errorf("alice's own progress pipe is not in her view (the probes above prove nothing):\n%s", got)
@@ -612,14 +577,13 @@ func TestALabReachesNoOtherLabNorTheMachineOverTheNetwork(t *testing.T) {
 	}
 	t.Logf("alice reaches her own %v; she tries %v", own, targets)
 	for _, addr := range targets {
-		got := a.run("("+reach(addr)+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
-		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+		if ok, got := a.fails(reach(addr), 10*time.Second); !ok {
 			t.Errorf("alice's shell reached %s outside her lab:\n%s", addr, got)
 		}
 	}
 	if got := a.run("python3 -c 'print(40+2)'", 10*time.Second); strings.Contains(got, "42") {
-		probe := `python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("\0` + abstract + `")'`
-		if got := a.run("("+probe+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second); !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+		connect := `python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); s.connect("\0` + abstract + `")'`
+		if ok, got := a.fails(connect, 10*time.Second); !ok {
 			t.Errorf("alice's shell reached the machine's abstract socket @%s:\n%s", abstract, got)
 		}
 	} else {
@@ -640,10 +604,7 @@ func TestWhatALabPrintsCostsTheServerOneScreen(t *testing.T) {
 	alice := newKey(t, "alice")
 	s := startServer(t, []key{alice})
 	a := s.connectSized(alice, 512, 60)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
+	a.shellAfterScene1()
 	before := rssMB(s.cmd.Process.Pid)
 	a.run(`yes "$(printf '%0510d' 0)" | head -n 12000`, 120*time.Second)
 	after := rssMB(s.cmd.Process.Pid)
@@ -662,24 +623,20 @@ func TestALabWritesNothingToTheServersDisk(t *testing.T) {
 	alice := newKey(t, "alice")
 	s := startServer(t, []key{alice})
 	a := s.connect(alice)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
+	a.shellAfterScene1()
 	dir := filepath.Join(s.stateDir(), "a0")
 	// Her shell starts where she may write: her home, not her directory.
 	if got := a.run("pwd | sed 's/^/cwd=/'; echo ok-$((40+2)) > ./zt-e2e-start && cat ./zt-e2e-start", 10*time.Second); !strings.Contains(got, "ok-42") || strings.Contains(got, "cwd="+dir+"\n") {
 		t.Errorf("alice's shell does not start in a directory she may write:\n%s", got)
 	}
-	probes := []struct{ what, cmd string }{
+	probes := []probe{
 		{"a file in her directory", "head -c 1M /dev/zero > " + dir + "/zt-e2e-disk"},
 		{"a directory in her directory", "mkdir " + dir + "/zt-e2e-dir"},
 		{"her working directory", "cd " + dir + " && echo x > zt-e2e-cwd"},
 		{"the disk under her home's tmpfs", "umount ~ || umount -l ~"},
 	}
 	for _, p := range probes {
-		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
-		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
+		if ok, got := a.fails(p.cmd, 10*time.Second); !ok {
 			t.Errorf("alice's shell wrote %s on the server's disk (%s):\n%s", p.what, p.cmd, got)
 		}
 	}
@@ -706,16 +663,10 @@ func TestALabWritesNothingToTheServersDisk(t *testing.T) {
 // instructor's as they are.
 func TestTheInstructorWatchingAScreenGetsNoneOfItsSequences(t *testing.T) {
 	alice, teacher := newKey(t, "alice"), newKey(t, "teacher")
-	keys := filepath.Join(t.TempDir(), "instructors")
-	if err := os.WriteFile(keys, []byte(teacher.authorizedLine()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keys := instructorKeys(t, teacher)
 	s := startServer(t, []key{alice}, "--instructor-keys", keys)
 	a := s.connect(alice)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
+	a.shellAfterScene1()
 	a.run(`printf 'SCREEN-\033]0;SCRPWN\007-\033]52;c;UFdO\007-\033]8;;http://zt-e2e.invalid/\033\\link\033]8;;\033\\-\033[?1049h-MARK\n'`, 10*time.Second)
 	if !strings.Contains(a.all(), "\x1b]0;SCRPWN") {
 		t.Fatalf("alice's own terminal did not receive her sequences (the check below proves nothing)")
@@ -798,19 +749,8 @@ func TestALabsOutputCostsTheServerBoundedCPU(t *testing.T) {
 	alice := newKey(t, "alice")
 	s := startServer(t, []key{alice})
 	a := s.connect(alice)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
-	before := cpuSeconds(s.cmd.Process.Pid)
-	start := time.Now()
-	a.run("timeout 5 yes 'zt-e2e output flood, as fast as her lab prints it'", 120*time.Second)
-	took := time.Since(start).Seconds()
-	used := cpuSeconds(s.cmd.Process.Pid) - before
-	t.Logf("alice's 5 s of output cost the server %.2f s of cpu over %.1f s", used, took)
-	if used/took > 0.4 {
-		t.Errorf("alice's output cost the server %.2f s of cpu in %.1f s: %.0f%% of a core", used, took, 100*used/took)
-	}
+	a.shellAfterScene1()
+	a.boundedCPU(s, "output", "timeout 5 yes 'zt-e2e output flood, as fast as her lab prints it'")
 }
 
 // TestOneConnectionCannotFloodTheServersLog: the server's log is the
@@ -820,15 +760,8 @@ func TestALabsOutputCostsTheServerBoundedCPU(t *testing.T) {
 func TestOneConnectionCannotFloodTheServersLog(t *testing.T) {
 	mallory := newKey(t, "mallory")
 	s := startServer(t, []key{mallory})
-	c, err := dial(s.addr, mallory.name, gossh.PublicKeys(mallory.signer))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, first := s.session(t, mallory)
 	defer c.Close()
-	first, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer first.Close()
 	refused := 0
 	for range 2000 {
@@ -863,10 +796,7 @@ func TestAServerWithoutRootKeepsEveryLabsTerminalsItsOwn(t *testing.T) {
 	s := startServerAs(t, nobody, []key{alice, bob})
 	a, b := s.connect(alice), s.connect(bob)
 	for _, m := range []*terminal{a, b} {
-		m.waitFor("the first screen", 15*time.Second, header(1))
-		m.press("a")
-		m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-		m.shell(5, "fcc00")
+		m.shellAfterScene1()
 	}
 	got := a.run("me=$(tty); n=0; for p in /dev/pts/[0-9]*; do [ \"$p\" = \"$me\" ] && continue; (echo ZT-E2E-PWN > \"$p\") 2>/dev/null && n=$((n+1)); done; echo wrote=$n; test -c \"$me\" && echo own-tty", 10*time.Second)
 	if !strings.Contains(got, "own-tty") {
@@ -894,20 +824,9 @@ func TestAProgressFloodCostsTheServerBoundedCPU(t *testing.T) {
 	alice := newKey(t, "alice")
 	s := startServer(t, []key{alice})
 	a := s.connect(alice)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
+	a.shellAfterScene1()
 	fifo := filepath.Join(s.stateDir(), "a0", "progress")
-	before := cpuSeconds(s.cmd.Process.Pid)
-	start := time.Now()
-	a.run(`timeout 5 yes '{"kind":"step-done","scene":0,"step":0,"error":"zt-e2e flood"}' > `+fifo, 60*time.Second)
-	took := time.Since(start).Seconds()
-	used := cpuSeconds(s.cmd.Process.Pid) - before
-	t.Logf("alice's 5 s of progress flood cost the server %.2f s of cpu over %.1f s", used, took)
-	if used/took > 0.4 {
-		t.Errorf("alice's progress flood cost the server %.2f s of cpu in %.1f s: %.0f%% of a core", used, took, 100*used/took)
-	}
+	a.boundedCPU(s, "progress flood", `timeout 5 yes '{"kind":"step-done","scene":0,"step":0,"error":"zt-e2e flood"}' > `+fifo)
 }
 
 // TestANoShellServerGivesNoShell: with --no-shell an attendee has the
@@ -929,14 +848,7 @@ func TestANoShellServerGivesNoShell(t *testing.T) {
 		t.Errorf("a --no-shell lab opened a shell:\n%s", a.text())
 	}
 	for _, withPty := range []bool{true, false} {
-		c, err := dial(s.addr, alice.name, gossh.PublicKeys(alice.signer))
-		if err != nil {
-			t.Fatal(err)
-		}
-		sess, err := c.NewSession()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, sess := s.session(t, alice)
 		if withPty {
 			if err := sess.RequestPty("xterm-256color", termHeight, termWidth, gossh.TerminalModes{}); err != nil {
 				t.Fatal(err)

@@ -322,6 +322,21 @@ func (s *server) connectSized(k key, width, height int) *terminal {
 	return s.connectWith(k, width, height, nil)
 }
 
+// session logs in as k and opens a session, nothing more: a raw client.
+func (s *server) session(t testing.TB, k key) (*gossh.Client, *gossh.Session) {
+	t.Helper()
+	c, err := dial(s.addr, k.name, gossh.PublicKeys(k.signer))
+	if err != nil {
+		t.Fatalf("%s: log in: %v\n%s", k.name, err, s.logs)
+	}
+	sess, err := c.NewSession()
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	return c, sess
+}
+
 // connectWith is connectSized with env sent first, as `ssh -o SetEnv`.
 func (s *server) connectWith(k key, width, height int, env map[string]string) *terminal {
 	s.t.Helper()
@@ -440,6 +455,62 @@ func (m *terminal) walkScenes1to3() {
 	if s := m.text(); strings.Contains(s, "✗") {
 		m.t.Errorf("%s: a check failed on screen:\n%s", m.name, s)
 	}
+}
+
+// fails runs cmd in the shell, its output thrown away, and reports whether
+// it failed, with the screen.
+func (m *terminal) fails(cmd string, timeout time.Duration) (bool, string) {
+	m.t.Helper()
+	got := m.run("("+cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", timeout)
+	return strings.Contains(got, "SAFE") && !strings.Contains(got, "LEAK"), got
+}
+
+// probe is one attempt of a shell at what it must not reach.
+type probe struct{ what, cmd string }
+
+// cannotReach runs each probe in the shell: each must fail.
+func (m *terminal) cannotReach(probes []probe, timeout time.Duration) {
+	m.t.Helper()
+	for _, p := range probes {
+		if ok, got := m.fails(p.cmd, timeout); !ok {
+			m.t.Errorf("%s's shell reached %s (%s):\n%s", m.name, p.what, p.cmd, got)
+		}
+	}
+}
+
+// instructorKeys writes an instructor-keys file naming k.
+func instructorKeys(t testing.TB, k key) string {
+	t.Helper()
+	keys := filepath.Join(t.TempDir(), "instructors")
+	if err := os.WriteFile(keys, []byte(k.authorizedLine()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// boundedCPU runs a shell line that floods the server with what for 5 s
+// and fails the test when the server spent more than 40% of a core on it.
+func (m *terminal) boundedCPU(s *server, what, line string) {
+	m.t.Helper()
+	before := cpuSeconds(s.cmd.Process.Pid)
+	start := time.Now()
+	m.run(line, 120*time.Second)
+	took := time.Since(start).Seconds()
+	used := cpuSeconds(s.cmd.Process.Pid) - before
+	m.t.Logf("%s's 5 s of %s cost the server %.2f s of cpu over %.1f s", m.name, what, used, took)
+	if used/took > 0.4 {
+		m.t.Errorf("%s's %s cost the server %.2f s of cpu in %.1f s: %.0f%% of a core", m.name, what, used, took, 100*used/took)
+	}
+}
+
+// shellAfterScene1 runs scene 1 from the first screen and opens a shell
+// on fcc00, where most tests of what a shell can reach start.
+func (m *terminal) shellAfterScene1() {
+	m.t.Helper()
+	m.waitFor("the first screen", 15*time.Second, header(1))
+	m.press("a")
+	m.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
+	m.shell(5, "fcc00")
 }
 
 // shell opens a shell on host (the picker's nth entry) and waits for its

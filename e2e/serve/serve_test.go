@@ -255,7 +255,7 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 	}
 	defer os.Remove(visible)
 	_, port, _ := net.SplitHostPort(s.addr)
-	probes := []struct{ what, cmd string }{
+	probes := []probe{
 		{"the server's host key", "cat " + s.hostKey},
 		{"bob's directory", "ls " + bobDir},
 		{"the machine's /tmp", "cat " + visible},
@@ -268,12 +268,7 @@ func TestAnAttendeeShellSeesOnlyItsOwnLab(t *testing.T) {
 		{"filling the disk through /tmp (a 64 MB tmpfs)", "head -c 100M /dev/zero > /tmp/big; s=$?; rm -f /tmp/big; exit $s"},
 		{"anything in /home", "ls -A /home | grep -q . && false"},
 	}
-	for _, p := range probes {
-		got := a.run("("+p.cmd+") >/dev/null 2>&1 && echo LEAK || echo SAFE", 10*time.Second)
-		if !strings.Contains(got, "SAFE") || strings.Contains(got, "LEAK") {
-			t.Errorf("alice's shell reached %s (%s):\n%s", p.what, p.cmd, got)
-		}
-	}
+	a.cannotReach(probes, 10*time.Second)
 	// The machine's file systems are read-only in her lab: a write fails
 	// with EROFS before any permission is looked at.
 	for _, dir := range []string{"/", "/etc", "/usr", "/var", "/usr/local/bin"} {
@@ -385,10 +380,7 @@ func TestTheServerLeavesNothingBehind(t *testing.T) {
 // screen read-only, and ends their lab.
 func TestTheInstructorSeesTheClassAndEndsALab(t *testing.T) {
 	alice, teacher := newKey(t, "alice"), newKey(t, "teacher")
-	keys := filepath.Join(t.TempDir(), "instructors")
-	if err := os.WriteFile(keys, []byte(teacher.authorizedLine()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keys := instructorKeys(t, teacher)
 	s := startServer(t, []key{alice}, "--instructor-keys", keys)
 	a := s.connect(alice)
 	a.waitFor("the first screen", 15*time.Second, header(1))
@@ -543,10 +535,7 @@ func TestALabThatTakesTooMuchMemoryLosesItsOwnProcess(t *testing.T) {
 	alice := newKey(t, "alice")
 	s := startServer(t, []key{alice}, "--memory", "400")
 	a := s.connect(alice)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
+	a.shellAfterScene1()
 	// sort holds all of its input in memory: 600 MB of it, over the 400.
 	got := a.run("head -c 600M /dev/zero | sort -S 700M >/dev/null; echo sort-rc=$?", 60*time.Second)
 	if strings.Contains(got, "sort-rc=0") {
@@ -573,10 +562,7 @@ func TestAServerWithoutRootSaysWhatItCannotLimitAndKeepsTheView(t *testing.T) {
 		t.Errorf("the server without root did not start with %q:\n%s", want, s.logs)
 	}
 	a := s.connect(alice)
-	a.waitFor("the first screen", 15*time.Second, header(1))
-	a.press("a")
-	a.waitFor("scene 1", 30*time.Second, "five hosts up on one wire", "✓")
-	a.shell(5, "fcc00")
+	a.shellAfterScene1()
 	for _, dir := range []string{"/", "/etc", "/usr"} {
 		f := filepath.Join(dir, "zt-e2e-ro")
 		if got := a.run("touch "+f, 10*time.Second); !strings.Contains(got, "Read-only file system") {
