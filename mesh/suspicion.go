@@ -87,20 +87,25 @@ func (s *Suspicion) add(agent, line string, since time.Time) {
 	}
 }
 
+// LogTime is the time a consul log line begins with
+// ("2026-12-04T20:19:06.696Z [ERROR] ..."); false for a line without one.
+func LogTime(line string) (time.Time, bool) {
+	stamp, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+	at, err := time.Parse("2006-01-02T15:04:05.000Z07:00", stamp)
+	return at, err == nil
+}
+
 // memberlistVerdict splits a consul log line such as
 //
 //	2026-12-04T20:19:06.696Z [INFO]  agent.server.memberlist.lan: memberlist: Suspect fcs01 has failed, no acks received
 //
 // into its time and the memberlist message; false for any other line.
 func memberlistVerdict(line string) (time.Time, string, bool) {
-	stamp, rest, ok := strings.Cut(line, " ")
+	at, ok := LogTime(line)
 	if !ok {
 		return time.Time{}, "", false
 	}
-	at, err := time.Parse("2006-01-02T15:04:05.000Z07:00", stamp)
-	if err != nil {
-		return time.Time{}, "", false
-	}
+	_, rest, _ := strings.Cut(line, " ")
 	_, msg, ok := strings.Cut(rest, "memberlist.lan: memberlist: ")
 	if !ok {
 		return time.Time{}, "", false

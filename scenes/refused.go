@@ -177,21 +177,13 @@ func tlsRejections(hosts []infra.Host, what string, since time.Time) []string {
 				if !strings.Contains(strings.ToLower(l), what) {
 					continue
 				}
-				if at, ok := logStamp(l); ok && !at.Before(since) {
+				if at, ok := mesh.LogTime(l); ok && !at.Before(since) {
 					out = append(out, fmt.Sprintf("%s %s log: %s", h.Name(), p.Name(), strings.TrimSpace(l)))
 				}
 			}
 		}
 	}
 	return out
-}
-
-// logStamp is the time a consul log line begins with
-// ("2026-12-04T20:19:06.696Z [ERROR] ...").
-func logStamp(line string) (time.Time, bool) {
-	stamp, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-	at, err := time.Parse("2006-01-02T15:04:05.000Z07:00", stamp)
-	return at, err == nil
 }
 
 // malloryLines are the lines of mallory's that start with prefix.

@@ -11,6 +11,7 @@ import (
 	"github.com/ztlab/zt-lab/check"
 	"github.com/ztlab/zt-lab/infra"
 	"github.com/ztlab/zt-lab/mallory"
+	"github.com/ztlab/zt-lab/mesh"
 )
 
 // logProc is a process on paper that has written lines: a sidecar's log.
@@ -154,11 +155,11 @@ func TestTheAttackChecksVerdicts(t *testing.T) {
 }
 
 func TestLogStampReadsConsulsTime(t *testing.T) {
-	at, ok := logStamp(`2026-12-07T00:43:50.290Z [ERROR] proxy.upstream: failed to dial: error="local error: tls: bad record MAC"`)
+	at, ok := mesh.LogTime(`2026-12-07T00:43:50.290Z [ERROR] proxy.upstream: failed to dial: error="local error: tls: bad record MAC"`)
 	if !ok || !at.Equal(time.Date(2026, 12, 7, 0, 43, 50, 290e6, time.UTC)) {
-		t.Errorf("logStamp = %v %v", at, ok)
+		t.Errorf("LogTime = %v %v", at, ok)
 	}
-	if _, ok := logStamp("==> Consul Connect proxy running!"); ok {
+	if _, ok := mesh.LogTime("==> Consul Connect proxy running!"); ok {
 		t.Errorf("a line without a stamp has one")
 	}
 	if !strings.Contains(sidecarLine(time.Unix(0, 0), "x"), "1970-01-01T00:00:00.000Z [ERROR]") {

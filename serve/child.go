@@ -84,6 +84,7 @@ const progressFile = "progress"
 
 // startLab starts the lab on a new pty sized to the attendee's terminal.
 func startLab(spec labSpec) (*Lab, error) {
+	spec.width, spec.height = boundWindow(spec.width, spec.height)
 	home := filepath.Join(spec.dir, "home")
 	fifo := filepath.Join(spec.dir, progressFile)
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
@@ -226,7 +227,7 @@ func startLab(spec labSpec) (*Lab, error) {
 // burst of outputBurst: the server keeps every byte in its emulator of the
 // lab's screen (some 0.6 µs of cpu a byte) and sends it on, its own cpu,
 // out of every lab's cpu limit; a lab printing as fast as it could took
-// 72% of one of the server's cores, now 18%. What a lab prints beyond it
+// 72% of one of the server's cores, now 16%. What a lab prints beyond it
 // waits in its pty, and the lab's printing with it. A screen of the TUI
 // is some 10-50 KB.
 const (

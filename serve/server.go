@@ -717,7 +717,6 @@ func (s *server) start(a *Attendee, width, height int, term string) (*Lab, error
 	if width <= 0 || height <= 0 {
 		width, height = 80, 24
 	}
-	width, height = boundWindow(width, height)
 	subnet, err := s.subnets.Take()
 	if err != nil {
 		return nil, err

@@ -194,8 +194,9 @@ func hide(list string) error {
 }
 
 // readOnlyRoot makes every mount of the sandbox read-only, then writable
-// again each of writable, which must be a mount point (a mask, $HOME): that mount alone, not the mounts below it, so a kept
-// file under a mask stays read-only. The machine's mounts are copies in
+// again each of writable, which must be a mount point (a mask, $HOME):
+// that mount alone, not the mounts below it, so a kept file under a mask
+// stays read-only. The machine's mounts are copies in
 // the sandbox's mount namespace: the machine's own stay as they are.
 func readOnlyRoot(writable []string) error {
 	ro := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
