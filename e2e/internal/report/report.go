@@ -130,37 +130,43 @@ type reportCheck struct {
 	Skipped  string   `json:"skipped"`
 }
 
+// counts are a report's steps by outcome, as its totals count them.
+type counts struct{ passed, failed, skipped int }
+
+func (n *counts) add(st reportStep) {
+	switch c := st.Check; {
+	case st.Error != "":
+		n.failed++
+	case c == nil:
+	case c.Pass:
+		n.passed++
+	case c.Skipped != "":
+		n.skipped++
+	default:
+		n.failed++
+	}
+}
+
 // summaryFailures holds the report card's check to the run's own data:
 // it names the provider of the report, and counts exactly the checks of
 // the other scenes. A run without the report card has nothing to hold.
 func summaryFailures(provider string, scenes []reportScene) []string {
-	var passed, failed, skipped int
+	var n counts
 	var card []string
 	found := false
 	for _, sc := range scenes {
 		for _, st := range sc.Steps {
-			c := st.Check
-			if c != nil && slices.Contains(SummaryClaims, c.Name) {
+			if c := st.Check; c != nil && slices.Contains(SummaryClaims, c.Name) {
 				card, found = c.Evidence, true
 				continue
 			}
-			switch {
-			case st.Error != "":
-				failed++
-			case c == nil:
-			case c.Pass:
-				passed++
-			case c.Skipped != "":
-				skipped++
-			default:
-				failed++
-			}
+			n.add(st)
 		}
 	}
 	if !found {
 		return nil
 	}
-	want := fmt.Sprintf(": %d checks passed, %d failed, %d skipped", passed, failed, skipped)
+	want := fmt.Sprintf(": %d checks passed, %d failed, %d skipped", n.passed, n.failed, n.skipped)
 	if len(card) == 0 || !strings.HasPrefix(card[0], "on "+provider+" (") || !strings.HasSuffix(card[0], want) {
 		return []string{fmt.Sprintf("the report card says %q; the report's provider is %q and its other scenes hold%s", card, provider, want)}
 	}
@@ -201,29 +207,21 @@ func (r Run) failures() []string {
 			r.Report, rep.Version, rep.Consul, rep.Provider, rep.Started, rep.Took))
 	}
 	checks := map[string]bool{}
-	passed, failed, skipped, cases := 0, 0, 0, 0
+	var n counts
+	cases := 0
 	for _, sc := range rep.Scenes {
 		for _, res := range sc.Steps {
+			n.add(res)
 			if res.Error != "" || res.Check != nil {
 				cases++ // a JUnit test case each
 			}
 			if res.Error != "" {
-				failed++
 				out = append(out, fmt.Sprintf("scene %d, %s: %s", sc.Number, res.Title, res.Error))
 			}
 			if res.Check == nil {
 				continue
 			}
 			checks[res.Check.Name] = true
-			switch {
-			case res.Error != "":
-			case res.Check.Pass:
-				passed++
-			case res.Check.Skipped != "":
-				skipped++
-			default:
-				failed++
-			}
 			skip := res.Check.Skipped != "" && slices.Contains(r.MaySkip, res.Check.Name)
 			if (!res.Check.Pass && !skip) || len(res.Check.Evidence) == 0 {
 				out = append(out, fmt.Sprintf("scene %d: check %q pass=%v evidence:\n\t%s",
@@ -232,8 +230,8 @@ func (r Run) failures() []string {
 		}
 	}
 	out = append(out, summaryFailures(rep.Provider, rep.Scenes)...)
-	if rep.Totals.Passed != passed || rep.Totals.Failed != failed || rep.Totals.Skipped != skipped {
-		out = append(out, fmt.Sprintf("report totals %+v, but its scenes hold %d passed, %d failed and %d skipped", rep.Totals, passed, failed, skipped))
+	if rep.Totals.Passed != n.passed || rep.Totals.Failed != n.failed || rep.Totals.Skipped != n.skipped {
+		out = append(out, fmt.Sprintf("report totals %+v, but its scenes hold %d passed, %d failed and %d skipped", rep.Totals, n.passed, n.failed, n.skipped))
 	}
 	if r.JUnit != "" {
 		out = append(out, junitFailures(r.JUnit, cases, maps.Clone(checks))...)
